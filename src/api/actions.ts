@@ -1,0 +1,207 @@
+// /namespaces/{ns}/actions: create, read, list, delete and invoke actions.
+import { Hono } from "hono";
+import { assertPutSizes, createAction, execFromPut, updateAction, withoutCode } from "../core/actions.js";
+import { blockingHttpStatus, newActivationId, type ActivationRecord } from "../core/activation.js";
+import { sha256Hex } from "../core/digest.js";
+import { ActionPut, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
+import { Messages, WhiskError } from "../core/errors.js";
+import { LIMITS } from "../core/limits.js";
+import type { EntityRef } from "../core/names.js";
+import { resolveAction } from "../core/resolve.js";
+import type { Host, InvokeRequest, Store } from "../ports.js";
+import { parseBody, readJson } from "./body.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
+import { isTrue, listPage } from "./list.js";
+import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
+
+const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
+
+async function withCodeStored(doc: ActionDoc, existingDigest?: string): Promise<Built<ActionDoc>> {
+  if (!("code" in doc.exec)) return { doc, ...(existingDigest && doc.exec.kind !== "sequence" ? { codeDigest: existingDigest } : {}) };
+  const exec = doc.exec as CodeExec;
+  const digest = await sha256Hex(exec.code);
+  return { doc: withoutCode(doc), code: { digest, text: exec.code }, codeDigest: digest };
+}
+
+/** The stored action with its code put back in. */
+async function withCode(store: Store, entity: StoredEntity<ActionDoc>): Promise<ActionDoc> {
+  if (!entity.codeDigest) return entity.doc;
+  const code = (await store.getCode(entity.codeDigest)) ?? "";
+  return { ...entity.doc, exec: { ...(entity.doc.exec as CodeExec), code } };
+}
+
+function listItem(doc: ActionDoc) {
+  return {
+    namespace: doc.namespace,
+    name: doc.name,
+    version: doc.version,
+    publish: doc.publish,
+    annotations: doc.annotations,
+    limits: doc.limits,
+    exec: { binary: "binary" in doc.exec ? doc.exec.binary : false },
+    updated: doc.updated,
+  };
+}
+
+async function list(c: ApiContext) {
+  const identity = c.get("identity");
+  const namespace = routeNamespace(c);
+  assertOwner(identity, namespace);
+  const packageName = c.req.param("pkg");
+  const { store } = c.get("host");
+  if (isTrue(c.req.query("count"))) {
+    return c.json({ actions: await store.countEntities(namespace, "actions", packageName) });
+  }
+  const page = listPage(c, "actions");
+  const entities = await store.listEntities(namespace, "actions", page, packageName);
+  return c.json(entities.map((e) => listItem(e.doc as ActionDoc)));
+}
+
+async function get(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  const { store } = c.get("host");
+  const resolved = await resolveAction(store, ref, identity.namespace);
+  const entity: StoredEntity<ActionDoc> = {
+    collection: "actions",
+    ref: resolved.ref,
+    doc: { ...resolved.doc, parameters: resolved.params },
+    ...(resolved.codeDigest ? { codeDigest: resolved.codeDigest } : {}),
+  };
+  const includeCode = c.req.query("code") !== "false";
+  return c.json(includeCode ? await withCode(store, entity) : withoutCode(entity.doc));
+}
+
+async function put(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  const host = c.get("host");
+  const overwrite = isTrue(c.req.query("overwrite"));
+  const body = parseBody(ActionPut, await readJson(c));
+  assertPutSizes(body);
+  const exec = body.exec ? execFromPut(body.exec) : undefined;
+  if (exec && isSequence(exec)) {
+    exec.components = await validateSequence(host.store, ref, exec.components, identity.namespace);
+  }
+  await assertPackageAcceptsActions(host.store, ref);
+  const now = Date.now();
+  const entity = await putEntity<ActionDoc>(host.store, ref, "actions", overwrite, {
+    create: () => withCodeStored(createAction(ref, body, exec, now)),
+    update: (existing) => withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest),
+  });
+  await invalidateAction(host, ref);
+  return c.json(await withCode(host.store, entity));
+}
+
+async function remove(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  const host = c.get("host");
+  const code = await (async () => {
+    const entity = await host.store.getEntity(ref);
+    return entity?.codeDigest ? host.store.getCode(entity.codeDigest) : undefined;
+  })();
+  const deleted = (await deleteEntity(host.store, ref, "actions")) as StoredEntity<ActionDoc>;
+  await invalidateAction(host, ref);
+  const doc = deleted.doc;
+  return c.json(code === undefined ? doc : { ...doc, exec: { ...(doc.exec as CodeExec), code } });
+}
+
+function waitLimit(c: ApiContext): number {
+  const text = c.req.query("timeout");
+  if (text === undefined) return LIMITS.blockingWaitMs;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms > LIMITS.blockingWaitMs) {
+    throw new WhiskError(400, Messages.invalidTimeout(LIMITS.blockingWaitMs));
+  }
+  return ms;
+}
+
+/** Parameters of an invoke: the body, which must be a JSON object when present. */
+export async function invocationParams(c: ApiContext): Promise<Record<string, unknown>> {
+  const body = await readJson(c);
+  if (body === undefined) return {};
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new WhiskError(400, `${Messages.malformedJson}\nObject expected`);
+  }
+  const size = new TextEncoder().encode(JSON.stringify(body)).length;
+  if (size > LIMITS.parametersBytes) {
+    throw new WhiskError(413, Messages.entityTooBig("Request", size, LIMITS.parametersBytes));
+  }
+  return body as Record<string, unknown>;
+}
+
+export function newInvokeRequest(c: ApiContext, action: EntityRef, params: Record<string, unknown>): InvokeRequest {
+  return {
+    activationId: newActivationId(() => crypto.randomUUID()),
+    transactionId: c.get("transactionId"),
+    action,
+    identity: c.get("identity"),
+    params,
+    receivedAt: Date.now(),
+    apiHost: new URL(c.req.url).origin,
+  };
+}
+
+/** Waits for `work` up to `ms`; undefined when the wait ran out first. */
+async function waitFor<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts a non-blocking activation: checks the action can be invoked, then queues it. */
+export async function startActivation(host: Host, request: InvokeRequest): Promise<void> {
+  await resolveAction(host.store, request.action, request.identity.namespace);
+  await host.dispatcher.dispatch({ type: "invoke", request });
+}
+
+function answerRecord(c: ApiContext, record: ActivationRecord, resultOnly: boolean) {
+  c.header(ACTIVATION_ID_HEADER, record.activationId);
+  const result = record.response.result;
+  const body = Array.isArray(result) ? result : resultOnly ? (result ?? {}) : record;
+  return c.json(body as object, blockingHttpStatus(record.response) as 200);
+}
+
+async function invoke(c: ApiContext) {
+  const host = c.get("host");
+  const ref = routeRef(c);
+  const blocking = isTrue(c.req.query("blocking"));
+  const resultOnly = isTrue(c.req.query("result"));
+  const wait = blocking ? waitLimit(c) : 0;
+  const request = newInvokeRequest(c, ref, await invocationParams(c));
+
+  if (!blocking) {
+    await startActivation(host, request);
+    c.header(ACTIVATION_ID_HEADER, request.activationId);
+    return c.json({ activationId: request.activationId }, 202);
+  }
+  const pending = host.invokers.invoke(request);
+  const record = await waitFor(pending, wait);
+  if (!record) {
+    host.defer(pending.catch((err) => console.error(`activation ${request.activationId} failed late:`, err)));
+    c.header(ACTIVATION_ID_HEADER, request.activationId);
+    return c.json({ activationId: request.activationId }, 202);
+  }
+  return answerRecord(c, record, resultOnly);
+}
+
+export const actionRoutes = new Hono<ApiEnv>()
+  .get("/:namespace/actions", list)
+  .get("/:namespace/actions/:pkg/", list)
+  .get("/:namespace/actions/:name", get)
+  .get("/:namespace/actions/:pkg/:name", get)
+  .put("/:namespace/actions/:name", put)
+  .put("/:namespace/actions/:pkg/:name", put)
+  .delete("/:namespace/actions/:name", remove)
+  .delete("/:namespace/actions/:pkg/:name", remove)
+  .post("/:namespace/actions/:name", invoke)
+  .post("/:namespace/actions/:pkg/:name", invoke);
+

@@ -1,0 +1,59 @@
+// The controller REST API, assembled from one route module per resource.
+// Hosts pass in how to find the ports for a request.
+import { Hono, type Context } from "hono";
+import { actionRoutes } from "./actions.js";
+import { activationRoutes } from "./activations.js";
+import { requireAuth } from "./auth.js";
+import type { ApiEnv } from "./context.js";
+import { methodNotAllowed, renderError, renderNotFound } from "./errors.js";
+import { infoRoutes } from "./info.js";
+import { namespaceRoutes } from "./namespaces.js";
+import type { Host } from "../ports.js";
+
+const CORS_HEADERS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent",
+  "Access-Control-Allow-Methods": "GET, DELETE, POST, PUT, HEAD",
+};
+
+/** Answers 405 for the methods a path does not support. */
+function onlyMethods(app: Hono<ApiEnv>, path: string, methods: string[]) {
+  app.all(path, () => {
+    throw methodNotAllowed(methods);
+  });
+}
+
+export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.use("*", async (c, next) => {
+    const transactionId = crypto.randomUUID().replaceAll("-", "");
+    c.set("transactionId", transactionId);
+    c.set("host", resolveHost(c));
+    await next();
+    c.header("X-Request-ID", transactionId);
+  });
+  app.use("/api/v1/*", async (c, next) => {
+    await next();
+    if (!c.req.path.startsWith("/api/v1/web/")) for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
+  });
+  app.options("/api/v1/*", (c) => c.body(null, 200, CORS_HEADERS));
+  app.route("/", infoRoutes);
+
+  app.use("/api/v1/namespaces", requireAuth);
+  app.use("/api/v1/namespaces/*", requireAuth);
+  const namespaces = new Hono<ApiEnv>();
+  namespaces.route("/", namespaceRoutes);
+  namespaces.route("/", actionRoutes);
+  namespaces.route("/", activationRoutes);
+  onlyMethods(namespaces, "/", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/actions", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/actions/:name", ["GET", "PUT", "DELETE", "POST"]);
+  onlyMethods(namespaces, "/:namespace/actions/:pkg/:name", ["GET", "PUT", "DELETE", "POST"]);
+  onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
+  app.route("/api/v1/namespaces", namespaces);
+
+  app.onError(renderError);
+  app.notFound(renderNotFound);
+  return app;
+}

@@ -1,0 +1,12 @@
+// The typed Hono context every route sees.
+import type { Context } from "hono";
+import type { Host, Identity } from "../ports.js";
+
+export interface ApiVariables {
+  host: Host;
+  identity: Identity;
+  transactionId: string;
+}
+
+export type ApiEnv = { Variables: ApiVariables };
+export type ApiContext = Context<ApiEnv>;

@@ -1,0 +1,82 @@
+// What every collection's PUT, GET and DELETE share: the one name space per
+// entity path, 409s for existing or concurrently changed entities, and the
+// caller's right to change only its own namespace.
+import type { AnyEntityDoc, Collection, StoredEntity } from "../core/entities.js";
+import { Messages, WhiskError, forbidden, notFound } from "../core/errors.js";
+import { parseEntityRoute, qualifiedName, resolveNamespace, type EntityRef } from "../core/names.js";
+import type { CodeBlob, Identity, Store } from "../ports.js";
+import type { ApiContext } from "./context.js";
+
+/** The entity a route names, with `_` resolved to the caller's namespace. */
+export function routeRef(c: ApiContext): EntityRef {
+  const identity = c.get("identity");
+  const namespace = resolveNamespace(c.req.param("namespace")!, identity.namespace);
+  const pkg = c.req.param("pkg");
+  const name = c.req.param("name")!;
+  return parseEntityRoute(namespace, pkg ? `${pkg}/${name}` : name);
+}
+
+export function routeNamespace(c: ApiContext): string {
+  return resolveNamespace(c.req.param("namespace")!, c.get("identity").namespace);
+}
+
+/** Writes go only to the caller's own namespace. */
+export function assertOwner(identity: Identity, ref: EntityRef | string): void {
+  const namespace = typeof ref === "string" ? ref : ref.namespace;
+  if (namespace !== identity.namespace) throw forbidden(typeof ref === "string" ? ref : qualifiedName(ref));
+}
+
+export async function getOwned<D extends AnyEntityDoc>(
+  store: Store,
+  ref: EntityRef,
+  collection: Collection,
+): Promise<StoredEntity<D>> {
+  const entity = await store.getEntity(ref);
+  if (!entity) throw notFound();
+  if (entity.collection !== collection) throw new WhiskError(409, Messages.conformance);
+  return entity as StoredEntity<D>;
+}
+
+export interface Built<D extends AnyEntityDoc> {
+  doc: D;
+  /** New code to store (actions). */
+  code?: CodeBlob;
+  /** The code the entity refers to: the new code's digest, or the one it already had. */
+  codeDigest?: string;
+}
+
+/** PUT semantics: create, or with `overwrite` update, answering OpenWhisk's 409s. */
+export async function putEntity<D extends AnyEntityDoc>(
+  store: Store,
+  ref: EntityRef,
+  collection: Collection,
+  overwrite: boolean,
+  make: {
+    create: () => Promise<Built<D>>;
+    update: (existing: StoredEntity<D>) => Promise<Built<D>>;
+  },
+): Promise<StoredEntity<D>> {
+  const existing = await store.getEntity(ref);
+  if (existing && existing.collection !== collection) throw new WhiskError(409, Messages.conformance);
+  if (existing && !overwrite) throw new WhiskError(409, Messages.entityExists);
+  const built = existing ? await make.update(existing as StoredEntity<D>) : await make.create();
+  const entity: StoredEntity<D> = {
+    collection,
+    ref,
+    doc: built.doc,
+    ...(built.codeDigest ? { codeDigest: built.codeDigest } : {}),
+  };
+  const stored = existing
+    ? await store.updateEntity(entity, existing.doc.version, built.code)
+    : await store.createEntity(entity, built.code);
+  if (!stored) throw new WhiskError(409, Messages.conflict);
+  return entity;
+}
+
+export async function deleteEntity(store: Store, ref: EntityRef, collection: Collection): Promise<StoredEntity> {
+  const existing = await getOwned(store, ref, collection);
+  const ok = await store.deleteEntity(ref, existing.doc.version);
+  if (!ok) throw new WhiskError(409, Messages.conflict);
+  return existing;
+}
+

@@ -1,0 +1,99 @@
+// Checks on actions that need the store: the package an action goes into,
+// the components of a sequence, and which invokers to tell about a change.
+import { isSequence, type ActionDoc, type PackageDoc, type StoredEntity } from "../core/entities.js";
+import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { LIMITS } from "../core/limits.js";
+import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
+import { resolveAction } from "../core/resolve.js";
+import type { Host, Store } from "../ports.js";
+
+/** Actions go into an existing package of the caller's, never into a binding. */
+export async function assertPackageAcceptsActions(store: Store, ref: EntityRef): Promise<void> {
+  if (!ref.packageName) return;
+  const pkg = await store.getEntity({ namespace: ref.namespace, name: ref.packageName });
+  if (!pkg) throw notFound();
+  if (pkg.collection !== "packages") throw new WhiskError(409, Messages.conformance);
+  if ("namespace" in (pkg.doc as PackageDoc).binding) throw new WhiskError(400, Messages.notAllowedOnBinding);
+}
+
+function sameEntity(a: EntityRef, b: EntityRef): boolean {
+  return qualifiedName(a) === qualifiedName(b);
+}
+
+function parseComponent(component: unknown, callerNamespace: string): EntityRef {
+  const text = typeof component === "string" ? component : "";
+  const parts = text.split("/").filter((part) => part.length > 0);
+  if (parts.length < 2 || parts.length > 3) {
+    throw new WhiskError(400, `${Messages.malformedJson}\n${Messages.malformedFullyQualifiedName}`);
+  }
+  const namespace = parts[0] === "_" ? callerNamespace : parts[0];
+  return parts.length === 3 ? { namespace, packageName: parts[1], name: parts[2] } : { namespace, name: parts[1] };
+}
+
+/**
+ * Validates sequence components as OpenWhisk does — length, existence,
+ * access, and no path back to the sequence itself through nested sequences —
+ * and answers them fully qualified.
+ */
+export async function validateSequence(
+  store: Store,
+  sequence: EntityRef,
+  components: unknown[],
+  callerNamespace: string,
+): Promise<string[]> {
+  if (components.length > LIMITS.sequenceLength) throw new WhiskError(400, Messages.sequenceIsTooLong);
+  if (components.length === 0) throw new WhiskError(400, Messages.sequenceNoComponent);
+  const refs = components.map((component) => parseComponent(component, callerNamespace));
+  const count = await countAtomicActions(store, sequence, refs, callerNamespace, 0);
+  if (count > LIMITS.sequenceLength) throw new WhiskError(400, Messages.sequenceIsTooLong);
+  return refs.map(fullyQualifiedName);
+}
+
+async function countAtomicActions(
+  store: Store,
+  sequence: EntityRef,
+  components: EntityRef[],
+  callerNamespace: string,
+  depth: number,
+): Promise<number> {
+  if (components.length > LIMITS.sequenceLength || depth > LIMITS.sequenceLength) {
+    throw new WhiskError(400, Messages.sequenceIsTooLong);
+  }
+  let total = 0;
+  for (const component of components) {
+    if (sameEntity(component, sequence)) throw new WhiskError(400, Messages.sequenceIsCyclic);
+    let resolved;
+    try {
+      resolved = await resolveAction(store, component, callerNamespace);
+    } catch (err) {
+      if (err instanceof WhiskError && err.status === 404) throw new WhiskError(400, Messages.sequenceComponentNotFound);
+      throw err;
+    }
+    if (sameEntity(resolved.ref, sequence)) throw new WhiskError(400, Messages.sequenceIsCyclic);
+    const exec = resolved.doc.exec;
+    total +=
+      isSequence(exec)
+        ? await countAtomicActions(
+            store,
+            sequence,
+            exec.components.map((c) => parseComponent(c, callerNamespace)),
+            callerNamespace,
+            depth + 1,
+          )
+        : 1;
+    if (total > LIMITS.sequenceLength) throw new WhiskError(400, Messages.sequenceIsTooLong);
+  }
+  return total;
+}
+
+/** After an action changes, its invokers must drop their cached copies. */
+export async function invalidateAction(host: Host, ref: EntityRef): Promise<void> {
+  await host.invokers.invalidate([ref]);
+}
+
+/** After a package changes, every action in it (as seen through this name) must be refreshed. */
+export async function invalidatePackage(host: Host, pkg: EntityRef): Promise<void> {
+  const actions = (await host.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name)) as
+    StoredEntity<ActionDoc>[];
+  await host.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
+}

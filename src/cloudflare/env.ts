@@ -1,0 +1,15 @@
+// The bindings of the edgewhisk Worker (see wrangler.toml).
+import type { DispatchMessage } from "../ports.js";
+import type { Invoker } from "./invoker-do.js";
+
+export interface Env {
+  DB: D1Database;
+  ACTIVATIONS: Queue<DispatchMessage>;
+  ACTIVATIONS_DLQ: Queue<DispatchMessage>;
+  INVOKER: DurableObjectNamespace<Invoker>;
+  LOADER: WorkerLoader;
+  /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
+  GUEST_AUTH?: string;
+  /** `uuid:key` of the whisk.system namespace to seed (local development). */
+  WHISK_SYSTEM_AUTH?: string;
+}

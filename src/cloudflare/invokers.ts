@@ -1,0 +1,28 @@
+// The Invokers port on Cloudflare: one invoker Durable Object per action
+// name, called by RPC (no queue on the blocking path).
+import type { ActivationRecord } from "../core/activation.js";
+import { WhiskError } from "../core/errors.js";
+import { qualifiedName, type EntityRef } from "../core/names.js";
+import type { InvokeRequest, Invokers } from "../ports.js";
+import type { Invoker } from "./invoker-do.js";
+
+/** What crosses the RPC boundary: a record, or the OpenWhisk error to answer. */
+export type InvokeOutcome = { record: ActivationRecord } | { error: { status: number; message: string } };
+
+export class DurableObjectInvokers implements Invokers {
+  constructor(private readonly namespace: DurableObjectNamespace<Invoker>) {}
+
+  private stub(ref: EntityRef) {
+    return this.namespace.get(this.namespace.idFromName(qualifiedName(ref)));
+  }
+
+  async invoke(request: InvokeRequest): Promise<ActivationRecord> {
+    const outcome = (await this.stub(request.action).invoke(request)) as InvokeOutcome;
+    if ("error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
+    return outcome.record;
+  }
+
+  async invalidate(refs: EntityRef[]): Promise<void> {
+    await Promise.all(refs.map((ref) => this.stub(ref).invalidate([ref])));
+  }
+}

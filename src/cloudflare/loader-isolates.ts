@@ -1,0 +1,53 @@
+// IsolateHost over the Worker Loader binding: one isolate per key, reused
+// while warm. The isolate gets no bindings; on Cloudflare limits.cpuMs stops
+// runaway code (local workerd does not enforce it).
+import { IsolateStartError, type IsolateHost, type IsolateRun, type IsolateSpec } from "../invoker/isolates.js";
+import type { RunReply, RunRequest } from "../runtime/protocol.js";
+
+export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
+const START_FAILURE = /^Failed to start Worker:\s*/;
+
+export class LoaderIsolates implements IsolateHost {
+  /** Keys retired after a timeout or failed start map to a fresh generation. */
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly loader: WorkerLoader) {}
+
+  async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
+    let cold = false;
+    const generation = this.generations.get(spec.key) ?? 0;
+    const worker = this.loader.get(`${spec.key}~${generation}`, async () => {
+      cold = true;
+      const { mainModule, modules } = await spec.build();
+      return {
+        compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
+        compatibilityFlags: ["nodejs_compat"],
+        mainModule,
+        modules,
+        env: {},
+        limits: { cpuMs: spec.timeoutMs },
+      };
+    });
+    let response: Response;
+    try {
+      response = await worker.getEntrypoint().fetch("http://action/run", {
+        method: "POST",
+        body: JSON.stringify(request),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (START_FAILURE.test(message)) throw new IsolateStartError(cleanStartError(message));
+      throw err;
+    }
+    return { reply: (await response.json()) as RunReply, cold };
+  }
+
+  discard(key: string): void {
+    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+  }
+}
+
+/** "Failed to start Worker:\nUncaught SyntaxError: x\n  at action.js:1" → "SyntaxError: x\n  at action.js:1". */
+function cleanStartError(message: string): string {
+  return message.replace(START_FAILURE, "").replace(/^Uncaught\s+/, "");
+}

@@ -1,0 +1,157 @@
+// Activation records: ids, the four outcomes and their status codes, and the
+// JSON shape OpenWhisk clients read.
+import { Messages } from "./errors.js";
+import type { KeyValue } from "./entities.js";
+import type { ActionLimits } from "./limits.js";
+
+export const StatusCode = {
+  success: 0,
+  applicationError: 1,
+  developerError: 2,
+  whiskError: 3,
+} as const;
+export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
+
+const STATUS_TEXT: Record<StatusCode, string> = {
+  0: "success",
+  1: "application error",
+  2: "action developer error",
+  3: "whisk internal error",
+};
+
+export interface ActivationResponse {
+  status: string;
+  statusCode: StatusCode;
+  success: boolean;
+  result?: unknown;
+}
+
+export interface ActivationRecord {
+  namespace: string;
+  name: string;
+  version: string;
+  subject: string;
+  activationId: string;
+  cause?: string;
+  start: number;
+  end: number;
+  duration: number;
+  statusCode: StatusCode;
+  response: ActivationResponse;
+  logs: string[];
+  annotations: KeyValue[];
+  publish: boolean;
+}
+
+/** 32 lower-case hex digits, like OpenWhisk's ids (a UUID without dashes). */
+export function newActivationId(randomUUID: () => string): string {
+  return randomUUID().replaceAll("-", "");
+}
+
+export function activationResponse(statusCode: StatusCode, result: unknown): ActivationResponse {
+  return { status: STATUS_TEXT[statusCode], statusCode, success: statusCode === StatusCode.success, result };
+}
+
+/** A result object from the action: success, or application error when it has an `error` field. */
+export function resultResponse(result: unknown): ActivationResponse {
+  const hasError = result !== null && typeof result === "object" && !Array.isArray(result) && "error" in result;
+  return activationResponse(hasError ? StatusCode.applicationError : StatusCode.success, result);
+}
+
+export function developerError(message: string): ActivationResponse {
+  return activationResponse(StatusCode.developerError, { error: message });
+}
+
+export function whiskError(message: string): ActivationResponse {
+  return activationResponse(StatusCode.whiskError, { error: message });
+}
+
+export function timeoutResponse(timeoutMs: number): ActivationResponse {
+  return developerError(Messages.timedOut(timeoutMs));
+}
+
+/** HTTP status of a blocking invoke that completed with this response. */
+export function blockingHttpStatus(response: ActivationResponse): number {
+  switch (response.statusCode) {
+    case StatusCode.success:
+      return 200;
+    case StatusCode.whiskError:
+      return 500;
+    default:
+      return 502;
+  }
+}
+
+export interface ActivationFacts {
+  activationId: string;
+  namespace: string;
+  subject: string;
+  /** Simple name of the action (or trigger). */
+  name: string;
+  version: string;
+  /** `ns/pkg/name` or `ns/name` of the entity that ran. */
+  path: string;
+  kind?: string;
+  limits?: ActionLimits;
+  start: number;
+  end: number;
+  waitTime?: number;
+  initTime?: number;
+  timedOut?: boolean;
+  cause?: string;
+  response: ActivationResponse;
+  logs: string[];
+  /** Annotations beyond those derived from the facts (causedBy, binding, ...). */
+  annotations?: KeyValue[];
+  /** Sequences set it to the sum of their components. */
+  duration?: number;
+}
+
+export function buildActivation(facts: ActivationFacts): ActivationRecord {
+  const annotations: KeyValue[] = [{ key: "path", value: facts.path }];
+  if (facts.waitTime !== undefined) annotations.push({ key: "waitTime", value: facts.waitTime });
+  if (facts.kind !== undefined) annotations.push({ key: "kind", value: facts.kind });
+  if (facts.timedOut !== undefined) annotations.push({ key: "timeout", value: facts.timedOut });
+  if (facts.limits !== undefined) annotations.push({ key: "limits", value: facts.limits });
+  if (facts.initTime !== undefined) annotations.push({ key: "initTime", value: facts.initTime });
+  annotations.push(...(facts.annotations ?? []));
+  return {
+    namespace: facts.namespace,
+    name: facts.name,
+    version: facts.version,
+    subject: facts.subject,
+    activationId: facts.activationId,
+    ...(facts.cause ? { cause: facts.cause } : {}),
+    start: facts.start,
+    end: facts.end,
+    duration: facts.duration ?? facts.end - facts.start,
+    statusCode: facts.response.statusCode,
+    response: facts.response,
+    logs: facts.logs,
+    annotations,
+    publish: false,
+  };
+}
+
+/** The list view of an activation (what `GET /activations` answers without docs). */
+export function activationSummary(record: ActivationRecord): Record<string, unknown> {
+  return {
+    namespace: record.namespace,
+    name: record.name,
+    version: record.version,
+    subject: record.subject,
+    activationId: record.activationId,
+    ...(record.cause ? { cause: record.cause } : {}),
+    start: record.start,
+    end: record.end,
+    duration: record.duration,
+    statusCode: record.statusCode,
+    publish: record.publish,
+    annotations: record.annotations,
+  };
+}
+
+/** The JSON of a result, and whether it exceeds the result size limit. */
+export function resultSize(result: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(result ?? null)).length;
+}

@@ -1,0 +1,181 @@
+// The entity model: what clients send (Put bodies, validated with zod) and the
+// documents the API stores and answers with, shaped as OpenWhisk's JSON.
+import { z } from "zod";
+import type { ActionLimits } from "./limits.js";
+import type { EntityRef } from "./names.js";
+
+export type Collection = "actions" | "packages" | "triggers" | "rules";
+
+export interface KeyValue {
+  key: string;
+  value: unknown;
+  init?: boolean;
+}
+
+export interface CodeExec {
+  kind: string;
+  code: string;
+  binary: boolean;
+  main?: string;
+}
+
+export interface SequenceExec {
+  kind: "sequence";
+  components: string[];
+}
+
+export type Exec = CodeExec | SequenceExec;
+
+/** Fields every OpenWhisk entity document has. `namespace` is `ns` or `ns/pkg`. */
+export interface EntityDoc {
+  namespace: string;
+  name: string;
+  version: string;
+  publish: boolean;
+  annotations: KeyValue[];
+  updated: number;
+}
+
+export interface ActionDoc extends EntityDoc {
+  exec: Exec;
+  parameters: KeyValue[];
+  limits: ActionLimits;
+}
+
+export interface PackageDoc extends EntityDoc {
+  binding: { namespace: string; name: string } | Record<string, never>;
+  parameters: KeyValue[];
+}
+
+export interface TriggerDoc extends EntityDoc {
+  parameters: KeyValue[];
+  limits: Record<string, never>;
+  rules?: Record<string, { action: { path: string; name: string }; status: string }>;
+}
+
+export interface RuleDoc extends EntityDoc {
+  status: "active" | "inactive";
+  trigger: { path: string; name: string };
+  action: { path: string; name: string };
+}
+
+export type AnyEntityDoc = ActionDoc | PackageDoc | TriggerDoc | RuleDoc;
+
+/** An entity as the store holds it; action code lives apart, by digest. */
+export interface StoredEntity<D extends AnyEntityDoc = AnyEntityDoc> {
+  collection: Collection;
+  ref: EntityRef;
+  doc: D;
+  codeDigest?: string;
+}
+
+/** The reads entity resolution needs from a store. */
+export interface EntityReader {
+  getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
+}
+
+export function isSequence(exec: Exec): exec is SequenceExec {
+  return exec.kind === "sequence";
+}
+
+// ---- request bodies -------------------------------------------------------
+
+const keyValue = z.object({ key: z.string(), value: z.unknown(), init: z.boolean().optional() }).strip();
+export const KeyValueList = z.array(keyValue).transform((list) =>
+  list.map((kv) => ({ key: kv.key, value: kv.value ?? null, ...(kv.init ? { init: true } : {}) })),
+);
+
+const wholeNumber = (what: string) =>
+  z.number({ error: `${what} limit malformed` }).refine(Number.isInteger, `${what} limit must be whole number`);
+
+export const LimitsPut = z
+  .object({
+    timeout: wholeNumber("time").optional(),
+    memory: wholeNumber("memory").optional(),
+    logs: wholeNumber("log").optional(),
+    concurrency: wholeNumber("concurrency").optional(),
+  })
+  .strip();
+
+export const ExecPut = z
+  .object({
+    kind: z.string({ error: "'kind' must be a string defined in 'exec'" }),
+    code: z.string().optional(),
+    main: z.string({ error: "if defined, 'main' be a string in 'exec'" }).optional(),
+    binary: z.boolean().optional(),
+    components: z.array(z.unknown()).optional(),
+    image: z.string().optional(),
+  })
+  .strip();
+
+export const ActionPut = z
+  .object({
+    exec: ExecPut.optional(),
+    parameters: KeyValueList.optional(),
+    annotations: KeyValueList.optional(),
+    limits: LimitsPut.optional(),
+    version: z.string().optional(),
+    publish: z.boolean().optional(),
+    delAnnotations: z.array(z.string()).optional(),
+  })
+  .strip();
+export type ActionPut = z.infer<typeof ActionPut>;
+
+export const PackagePut = z
+  .object({
+    binding: z.object({ namespace: z.string(), name: z.string() }).strip().or(z.object({}).strict()).optional(),
+    parameters: KeyValueList.optional(),
+    annotations: KeyValueList.optional(),
+    version: z.string().optional(),
+    publish: z.boolean().optional(),
+  })
+  .strip();
+export type PackagePut = z.infer<typeof PackagePut>;
+
+export const TriggerPut = z
+  .object({
+    parameters: KeyValueList.optional(),
+    annotations: KeyValueList.optional(),
+    limits: z.object({}).passthrough().optional(),
+    version: z.string().optional(),
+    publish: z.boolean().optional(),
+  })
+  .strip();
+export type TriggerPut = z.infer<typeof TriggerPut>;
+
+export const RulePut = z
+  .object({
+    trigger: z.string().optional(),
+    action: z.string().optional(),
+    status: z.enum(["active", "inactive"]).optional(),
+    annotations: KeyValueList.optional(),
+    version: z.string().optional(),
+    publish: z.boolean().optional(),
+  })
+  .strip();
+export type RulePut = z.infer<typeof RulePut>;
+
+export const RuleStatusPost = z.object({ status: z.enum(["active", "inactive"]) }).strip();
+
+// ---- key/value helpers ----------------------------------------------------
+
+export function getAnnotation(list: readonly KeyValue[] | undefined, key: string): unknown {
+  return list?.find((kv) => kv.key === key)?.value;
+}
+
+export function isTruthyAnnotation(list: readonly KeyValue[] | undefined, key: string): boolean {
+  const value = getAnnotation(list, key);
+  return value === true || value === "true" || value === "yes";
+}
+
+/** Replaces or appends `key` in a key/value list, keeping the order of the rest. */
+export function withKeyValue(list: readonly KeyValue[], key: string, value: unknown): KeyValue[] {
+  const rest = list.filter((kv) => kv.key !== key);
+  return [...rest, { key, value }];
+}
+
+export function toRecord(list: readonly KeyValue[] | undefined): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const kv of list ?? []) record[kv.key] = kv.value;
+  return record;
+}

@@ -1,0 +1,113 @@
+// Finding the action a caller names, through packages and bindings, with
+// OpenWhisk's entitlement rules: a namespace reaches another namespace's
+// actions only through a published package, and answers 403 (not 404) for
+// what it may not see, so existence never leaks across namespaces.
+import { Messages, WhiskError, forbidden, notFound } from "./errors.js";
+import type { ActionDoc, EntityReader, KeyValue, PackageDoc, StoredEntity } from "./entities.js";
+import { qualifiedName, type EntityRef } from "./names.js";
+import { mergeParams } from "./params.js";
+
+export interface ResolvedAction {
+  /** Where the action really lives (after following a binding). */
+  ref: EntityRef;
+  /** The name the caller used. */
+  addressed: EntityRef;
+  doc: ActionDoc;
+  codeDigest?: string;
+  /** Parameters merged package < binding < action. */
+  params: KeyValue[];
+  /** `ns/binding` when the action was reached through a package binding. */
+  binding?: string;
+}
+
+export interface ResolvedPackage {
+  ref: EntityRef;
+  doc: PackageDoc;
+  /** Parameters merged package < binding. */
+  params: KeyValue[];
+  binding?: string;
+}
+
+const conformance = () => new WhiskError(409, Messages.conformance);
+
+function packageRef(namespace: string, name: string): EntityRef {
+  return { namespace, name };
+}
+
+async function readPackage(
+  reader: EntityReader,
+  ref: EntityRef,
+  isOwner: boolean,
+  resource: string,
+): Promise<StoredEntity<PackageDoc>> {
+  const entity = await reader.getEntity(ref);
+  if (!entity) throw isOwner ? notFound() : forbidden(resource);
+  if (entity.collection !== "packages") throw isOwner ? conformance() : forbidden(resource);
+  return entity as StoredEntity<PackageDoc>;
+}
+
+/**
+ * The package a caller names, following a binding to the package it binds.
+ * `resource` names what the caller asked for, for the 403 message.
+ */
+export async function resolvePackage(
+  reader: EntityReader,
+  addressed: EntityRef,
+  callerNamespace: string,
+  resource = qualifiedName(addressed),
+): Promise<ResolvedPackage> {
+  const isOwner = addressed.namespace === callerNamespace;
+  const pkg = await readPackage(reader, addressed, isOwner, resource);
+  const binding = "namespace" in pkg.doc.binding ? pkg.doc.binding : undefined;
+  if (!binding) {
+    if (!isOwner && !pkg.doc.publish) throw forbidden(resource);
+    return { ref: addressed, doc: pkg.doc, params: pkg.doc.parameters };
+  }
+  // Bindings are never shared: only their owner may go through them.
+  if (!isOwner) throw forbidden(resource);
+  const target = packageRef(binding.namespace, binding.name);
+  if (target.namespace === addressed.namespace && target.name === addressed.name) {
+    throw new WhiskError(422, Messages.packageBindingCircularReference(`${binding.namespace}/${binding.name}`));
+  }
+  const targetIsOwn = target.namespace === callerNamespace;
+  const bound = await readPackage(reader, target, targetIsOwn, resource);
+  if ("namespace" in bound.doc.binding) throw targetIsOwn ? notFound() : forbidden(resource);
+  if (!targetIsOwn && !bound.doc.publish) throw forbidden(resource);
+  return {
+    ref: target,
+    doc: bound.doc,
+    params: mergeParams(bound.doc.parameters, pkg.doc.parameters),
+    binding: `${addressed.namespace}/${addressed.name}`,
+  };
+}
+
+export async function resolveAction(
+  reader: EntityReader,
+  addressed: EntityRef,
+  callerNamespace: string,
+): Promise<ResolvedAction> {
+  if (!addressed.packageName) {
+    if (addressed.namespace !== callerNamespace) throw forbidden(qualifiedName(addressed));
+    const action = await readAction(reader, addressed);
+    return { ref: addressed, addressed, doc: action.doc, codeDigest: action.codeDigest, params: action.doc.parameters };
+  }
+  const pkgRef = packageRef(addressed.namespace, addressed.packageName);
+  const pkg = await resolvePackage(reader, pkgRef, callerNamespace, qualifiedName(addressed));
+  const ref: EntityRef = { namespace: pkg.ref.namespace, packageName: pkg.ref.name, name: addressed.name };
+  const action = await readAction(reader, ref);
+  return {
+    ref,
+    addressed,
+    doc: action.doc,
+    codeDigest: action.codeDigest,
+    params: mergeParams(pkg.params, action.doc.parameters),
+    ...(pkg.binding ? { binding: pkg.binding } : {}),
+  };
+}
+
+async function readAction(reader: EntityReader, ref: EntityRef): Promise<StoredEntity<ActionDoc>> {
+  const entity = await reader.getEntity(ref);
+  if (!entity) throw notFound();
+  if (entity.collection !== "actions") throw conformance();
+  return entity as StoredEntity<ActionDoc>;
+}

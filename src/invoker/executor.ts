@@ -1,0 +1,222 @@
+// The platform-neutral invoker: resolves the action (cached between
+// activations), runs it in a warm isolate, turns the runner's reply into
+// OpenWhisk's activation record and stores it. The Cloudflare invoker Durable
+// Object and the Kubernetes invoker process both wrap this class.
+import {
+  buildActivation,
+  developerError,
+  resultResponse,
+  resultSize,
+  timeoutResponse,
+  whiskError,
+  type ActivationRecord,
+  type ActivationResponse,
+} from "../core/activation.js";
+import { type ActionDoc, type CodeExec, type KeyValue, isSequence } from "../core/entities.js";
+import { Messages, WhiskError } from "../core/errors.js";
+import { LIMITS, MEGABYTE } from "../core/limits.js";
+import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
+import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
+import { resolveAction, type ResolvedAction } from "../core/resolve.js";
+import type { InvokeRequest, Store } from "../ports.js";
+import { actionModules } from "../runtime/modules.js";
+import type { RunReply, RunRequest } from "../runtime/protocol.js";
+import { sha256Hex } from "../core/digest.js";
+import { ExpiringCache } from "./cache.js";
+import { IsolateStartError, type IsolateHost } from "./isolates.js";
+import { runSequence, type ComponentInvoker } from "./sequence.js";
+
+/** Extra time the invoker grants the runner past the deadline before giving up on it. */
+const DEADLINE_GRACE_MS = 2_000;
+/** Resolved actions are also refreshed on this schedule, for changes no invalidation reaches. */
+const RESOLVED_TTL_MS = 10_000;
+
+export interface ExecutorDeps {
+  store: Store;
+  isolates: IsolateHost;
+  runnerSource: string;
+  /** Runs a sequence component (another action, possibly on another invoker). */
+  invokeComponent: ComponentInvoker;
+  now?: () => number;
+}
+
+export class ActivationExecutor {
+  private readonly resolved: ExpiringCache<ResolvedAction>;
+  private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.now = deps.now ?? Date.now;
+    this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
+  }
+
+  /** Forgets resolved copies of these entities (and of anything reached through them). */
+  invalidate(refs: EntityRef[]): void {
+    const names = refs.map((ref) => qualifiedName(ref));
+    this.resolved.deleteWhere((key) => names.some((name) => key.endsWith(`|${name}`)));
+  }
+
+  /** Resolves the action a request names; throws OpenWhisk's errors for what cannot be invoked. */
+  async resolve(request: Pick<InvokeRequest, "action" | "identity">): Promise<ResolvedAction> {
+    const key = `${request.identity.namespace}|${qualifiedName(request.action)}`;
+    const cached = this.resolved.get(key);
+    if (cached) return cached;
+    const resolved = await resolveAction(this.deps.store, request.action, request.identity.namespace);
+    this.resolved.set(key, resolved);
+    return resolved;
+  }
+
+  async execute(request: InvokeRequest): Promise<ActivationRecord> {
+    const action = await this.resolve(request);
+    assertNoImmutableOverride(request.params, immutableParams(action.doc.annotations, action.params));
+    const record = isSequence(action.doc.exec)
+      ? await runSequence(action, request, this.deps.invokeComponent, this.now)
+      : await this.runCode(action, request);
+    await this.deps.store.putActivation(record);
+    return record;
+  }
+
+  private async loadCode(action: ResolvedAction): Promise<string> {
+    const exec = action.doc.exec as CodeExec;
+    if (!action.codeDigest) return exec.code;
+    const cached = this.code.get(action.codeDigest);
+    if (cached !== undefined) return cached;
+    const code = await this.deps.store.getCode(action.codeDigest);
+    if (code === undefined) throw new WhiskError(500, Messages.actionRemovedWhileInvoking);
+    this.code.set(action.codeDigest, code);
+    return code;
+  }
+
+  private async runCode(action: ResolvedAction, request: InvokeRequest): Promise<ActivationRecord> {
+    const { doc } = action;
+    const exec = doc.exec as CodeExec;
+    const mainName = exec.main ?? "main";
+    const params = runtimeParams(action.params, request.params);
+    const start = this.now();
+    const deadline = start + doc.limits.timeout;
+    const runRequest: RunRequest = {
+      params: params.run,
+      initEnv: params.init,
+      mainName,
+      activationId: request.activationId,
+      transactionId: request.transactionId,
+      namespace: request.identity.namespace,
+      actionName: fullyQualifiedName(action.ref),
+      actionVersion: doc.version,
+      apiHost: request.apiHost,
+      apiKey: providesApiKey(doc) ? request.identity.authKey : undefined,
+      deadline,
+      logLimitBytes: doc.limits.logs * MEGABYTE,
+    };
+    const key = await isolateKey(action, mainName, params.init);
+    const spec = {
+      key,
+      memoryMb: doc.limits.memory,
+      timeoutMs: doc.limits.timeout,
+      build: async () => actionModules(this.deps.runnerSource, await this.loadCode(action), mainName),
+    };
+
+    let reply: RunReply;
+    let cold = false;
+    try {
+      const run = await withDeadline(this.deps.isolates.run(spec, runRequest), deadline + DEADLINE_GRACE_MS);
+      reply = run ? run.reply : { outcome: "timeout", logs: [], truncated: false };
+      cold = run?.cold ?? false;
+    } catch (err) {
+      this.deps.isolates.discard(key);
+      if (!(err instanceof IsolateStartError)) {
+        return this.record(action, request, start, this.now(), whiskError(describe(err)), [], {});
+      }
+      const message = `Initialization has failed due to: ${err.message}`;
+      reply = { outcome: "init", message, logs: [], truncated: false };
+    }
+    const end = this.now();
+    if (reply.outcome === "timeout") this.deps.isolates.discard(key);
+    const logs = reply.truncated
+      ? [...reply.logs, `${new Date(end).toISOString()} stderr: ${Messages.truncatedLogs(doc.limits.logs * MEGABYTE)}`]
+      : reply.logs;
+    const initTime = cold ? Math.max(0, end - start - (reply.runMs ?? 0)) : undefined;
+    return this.record(action, request, start, end, responseOf(reply, doc), logs, {
+      initTime,
+      timedOut: reply.outcome === "timeout",
+    });
+  }
+
+  private record(
+    action: ResolvedAction,
+    request: InvokeRequest,
+    start: number,
+    end: number,
+    response: ActivationResponse,
+    logs: string[],
+    facts: { initTime?: number; timedOut?: boolean },
+  ): ActivationRecord {
+    const annotations: KeyValue[] = [];
+    if (action.binding) annotations.push({ key: "binding", value: action.binding });
+    annotations.push(...(request.extraAnnotations ?? []));
+    return buildActivation({
+      activationId: request.activationId,
+      namespace: request.identity.namespace,
+      subject: request.identity.subject,
+      name: action.ref.name,
+      version: action.doc.version,
+      path: qualifiedName(action.ref),
+      kind: action.doc.exec.kind,
+      limits: action.doc.limits,
+      start,
+      end,
+      waitTime: Math.max(0, start - request.receivedAt),
+      initTime: facts.initTime,
+      timedOut: facts.timedOut ?? false,
+      cause: request.cause,
+      response,
+      logs,
+      annotations,
+    });
+  }
+}
+
+function responseOf(reply: RunReply, doc: ActionDoc): ActivationResponse {
+  switch (reply.outcome) {
+    case "result": {
+      const size = resultSize(reply.result);
+      if (size > LIMITS.resultBytes) return developerError(Messages.truncatedResponse(size, LIMITS.resultBytes));
+      return resultResponse(reply.result);
+    }
+    case "timeout":
+      return timeoutResponse(doc.limits.timeout);
+    case "developer":
+    case "init":
+      return developerError(reply.message);
+  }
+}
+
+function providesApiKey(doc: ActionDoc): boolean {
+  const value = doc.annotations.find((kv) => kv.key === "provide-api-key")?.value;
+  return value === true;
+}
+
+/** Resolves with undefined once `deadline` (epoch ms) passes. */
+async function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Init parameters are fixed when an isolate starts, so they are part of its identity (hashed: they may be secrets). */
+async function isolateKey(action: ResolvedAction, mainName: string, initEnv: Record<string, unknown>): Promise<string> {
+  const base = `${qualifiedName(action.ref)}@${action.doc.version}#${action.codeDigest ?? ""}|${mainName}`;
+  if (Object.keys(initEnv).length === 0) return base;
+  return `${base}|${await sha256Hex(JSON.stringify(initEnv))}`;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+

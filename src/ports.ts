@@ -1,0 +1,109 @@
+// What a host must provide. The API and the core depend only on these
+// interfaces; src/cloudflare and src/node each implement them.
+import type { ActivationRecord } from "./core/activation.js";
+import type { Collection, StoredEntity } from "./core/entities.js";
+export type { StoredEntity } from "./core/entities.js";
+import type { EntityRef } from "./core/names.js";
+
+/** A caller, resolved from its Basic auth key. */
+export interface Identity {
+  subject: string;
+  namespace: string;
+  uuid: string;
+  /** `uuid:key`, kept only so it can be handed to actions that ask for it. */
+  authKey: string;
+}
+
+export interface SubjectRecord {
+  uuid: string;
+  keyHash: string;
+  namespace: string;
+  subject: string;
+}
+
+export interface CodeBlob {
+  digest: string;
+  text: string;
+}
+
+export interface ListPage {
+  limit: number;
+  skip: number;
+}
+
+export interface ActivationFilter {
+  name?: string;
+  packageName?: string;
+  since?: number;
+  upto?: number;
+}
+
+export interface Store {
+  findSubject(uuid: string): Promise<SubjectRecord | undefined>;
+  /** Adds or replaces a subject (seeding and administration). */
+  putSubject(subject: SubjectRecord): Promise<void>;
+  namespaceExists(namespace: string): Promise<boolean>;
+
+  getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
+  getCode(digest: string): Promise<string | undefined>;
+  /** Stores a new entity; false when the name is taken (in any collection). */
+  createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean>;
+  /** Replaces an entity if it still has `expectedVersion`; false on a concurrent change. */
+  updateEntity(entity: StoredEntity, expectedVersion: string, code?: CodeBlob): Promise<boolean>;
+  /** Deletes an entity if it still has `expectedVersion`; false on a concurrent change. */
+  deleteEntity(ref: EntityRef, expectedVersion: string): Promise<boolean>;
+  /** Entities of a collection in a namespace, newest first; `packageName` narrows to one package. */
+  listEntities(namespace: string, collection: Collection, page: ListPage, packageName?: string): Promise<StoredEntity[]>;
+  countEntities(namespace: string, collection: Collection, packageName?: string): Promise<number>;
+  /** Published packages of a namespace (for other namespaces to see). */
+  listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]>;
+
+  /** Records an activation once; false when a record with its id already exists. */
+  putActivation(record: ActivationRecord): Promise<boolean>;
+  getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
+  /** Activations of a namespace, newest first. */
+  listActivations(namespace: string, filter: ActivationFilter, page: ListPage): Promise<ActivationRecord[]>;
+  countActivations(namespace: string, filter: ActivationFilter): Promise<number>;
+  /** Removes activations that started before `before` (epoch ms); returns how many. */
+  deleteActivationsBefore(before: number): Promise<number>;
+}
+
+/** A unit of asynchronous work: a non-blocking activation or a trigger fire. */
+export type DispatchMessage = { type: "invoke"; request: InvokeRequest };
+
+export interface Dispatcher {
+  dispatch(message: DispatchMessage): Promise<void>;
+}
+
+/** Everything an invoker needs to run one activation. */
+export interface InvokeRequest {
+  activationId: string;
+  transactionId: string;
+  /** The action as the caller named it (possibly through a package binding). */
+  action: EntityRef;
+  identity: Identity;
+  params: Record<string, unknown>;
+  /** When the request reached the controller (epoch ms), for waitTime. */
+  receivedAt: number;
+  cause?: string;
+  /** Annotations added to the record (e.g. causedBy for sequence components). */
+  extraAnnotations?: { key: string; value: unknown }[];
+  /** What actions see as __OW_API_HOST. */
+  apiHost: string;
+}
+
+export interface Invokers {
+  /** Runs an activation and answers its record once it is complete. */
+  invoke(request: InvokeRequest): Promise<ActivationRecord>;
+  /** Tells the invokers holding `ref` to forget cached copies of it. */
+  invalidate(refs: EntityRef[]): Promise<void>;
+}
+
+/** The ports a request is served with. */
+export interface Host {
+  store: Store;
+  dispatcher: Dispatcher;
+  invokers: Invokers;
+  /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
+  defer(work: Promise<unknown>): void;
+}

@@ -1,0 +1,172 @@
+// The main module of every action isolate (Worker Loader on Cloudflare,
+// self-hosted workerd on Kubernetes). It ships as source text beside the
+// user's code, so it stays plain JavaScript that imports nothing but the
+// action module and node built-ins available under nodejs_compat.
+//
+// It reproduces what the stock OpenWhisk Node.js runtime answers, so results
+// and error texts match: see docs/compatibility.md.
+//
+// Protocol: POST with a JSON RunRequest (see src/runtime/protocol.ts); the
+// answer is a JSON RunReply.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { format } from "node:util";
+import process from "node:process";
+
+const logContext = new AsyncLocalStorage();
+const encoder = new TextEncoder();
+
+class LogSink {
+  constructor(limitBytes) {
+    this.limitBytes = limitBytes;
+    this.bytes = 0;
+    this.lines = [];
+    this.truncated = false;
+  }
+  write(stream, text) {
+    if (this.truncated) return;
+    const now = new Date().toISOString();
+    for (const line of String(text).split("\n")) {
+      const size = encoder.encode(line).length;
+      if (this.bytes + size > this.limitBytes) {
+        this.truncated = true;
+        return;
+      }
+      this.bytes += size;
+      this.lines.push(`${now} ${stream}: ${line}`);
+    }
+  }
+}
+
+// Lines written outside any activation (module top level during init) go to
+// the activation that triggered the init, which holds the context then.
+for (const [method, stream] of [
+  ["log", "stdout"],
+  ["info", "stdout"],
+  ["debug", "stdout"],
+  ["trace", "stdout"],
+  ["warn", "stderr"],
+  ["error", "stderr"],
+]) {
+  const fallback = console[method].bind(console);
+  console[method] = (...args) => {
+    const sink = logContext.getStore();
+    if (sink) sink.write(stream, format(...args));
+    else fallback(...args);
+  };
+}
+
+let handler;
+let initError;
+let initialization;
+
+async function initialize(mainName) {
+  try {
+    const mod = await import("./action.js");
+    const candidates = [mod[mainName], mod.default?.[mainName]];
+    if (mainName === "main") candidates.push(mod.default);
+    handler = candidates.find((f) => typeof f === "function");
+    if (!handler) throw `Action entrypoint '${mainName}' is not a function.`;
+  } catch (err) {
+    console.error("Error during initialization:", err);
+    initError = `Initialization has failed due to: ${err?.stack ? String(err.stack) : err}`;
+  }
+}
+
+function setEnvironment(request) {
+  const values = {
+    __OW_API_HOST: request.apiHost,
+    __OW_NAMESPACE: request.namespace,
+    __OW_ACTION_NAME: request.actionName,
+    __OW_ACTION_VERSION: request.actionVersion,
+    __OW_ACTIVATION_ID: request.activationId,
+    __OW_TRANSACTION_ID: request.transactionId,
+    __OW_DEADLINE: String(request.deadline),
+  };
+  for (const [key, value] of Object.entries(values)) process.env[key] = value ?? "";
+  if (request.apiKey) process.env.__OW_API_KEY = request.apiKey;
+  else delete process.env.__OW_API_KEY;
+}
+
+function setInitEnvironment(env) {
+  for (const [key, value] of Object.entries(env ?? {})) {
+    process.env[key] = value === null || typeof value !== "object" ? (value ? String(value) : "") : JSON.stringify(value);
+  }
+}
+
+// Mirrors serialize-error, which the stock runtime applies to rejections.
+function serializeError(value, seen = new WeakSet()) {
+  if (value === null || typeof value !== "object") return value;
+  if (seen.has(value)) return "[Circular]";
+  seen.add(value);
+  const out = Array.isArray(value) ? [] : {};
+  for (const key of Object.keys(value)) {
+    const item = value[key];
+    if (typeof item !== "function") out[key] = serializeError(item, seen);
+  }
+  if (value instanceof Error) {
+    for (const key of ["name", "message", "stack", "code", "cause"]) {
+      if (value[key] !== undefined && !(key in out)) out[key] = serializeError(value[key], seen);
+    }
+  }
+  return out;
+}
+
+async function execute(request) {
+  let result;
+  try {
+    result = handler(request.params);
+  } catch (err) {
+    console.error(err);
+    return { outcome: "developer", message: `An error has occurred: ${err}` };
+  }
+  try {
+    result = await result;
+  } catch (err) {
+    return { outcome: "result", result: { error: err ? serializeError(err) : {} } };
+  }
+  if (result === undefined) result = {};
+  if (typeof result !== "object") {
+    console.error(`Result must be of type object but has type "${typeof result}":`, result);
+    return { outcome: "developer", message: "The action did not return a dictionary." };
+  }
+  try {
+    return { outcome: "result", result: JSON.parse(JSON.stringify(result)) };
+  } catch (err) {
+    return { outcome: "developer", message: `An error has occurred: ${err}` };
+  }
+}
+
+async function run(request) {
+  const sink = new LogSink(request.logLimitBytes);
+  return logContext.run(sink, async () => {
+    let initMs;
+    if (!initialization) {
+      const started = Date.now();
+      setInitEnvironment(request.initEnv);
+      initialization = initialize(request.mainName);
+      await initialization;
+      initMs = Date.now() - started;
+    } else {
+      await initialization;
+    }
+    const reply = (fields) => ({ ...fields, initMs, logs: sink.lines, truncated: sink.truncated });
+    if (initError) return reply({ outcome: "init", message: initError });
+
+    setEnvironment(request);
+    const runStarted = Date.now();
+    let timer;
+    const deadline = new Promise((resolve) => {
+      timer = setTimeout(() => resolve({ outcome: "timeout" }), Math.max(0, request.deadline - Date.now()));
+    });
+    const outcome = await Promise.race([execute(request), deadline]);
+    clearTimeout(timer);
+    return reply({ ...outcome, runMs: Date.now() - runStarted });
+  });
+}
+
+export default {
+  async fetch(request) {
+    const reply = await run(await request.json());
+    return new Response(JSON.stringify(reply), { headers: { "content-type": "application/json" } });
+  },
+};

@@ -1,0 +1,285 @@
+// The Store port over any SQL database that runs migrations/ (D1, PostgreSQL).
+// All SQL of the platform lives here; adapters only execute it.
+import type { ActivationRecord } from "../core/activation.js";
+import type { AnyEntityDoc, Collection } from "../core/entities.js";
+import type { EntityRef } from "../core/names.js";
+import type { ActivationFilter, CodeBlob, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
+
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** What an adapter provides: `?` placeholders, rows as plain objects. */
+export interface SqlDatabase {
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+  /** Runs the statements in one transaction, answering each one's changes. */
+  batch(statements: SqlStatement[]): Promise<{ changes: number }[]>;
+}
+
+/** Characters per chunk; at most 3 UTF-8 bytes each keeps a row well under D1's 2 MB. */
+const CHUNK_CHARS = 500_000;
+
+interface EntityRow {
+  namespace: string;
+  package: string;
+  name: string;
+  collection: Collection;
+  doc: string;
+  code_digest: string | null;
+}
+
+interface ActivationRow {
+  activation_id: string;
+  doc: string | null;
+}
+
+const sql = (text: string, ...params: unknown[]): SqlStatement => ({ sql: text, params });
+
+function chunks(text: string): string[] {
+  const parts: string[] = [];
+  for (let at = 0; at < text.length; at += CHUNK_CHARS) parts.push(text.slice(at, at + CHUNK_CHARS));
+  return parts.length ? parts : [""];
+}
+
+function blobInserts(id: string, text: string): SqlStatement[] {
+  return chunks(text).map((chunk, seq) =>
+    sql("INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?) ON CONFLICT (id, seq) DO NOTHING", id, seq, chunk),
+  );
+}
+
+function toEntity(row: EntityRow): StoredEntity {
+  return {
+    collection: row.collection,
+    ref: { namespace: row.namespace, name: row.name, ...(row.package ? { packageName: row.package } : {}) },
+    doc: JSON.parse(row.doc) as AnyEntityDoc,
+    ...(row.code_digest ? { codeDigest: row.code_digest } : {}),
+  };
+}
+
+function entityValues(entity: StoredEntity): unknown[] {
+  const { ref, doc } = entity;
+  return [
+    ref.namespace,
+    ref.packageName ?? "",
+    ref.name,
+    entity.collection,
+    doc.version,
+    doc.publish ? 1 : 0,
+    doc.updated,
+    JSON.stringify(doc),
+    entity.codeDigest ?? null,
+  ];
+}
+
+/** Where an activation's path (`ns/pkg/name`) puts it for the name filter. */
+function activationPackage(record: ActivationRecord): string {
+  const path = record.annotations.find((kv) => kv.key === "path")?.value;
+  const parts = typeof path === "string" ? path.split("/") : [];
+  return parts.length === 3 ? parts[1] : "";
+}
+
+function activationWhere(namespace: string, filter: ActivationFilter): SqlStatement {
+  const clauses = ["namespace = ?"];
+  const params: unknown[] = [namespace];
+  if (filter.name !== undefined) {
+    clauses.push("name = ?");
+    params.push(filter.name);
+  }
+  if (filter.packageName !== undefined) {
+    clauses.push("package = ?");
+    params.push(filter.packageName);
+  }
+  if (filter.since !== undefined) {
+    clauses.push("start_ms >= ?");
+    params.push(filter.since);
+  }
+  if (filter.upto !== undefined) {
+    clauses.push("start_ms <= ?");
+    params.push(filter.upto);
+  }
+  return { sql: clauses.join(" AND "), params };
+}
+
+export class SqlStore implements Store {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async findSubject(uuid: string): Promise<SubjectRecord | undefined> {
+    const rows = await this.db.all<{ uuid: string; key_hash: string; namespace: string; subject: string }>(
+      "SELECT uuid, key_hash, namespace, subject FROM subjects WHERE uuid = ?",
+      [uuid],
+    );
+    const row = rows[0];
+    return row && { uuid: row.uuid, keyHash: row.key_hash, namespace: row.namespace, subject: row.subject };
+  }
+
+  async putSubject(subject: SubjectRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO subjects (uuid, key_hash, namespace, subject) VALUES (?, ?, ?, ?)
+       ON CONFLICT (uuid) DO UPDATE SET key_hash = excluded.key_hash, namespace = excluded.namespace, subject = excluded.subject`,
+      [subject.uuid, subject.keyHash, subject.namespace, subject.subject],
+    );
+  }
+
+  async namespaceExists(namespace: string): Promise<boolean> {
+    const rows = await this.db.all("SELECT 1 AS present FROM subjects WHERE namespace = ? LIMIT 1", [namespace]);
+    return rows.length > 0;
+  }
+
+  async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
+    const rows = await this.db.all<EntityRow>(
+      "SELECT namespace, package, name, collection, doc, code_digest FROM entities WHERE namespace = ? AND package = ? AND name = ?",
+      [ref.namespace, ref.packageName ?? "", ref.name],
+    );
+    return rows[0] && toEntity(rows[0]);
+  }
+
+  async getCode(digest: string): Promise<string | undefined> {
+    const rows = await this.db.all<{ chunk: string }>("SELECT chunk FROM blobs WHERE id = ? ORDER BY seq", [
+      `code:${digest}`,
+    ]);
+    return rows.length ? rows.map((row) => row.chunk).join("") : undefined;
+  }
+
+  async createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean> {
+    const insert = sql(
+      `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, package, name) DO NOTHING`,
+      ...entityValues(entity),
+    );
+    const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), insert];
+    const results = await this.db.batch(statements);
+    return results[results.length - 1].changes > 0;
+  }
+
+  async updateEntity(entity: StoredEntity, expectedVersion: string, code?: CodeBlob): Promise<boolean> {
+    const { ref } = entity;
+    const previous = await this.getEntity(ref);
+    const [namespace, pkg, name, collection, version, publish, updated, doc, digest] = entityValues(entity);
+    const update = sql(
+      `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?
+       WHERE namespace = ? AND package = ? AND name = ? AND version = ?`,
+      collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedVersion,
+    );
+    const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), update];
+    const results = await this.db.batch(statements);
+    const updatedRow = results[results.length - 1].changes > 0;
+    if (updatedRow && previous?.codeDigest && previous.codeDigest !== entity.codeDigest) {
+      await this.collectCode(previous.codeDigest);
+    }
+    return updatedRow;
+  }
+
+  async deleteEntity(ref: EntityRef, expectedVersion: string): Promise<boolean> {
+    const previous = await this.getEntity(ref);
+    const result = await this.db.run(
+      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND version = ?",
+      [ref.namespace, ref.packageName ?? "", ref.name, expectedVersion],
+    );
+    if (result.changes > 0 && previous?.codeDigest) await this.collectCode(previous.codeDigest);
+    return result.changes > 0;
+  }
+
+  /** Code is shared by digest; it goes when no entity refers to it any more. */
+  private async collectCode(digest: string): Promise<void> {
+    await this.db.run(
+      "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM entities WHERE code_digest = ?)",
+      [`code:${digest}`, digest],
+    );
+  }
+
+  async listEntities(
+    namespace: string,
+    collection: Collection,
+    page: ListPage,
+    packageName?: string,
+  ): Promise<StoredEntity[]> {
+    const byPackage = packageName === undefined ? "" : " AND package = ?";
+    const rows = await this.db.all<EntityRow>(
+      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+       WHERE namespace = ? AND collection = ?${byPackage} ORDER BY updated DESC, package, name LIMIT ? OFFSET ?`,
+      [namespace, collection, ...(packageName === undefined ? [] : [packageName]), page.limit, page.skip],
+    );
+    return rows.map(toEntity);
+  }
+
+  async countEntities(namespace: string, collection: Collection, packageName?: string): Promise<number> {
+    const byPackage = packageName === undefined ? "" : " AND package = ?";
+    const rows = await this.db.all<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM entities WHERE namespace = ? AND collection = ?${byPackage}`,
+      [namespace, collection, ...(packageName === undefined ? [] : [packageName])],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]> {
+    const rows = await this.db.all<EntityRow>(
+      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+       WHERE namespace = ? AND collection = 'packages' AND publish = 1 ORDER BY updated DESC, name LIMIT ? OFFSET ?`,
+      [namespace, page.limit, page.skip],
+    );
+    return rows.map(toEntity);
+  }
+
+  async putActivation(record: ActivationRecord): Promise<boolean> {
+    const json = JSON.stringify(record);
+    const chunked = json.length > CHUNK_CHARS;
+    const insert = sql(
+      `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
+      record.activationId,
+      record.namespace,
+      record.name,
+      activationPackage(record),
+      record.start,
+      chunked ? null : json,
+    );
+    const statements = [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+    const results = await this.db.batch(statements);
+    return results[results.length - 1].changes > 0;
+  }
+
+  async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {
+    const rows = await this.db.all<ActivationRow>(
+      "SELECT activation_id, doc FROM activations WHERE namespace = ? AND activation_id = ?",
+      [namespace, activationId],
+    );
+    return rows[0] && this.readActivation(rows[0]);
+  }
+
+  private async readActivation(row: ActivationRow): Promise<ActivationRecord> {
+    if (row.doc !== null) return JSON.parse(row.doc) as ActivationRecord;
+    const parts = await this.db.all<{ chunk: string }>("SELECT chunk FROM blobs WHERE id = ? ORDER BY seq", [
+      `activation:${row.activation_id}`,
+    ]);
+    return JSON.parse(parts.map((part) => part.chunk).join("")) as ActivationRecord;
+  }
+
+  async listActivations(namespace: string, filter: ActivationFilter, page: ListPage): Promise<ActivationRecord[]> {
+    const where = activationWhere(namespace, filter);
+    const rows = await this.db.all<ActivationRow>(
+      `SELECT activation_id, doc FROM activations WHERE ${where.sql} ORDER BY start_ms DESC, activation_id LIMIT ? OFFSET ?`,
+      [...where.params, page.limit, page.skip],
+    );
+    return Promise.all(rows.map((row) => this.readActivation(row)));
+  }
+
+  async countActivations(namespace: string, filter: ActivationFilter): Promise<number> {
+    const where = activationWhere(namespace, filter);
+    const rows = await this.db.all<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM activations WHERE ${where.sql}`,
+      where.params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async deleteActivationsBefore(before: number): Promise<number> {
+    await this.db.run(
+      `DELETE FROM blobs WHERE id IN (SELECT 'activation:' || activation_id FROM activations WHERE start_ms < ? AND doc IS NULL)`,
+      [before],
+    );
+    const result = await this.db.run("DELETE FROM activations WHERE start_ms < ?", [before]);
+    return result.changes;
+  }
+}
