@@ -49,7 +49,7 @@ export default {
   async queue(batch, env) {
     const store = new SqlStore(new D1Sql(env.DB));
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store);
-    else await consumeActivations(batch, store, new DurableObjectInvokers(env.INVOKER));
+    else await consumeActivations(batch, { store, invokers: new DurableObjectInvokers(env.INVOKER) });
   },
 
   async scheduled(_controller, env) {

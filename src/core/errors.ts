@@ -46,6 +46,7 @@ export const Messages = {
   abnormalInitialization: "The action did not initialize and exited unexpectedly.",
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
   actionRemovedWhileInvoking: "Action could not be found or may have been deleted.",
+  dispatchExhausted: "The activation could not be run after repeated attempts.",
   propertyNotFound: "Response does not include requested property.",
   notAuthorizedToAccess: (resource: string) =>
     `The supplied authentication is not authorized to access '${resource}'.`,

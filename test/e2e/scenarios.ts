@@ -56,7 +56,7 @@ export function actionScenarios(target: () => Target) {
       expect(queued.activationId).toMatch(/^[0-9a-f]{32}$/);
       const activation = await poll(() => ow.activations.get({ name: queued.activationId }));
       expect(activation).toMatchObject({ name, namespace: "guest", activationId: queued.activationId });
-      expect(activation.response.result).toEqual({ payload: "Hello, queue!" });
+      expect(activation.response?.result).toEqual({ payload: "Hello, queue!" });
 
       const logs = await ow.activations.logs({ name: queued.activationId });
       expect(logs.logs).toHaveLength(1);
@@ -70,7 +70,7 @@ export function actionScenarios(target: () => Target) {
       );
 
       const actions = await ow.actions.list();
-      expect(actions.map((a: { name: string }) => a.name)).toContain(name);
+      expect(actions.map((a) => a.name)).toContain(name);
 
       const updated = await ow.actions.update({ name, action: HELLO_JS.replace("Hello", "Howdy") });
       expect(updated.version).toBe("0.0.2");

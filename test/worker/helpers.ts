@@ -35,7 +35,7 @@ export async function call(
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const response = await exports.default.fetch(new Request(`http://edgewhisk.test${path}`, { method, headers, body }));
+  const response = await (exports as unknown as { default: Fetcher }).default.fetch(new Request(`http://edgewhisk.test${path}`, { method, headers, body }));
   const text = await response.text();
   let parsed: unknown = undefined;
   try {
