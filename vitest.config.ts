@@ -15,6 +15,16 @@ export default defineConfig(async () => ({
         },
       },
       {
+        // The Node host (src/node) against real PostgreSQL, NATS JetStream and workerd children.
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },

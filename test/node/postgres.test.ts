@@ -1,0 +1,102 @@
+// The PostgreSQL adapter under the portable SqlStore, against a real server.
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildActivation, resultResponse } from "../../src/core/activation.js";
+import { applyMigrations } from "../../src/node/migrate.js";
+import { createPool, numberPlaceholders, PostgresSql } from "../../src/node/postgres.js";
+import { SqlStore } from "../../src/store/sql-store.js";
+import { createTestDatabase, testServices } from "./services.js";
+
+describe("numberPlaceholders", () => {
+  it("numbers ? in order and leaves quoted text alone", () => {
+    expect(numberPlaceholders("SELECT '?' || \"a?\", x FROM t WHERE a = ? AND b = 'it''s ?' AND c = ?")).toBe(
+      "SELECT '?' || \"a?\", x FROM t WHERE a = $1 AND b = 'it''s ?' AND c = $2",
+    );
+  });
+});
+
+const services = await testServices();
+
+describe.skipIf(!services)("PostgreSQL store", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: pg.Pool;
+  let store: SqlStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(services!);
+    pool = createPool(database.url);
+    store = new SqlStore(new PostgresSql(pool));
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it("applies migrations/ once even when two controllers start together", async () => {
+    const other = createPool(database.url);
+    try {
+      const runs = await Promise.all([applyMigrations(pool), applyMigrations(other)]);
+      expect(runs.flat()).toEqual(["0001_init.sql"]);
+      expect(await applyMigrations(other)).toEqual([]);
+      const { rows } = await pool.query("SELECT name FROM edgewhisk_migrations");
+      expect(rows).toEqual([{ name: "0001_init.sql" }]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it("stores entities with chunked code and counts them as numbers", async () => {
+    const code = "x".repeat(1_200_000);
+    const doc = {
+      namespace: "guest",
+      name: "big",
+      version: "0.0.1",
+      publish: false,
+      updated: 1_790_000_000_000,
+      annotations: [],
+      parameters: [],
+      limits: { timeout: 60_000, memory: 256, logs: 10, concurrency: 1 },
+      exec: { kind: "nodejs:20", binary: false },
+    };
+    const entity = { collection: "actions" as const, ref: { namespace: "guest", name: "big" }, doc: doc as never, codeDigest: "d1" };
+    expect(await store.createEntity(entity, { digest: "d1", text: code })).toBe(true);
+    expect(await store.createEntity(entity, { digest: "d1", text: code })).toBe(false);
+    expect(await store.getCode("d1")).toBe(code);
+    expect(await store.countEntities("guest", "actions")).toBe(1);
+    const listed = await store.listEntities("guest", "actions", { limit: 10, skip: 0 });
+    expect(listed.map((e) => e.doc.updated)).toEqual([1_790_000_000_000]);
+  });
+
+  it("records an activation once by id and reads start times back as numbers", async () => {
+    const record = buildActivation({
+      activationId: "a".repeat(32),
+      namespace: "guest",
+      subject: "guest",
+      name: "hello",
+      version: "0.0.1",
+      path: "guest/hello",
+      start: 1_790_000_000_123,
+      end: 1_790_000_000_456,
+      response: resultResponse({ ok: true }),
+      logs: [],
+    });
+    expect(await store.putActivation(record)).toBe(true);
+    expect(await store.putActivation({ ...record, logs: ["again"] })).toBe(false);
+    expect(await store.getActivation("guest", record.activationId)).toEqual(record);
+    const { rows } = await pool.query("SELECT start_ms FROM activations WHERE activation_id = $1", [record.activationId]);
+    expect(rows[0].start_ms).toBe(1_790_000_000_123);
+    expect(await store.countActivations("guest", { since: 1_790_000_000_000 })).toBe(1);
+  });
+
+  it("runs a batch in one transaction: a failing statement undoes the others", async () => {
+    const sql = new PostgresSql(pool);
+    await expect(
+      sql.batch([
+        { sql: "INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?)", params: ["tx", 0, "one"] },
+        { sql: "INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?)", params: ["tx", 0, "duplicate key"] },
+      ]),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await sql.all("SELECT chunk FROM blobs WHERE id = ?", ["tx"])).toEqual([]);
+  });
+});
