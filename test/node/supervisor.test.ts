@@ -1,0 +1,75 @@
+// The workerd supervisor with real workerd children and the real runner.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { IsolateSpec } from "../../src/invoker/isolates.js";
+import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
+import { runnerSource } from "../../src/node/runner-source.js";
+import { actionModules } from "../../src/runtime/modules.js";
+import type { RunRequest } from "../../src/runtime/protocol.js";
+
+function spec(key: string, code: string, timeoutMs = 5_000): IsolateSpec {
+  return { key, memoryMb: 256, timeoutMs, build: async () => actionModules(runnerSource, code, "main") };
+}
+
+function runRequest(params: Record<string, unknown>, timeoutMs = 5_000): RunRequest {
+  return {
+    params,
+    initEnv: {},
+    mainName: "main",
+    activationId: "a".repeat(32),
+    transactionId: "t",
+    namespace: "guest",
+    actionName: "/guest/test",
+    actionVersion: "0.0.1",
+    apiHost: "http://127.0.0.1",
+    deadline: Date.now() + timeoutMs,
+    logLimitBytes: 10 * 1024 * 1024,
+  };
+}
+
+const HELLO = "function main(p) { console.log('hi ' + p.name); return { payload: 'Hello, ' + p.name }; }";
+const SLEEPY = "async function main(p) { await new Promise(r => setTimeout(r, p.ms)); return { slept: p.ms }; }";
+const SPIN = "function main() { while (true) {} }";
+const HOG = "const keep = []; function main() { for (;;) keep.push(new Float64Array(1 << 20).fill(1)); }";
+
+describe("workerd supervisor", () => {
+  const supervisor = new WorkerdSupervisor({ memoryLimitMb: 400 });
+
+  beforeAll(() => supervisor.start());
+  afterAll(() => supervisor.stop());
+
+  it("runs an action in a workerd isolate and keeps it warm", async () => {
+    const first = await supervisor.run(spec("hello", HELLO), runRequest({ name: "workerd" }));
+    expect(first.cold).toBe(true);
+    expect(first.reply).toMatchObject({ outcome: "result", result: { payload: "Hello, workerd" } });
+    expect(first.reply.logs[0]).toMatch(/stdout: hi workerd$/);
+    const second = await supervisor.run(spec("hello", HELLO), runRequest({ name: "again" }));
+    expect(second).toMatchObject({ cold: false, reply: { result: { payload: "Hello, again" } } });
+  });
+
+  it("reports a syntax error as a start failure", async () => {
+    await expect(supervisor.run(spec("broken", "function main( {"), runRequest({}))).rejects.toThrow(/SyntaxError/);
+  });
+
+  it("kills a child wedged by an infinite loop, answers the timeout and re-runs the other activation on the spare", async () => {
+    const before = supervisor.status();
+    const other = supervisor.run(spec("sleepy", SLEEPY), runRequest({ ms: 1_500 }, 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const spinning = await supervisor.run(spec("spin", SPIN, 1_000), runRequest({}, 1_000));
+    expect(spinning.reply.outcome).toBe("timeout");
+    expect(await other).toMatchObject({ reply: { outcome: "result", result: { slept: 1_500 } } });
+    const after = supervisor.status();
+    expect(after.restarts).toBe(before.restarts + 1);
+    expect(after.pid).not.toBe(before.pid);
+    const hello = await supervisor.run(spec("hello", HELLO), runRequest({ name: "recovered" }));
+    expect(hello.reply).toMatchObject({ outcome: "result", result: { payload: "Hello, recovered" } });
+  });
+
+  it("replaces a child that passes its memory cap and answers with OpenWhisk's memory error", async () => {
+    const before = supervisor.status();
+    const hog = await supervisor.run(spec("hog", HOG, 20_000), runRequest({}, 20_000));
+    expect(hog.reply).toMatchObject({ outcome: "developer", message: "The action exhausted its memory and was aborted." });
+    expect(supervisor.status().restarts).toBeGreaterThanOrEqual(before.restarts + 2);
+    const hello = await supervisor.run(spec("hello", HELLO), runRequest({ name: "after" }));
+    expect(hello.reply).toMatchObject({ outcome: "result", result: { payload: "Hello, after" } });
+  });
+});
