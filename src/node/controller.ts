@@ -1,0 +1,124 @@
+// The controller process of the Kubernetes host: the same Hono app as the
+// Cloudflare Worker, wired to PostgreSQL, NATS JetStream and the invoker
+// pods. Background work (the activation consumer, the retention cleanup)
+// runs beside the server as tasks sharing the same services; more tasks,
+// such as an alarm scheduler, are passed in by the caller.
+import type { ServerType } from "@hono/node-server";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type pg from "pg";
+import { createApp } from "../api/app.js";
+import type { Host, Store } from "../ports.js";
+import { seedSubject } from "../store/seed.js";
+import { SqlStore } from "../store/sql-store.js";
+import type { ControllerConfig } from "./config.js";
+import { HttpInvokers } from "./invoker-client.js";
+import { applyMigrations } from "./migrate.js";
+import { activationStream, consumeActivations, ensureActivationStream, NatsDispatcher } from "./nats.js";
+import { createPool, PostgresSql } from "./postgres.js";
+import { closeServer, listen } from "./serve.js";
+
+const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
+const CLEANUP_EVERY_MS = 60 * 60_000;
+
+/** What a controller's background tasks share with its API. */
+export interface ControllerServices {
+  config: ControllerConfig;
+  pool: pg.Pool;
+  nats: NatsConnection;
+  store: Store;
+  host: Host;
+}
+
+export interface RunningTask {
+  stop(): Promise<void>;
+}
+
+/** Work that runs beside the API for the controller's lifetime. */
+export type BackgroundTask = (services: ControllerServices) => Promise<RunningTask>;
+
+export interface RunningController {
+  port: number;
+  services: ControllerServices;
+  stop(): Promise<void>;
+}
+
+/** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
+export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
+  consumeActivations(nats, activationStream(config.stream), { store: host.store, invokers: host.invokers });
+
+/** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
+export const activationRetention: BackgroundTask = async ({ store }) => {
+  const cleanup = () =>
+    store.deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS).catch((err) => {
+      console.error("activation cleanup failed:", (err as Error).message);
+    });
+  const timer = setInterval(() => void cleanup(), CLEANUP_EVERY_MS);
+  timer.unref();
+  return { stop: async () => clearInterval(timer) };
+};
+
+export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, activationRetention];
+
+async function seed(store: Store, config: ControllerConfig): Promise<void> {
+  if (config.guestAuth) await seedSubject(store, config.guestAuth, "guest");
+  if (config.whiskSystemAuth) await seedSubject(store, config.whiskSystemAuth, "whisk.system");
+}
+
+/** Answers whether PostgreSQL and NATS are reachable (readiness). */
+async function healthy(services: ControllerServices): Promise<boolean> {
+  if (services.nats.isClosed()) return false;
+  try {
+    await services.pool.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startController(
+  config: ControllerConfig,
+  tasks: readonly BackgroundTask[] = DEFAULT_TASKS,
+): Promise<RunningController> {
+  const pool = createPool(config.databaseUrl);
+  await applyMigrations(pool);
+  const store = new SqlStore(new PostgresSql(pool));
+  await seed(store, config);
+  const nats = await connect({ servers: config.natsUrl, maxReconnectAttempts: -1, name: "edgewhisk-controller" });
+  const stream = activationStream(config.stream);
+  await ensureActivationStream(nats, stream);
+
+  const deferred = new Set<Promise<unknown>>();
+  const host: Host = {
+    store,
+    dispatcher: new NatsDispatcher(nats, stream),
+    invokers: new HttpInvokers(config.invokerUrls),
+    defer(work) {
+      const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));
+      deferred.add(tracked);
+    },
+  };
+  const services: ControllerServices = { config, pool, nats, store, host };
+  const app = createApp(() => host);
+  const running = await Promise.all(tasks.map((task) => task(services)));
+
+  const server: ServerType = await listen(async (request) => {
+    if (new URL(request.url).pathname === "/healthz") {
+      return (await healthy(services)) ? new Response("ok") : new Response("unavailable", { status: 503 });
+    }
+    return app.fetch(request);
+  }, config.port);
+  const port = (server.address() as { port: number }).port;
+  console.log(`edgewhisk controller listening on :${port}`);
+
+  return {
+    port,
+    services,
+    async stop() {
+      await closeServer(server);
+      await Promise.all(running.map((task) => task.stop()));
+      await Promise.all(deferred);
+      await nats.drain();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// The Invokers port on Kubernetes: invoker pods called over HTTP. Each action
+// goes to the invoker that rendezvous hashing picks among those up, so it
+// stays on the invoker that holds its warm isolate; an invoker that cannot be
+// reached is passed over (the next one in the action's order takes it) and
+// skipped for a while.
+import { createHash } from "node:crypto";
+import http from "node:http";
+import type { ActivationRecord } from "../core/activation.js";
+import { WhiskError } from "../core/errors.js";
+import { qualifiedName, type EntityRef } from "../core/names.js";
+import type { InvokeRequest, Invokers } from "../ports.js";
+
+/** What an invoker answers to POST /invoke: a record, or the OpenWhisk error to answer. */
+export type InvokeOutcome = { record: ActivationRecord } | { error: { status: number; message: string } };
+
+/** How long an unreachable invoker is passed over before it is tried first again. */
+const DOWN_FOR_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 3_000;
+
+/** The request never reached an invoker that could take it: another one may. */
+class NotDelivered extends Error {}
+
+const agent = new http.Agent({ keepAlive: true });
+
+/** Error codes meaning the request was not delivered. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** POSTs JSON and reads JSON back; NotDelivered when no invoker took the request. */
+export function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    let connected = false;
+    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("error", reject);
+      res.on("end", () => {
+        // 503: the invoker is starting or draining and took nothing.
+        if (res.statusCode === 503) return reject(new NotDelivered(`${url} is not serving`));
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+        } catch {
+          reject(new Error(`${url} answered ${res.statusCode} with no JSON: ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    const connectTimer = setTimeout(() => req.destroy(new NotDelivered(`${url}: no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    req.on("socket", (socket) => {
+      if (!socket.connecting) {
+        connected = true;
+        clearTimeout(connectTimer);
+      } else {
+        socket.once("connect", () => {
+          connected = true;
+          clearTimeout(connectTimer);
+        });
+      }
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(connectTimer);
+      if (err instanceof NotDelivered || !connected || NOT_CONNECTED.has(err.code ?? "")) {
+        reject(new NotDelivered(`${url}: ${err.message}`));
+      } else reject(err);
+    });
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** The invokers in the order an action tries them: highest rendezvous score first. */
+export function rendezvousOrder(urls: readonly string[], key: string): string[] {
+  const score = (url: string) => createHash("sha256").update(`${url}\n${key}`).digest().readBigUInt64BE(0);
+  return urls
+    .map((url) => ({ url, score: score(url) }))
+    .sort((a, b) => (a.score === b.score ? 0 : a.score > b.score ? -1 : 1))
+    .map((entry) => entry.url);
+}
+
+export class HttpInvokers implements Invokers {
+  private readonly downUntil = new Map<string, number>();
+
+  constructor(private readonly urls: readonly string[]) {
+    if (urls.length === 0) throw new Error("no invoker URLs configured (INVOKER_URLS)");
+  }
+
+  /** Invokers up first, in the action's order; those recently unreachable last. */
+  private candidates(ref: EntityRef): string[] {
+    const now = Date.now();
+    const order = rendezvousOrder(this.urls, qualifiedName(ref));
+    const isDown = (url: string) => (this.downUntil.get(url) ?? 0) > now;
+    return [...order.filter((url) => !isDown(url)), ...order.filter(isDown)];
+  }
+
+  async invoke(request: InvokeRequest): Promise<ActivationRecord> {
+    const failures: string[] = [];
+    for (const url of this.candidates(request.action)) {
+      let answer: { status: number; json: unknown };
+      try {
+        answer = await postJson(`${url}/invoke`, request);
+      } catch (err) {
+        if (!(err instanceof NotDelivered)) throw err;
+        this.downUntil.set(url, Date.now() + DOWN_FOR_MS);
+        failures.push(err.message);
+        continue;
+      }
+      this.downUntil.delete(url);
+      const outcome = answer.json as InvokeOutcome | { message?: string } | undefined;
+      if (outcome && "record" in outcome) return outcome.record;
+      if (outcome && "error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
+      throw new Error(`invoker ${url} failed (${answer.status}): ${outcome?.message ?? "no answer"}`);
+    }
+    throw new Error(`no invoker could take activation ${request.activationId}: ${failures.join("; ")}`);
+  }
+
+  /** Every invoker may hold a copy (an action moves when invokers come and go). */
+  async invalidate(refs: EntityRef[]): Promise<void> {
+    await Promise.all(
+      this.urls.map((url) =>
+        postJson(`${url}/invalidate`, { refs }).catch((err) => {
+          // An invoker that is down holds nothing; its cache also expires on its own.
+          if (!(err instanceof NotDelivered)) console.error(`invalidate on ${url} failed:`, (err as Error).message);
+        }),
+      ),
+    );
+  }
+}
