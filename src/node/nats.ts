@@ -48,7 +48,8 @@ export interface DeliveryPolicy {
 export const DEFAULT_DELIVERY: DeliveryPolicy = {
   attempts: 5,
   retryDelayMs: (delivery) => Math.min(60_000, 2_000 * 2 ** (delivery - 1)),
-  ackWaitMs: 30_000,
+  // A controller killed while holding a message delays it by up to this.
+  ackWaitMs: 10_000,
   concurrency: 32,
 };
 

@@ -1,0 +1,119 @@
+// The shared end-to-end scenarios and the fault cases against the Node host:
+// two controllers and two invokers as separate processes on real PostgreSQL
+// and NATS JetStream, driven by the real openwhisk client.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { actionScenarios, client, HELLO_JS } from "../e2e/scenarios.js";
+import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
+import { testServices } from "./services.js";
+
+const services = await testServices();
+
+const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+const SLEEP_JS = `function main(p) {
+  return new Promise((resolve) => setTimeout(() => resolve({ slept: p.ms, tag: p.tag }), p.ms));
+}`;
+const SPIN_JS = "function main() { while (true) {} }";
+
+async function until<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await read();
+      if (value !== undefined) return value;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQL and NATS JetStream", () => {
+  let cluster: NodeCluster;
+  const ow = (i = 0) => client({ apihost: cluster.controllers[i].url });
+
+  beforeAll(async () => {
+    cluster = await startCluster(services!);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 60_000);
+
+  actionScenarios(() => ({ apihost: cluster.controllers[0].url }));
+
+  it("runs a sequence whose components are activations of their own", async () => {
+    const [first, second, seq] = [unique("first"), unique("second"), unique("seq")];
+    await ow().actions.create({ name: first, action: HELLO_JS });
+    await ow().actions.create({ name: second, action: "function main(p) { return { shout: p.payload.toUpperCase() }; }" });
+    await ow().actions.create({
+      name: seq,
+      action: { exec: { kind: "sequence", components: [`/guest/${first}`, `/guest/${second}`] } } as never,
+    });
+    const record = await ow(1).actions.invoke({ name: seq, blocking: true, params: { name: "seq" } });
+    expect(record.response.result).toEqual({ shout: "HELLO, SEQ!" });
+    expect(record.logs).toHaveLength(2);
+  });
+
+  it("times out an infinite loop with OpenWhisk's error, and that invoker keeps serving", async () => {
+    const name = unique("spin");
+    await ow().actions.create({ name, action: SPIN_JS, limits: { timeout: 1_000 } });
+    await expect(ow().actions.invoke({ name, blocking: true })).rejects.toMatchObject({
+      statusCode: 502,
+      error: {
+        response: {
+          status: "action developer error",
+          result: { error: "The action exceeded its time limits of 1000 milliseconds." },
+        },
+        annotations: expect.arrayContaining([{ key: "timeout", value: true }]),
+      },
+    });
+    const health = await Promise.all(cluster.invokers.map((invoker) => invoker.health()));
+    expect(health.map((h) => h?.restarts).reduce((a, b) => a! + b!, 0)).toBe(1);
+    // Same name, same invoker: the one whose workerd child was killed.
+    await ow().actions.update({ name, action: "function main() { return { spinning: false }; }" });
+    expect(await ow().actions.invoke({ name, blocking: true, result: true })).toEqual({ spinning: false });
+  });
+
+  it("loses no accepted non-blocking activation when an invoker is killed mid-activation", async () => {
+    const name = unique("slow");
+    await ow().actions.create({ name, action: SLEEP_JS });
+    const { activationId } = await ow().actions.invoke({ name, params: { ms: 3_000, tag: "survivor" } });
+    const busy: HostProcess = await until(
+      async () => {
+        const health = await Promise.all(cluster.invokers.map((invoker) => invoker.health()));
+        return cluster.invokers.find((_, i) => (health[i]?.inFlight ?? 0) > 0);
+      },
+      15_000,
+      "an invoker to take the activation",
+    );
+    await busy.kill();
+    try {
+      const record = await until(() => ow(1).activations.get({ name: activationId }), 60_000, "the activation record");
+      expect(record.response).toMatchObject({ success: true, result: { slept: 3_000, tag: "survivor" } });
+      const listed = await ow(1).activations.list({ name, limit: 50 });
+      expect(listed.filter((a: { activationId: string }) => a.activationId === activationId)).toHaveLength(1);
+    } finally {
+      await busy.start();
+    }
+  });
+
+  it("loses no accepted activation when a controller is killed and restarted", async () => {
+    const name = unique("steady");
+    await ow().actions.create({ name, action: SLEEP_JS });
+    const accepted = await Promise.all(
+      [1, 2, 3, 4].map((n) => ow(0).actions.invoke({ name, params: { ms: 1_000, tag: `n${n}` } })),
+    );
+    const controller = cluster.controllers[0];
+    await controller.kill();
+    await controller.start();
+    for (const [i, { activationId }] of accepted.entries()) {
+      const record = await until(() => ow(i % 2).activations.get({ name: activationId }), 60_000, `activation ${i + 1}`);
+      expect(record.response.result).toEqual({ slept: 1_000, tag: `n${i + 1}` });
+    }
+    expect(await ow(0).actions.invoke({ name, blocking: true, result: true, params: { ms: 1, tag: "after" } })).toEqual({
+      slept: 1,
+      tag: "after",
+    });
+  });
+});

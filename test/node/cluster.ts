@@ -1,0 +1,103 @@
+// The Node host as separate processes on loopback, as the Kubernetes
+// manifests run it: controllers and invokers (each invoker with its workerd
+// children) against a database and a JetStream stream of their own.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { GUEST_KEY } from "../e2e/scenarios.js";
+import { freePort, killGroup, waitForHttp } from "../e2e/server.js";
+import { createTestDatabase, testStreamName, type TestServices } from "./services.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export class HostProcess {
+  private child?: ChildProcess;
+  private log = "";
+
+  constructor(
+    readonly role: "controller" | "invoker",
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/node/main.ts", this.role], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, PORT: String(this.port) },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    child.stdout!.on("data", (chunk) => (this.log += chunk));
+    child.stderr!.on("data", (chunk) => (this.log += chunk));
+    try {
+      await waitForHttp(`${this.url}/healthz`, 60_000, () => child.exitCode === null && child.signalCode === null);
+    } catch (err) {
+      await this.kill();
+      throw new Error(`${this.role} on ${this.port}: ${(err as Error).message}\n${this.log}`);
+    }
+  }
+
+  /** SIGKILL to the whole process group: the process and its workerd children die at once. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+  }
+
+  /** SIGTERM (drain), then KILL if it lingers. */
+  async stop(): Promise<void> {
+    if (this.child) await killGroup(this.child);
+  }
+
+  output(): string {
+    return this.log;
+  }
+
+  async health(): Promise<{ inFlight: number; restarts: number; ready: boolean } | undefined> {
+    try {
+      const res = await fetch(`${this.url}/healthz`);
+      return res.headers.get("content-type")?.includes("json") ? await res.json() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export interface NodeCluster {
+  controllers: HostProcess[];
+  invokers: HostProcess[];
+  stop(): Promise<void>;
+}
+
+export async function startCluster(services: TestServices, size = { controllers: 2, invokers: 2 }): Promise<NodeCluster> {
+  const database = await createTestDatabase(services);
+  const stream = testStreamName(services);
+  const invokerPorts = await Promise.all(Array.from({ length: size.invokers }, () => freePort()));
+  const controllerPorts = await Promise.all(Array.from({ length: size.controllers }, () => freePort()));
+  const invokerUrls = invokerPorts.map((port) => `http://127.0.0.1:${port}`).join(",");
+  const common = { DATABASE_URL: database.url, INVOKER_URLS: invokerUrls };
+  const invokers = invokerPorts.map((port) => new HostProcess("invoker", port, { ...common, WORKERD_MEMORY_MB: "512" }));
+  const controllers = controllerPorts.map(
+    (port) => new HostProcess("controller", port, { ...common, NATS_URL: services.natsUrl, NATS_STREAM: stream.name, GUEST_AUTH: GUEST_KEY }),
+  );
+  const all = [...invokers, ...controllers];
+  const stop = async () => {
+    await Promise.all(all.map((p) => p.stop()));
+    await stream.drop();
+    await database.drop();
+  };
+  try {
+    // Both controllers at once: they race to apply the migrations.
+    await Promise.all(all.map((p) => p.start()));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { controllers, invokers, stop };
+}

@@ -1,0 +1,137 @@
+// The JetStream dispatcher and consumer against real NATS and PostgreSQL:
+// bounded redelivery ending in a recorded whisk internal error, and
+// idempotence by activation id.
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildActivation, resultResponse } from "../../src/core/activation.js";
+import { Messages } from "../../src/core/errors.js";
+import { HttpInvokers } from "../../src/node/invoker-client.js";
+import { applyMigrations } from "../../src/node/migrate.js";
+import {
+  activationStream,
+  consumeActivations,
+  ensureActivationStream,
+  NatsDispatcher,
+  type DeliveryPolicy,
+  type RunningConsumer,
+} from "../../src/node/nats.js";
+import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import type { DispatchMessage } from "../../src/ports.js";
+import { SqlStore } from "../../src/store/sql-store.js";
+import { freePort } from "../e2e/server.js";
+import { createTestDatabase, testServices, testStreamName } from "./services.js";
+
+const services = await testServices();
+
+const FAST: DeliveryPolicy = { attempts: 3, retryDelayMs: () => 100, ackWaitMs: 5_000, concurrency: 4 };
+
+function invokeMessage(activationId: string): DispatchMessage {
+  return {
+    type: "invoke",
+    request: {
+      activationId,
+      transactionId: "tx",
+      action: { namespace: "guest", name: "hello" },
+      identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "u:k" },
+      params: {},
+      receivedAt: Date.now(),
+      apiHost: "http://127.0.0.1",
+    },
+  };
+}
+
+const newId = () => crypto.randomUUID().replaceAll("-", "");
+
+describe.skipIf(!services)("NATS JetStream dispatch", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let stream: ReturnType<typeof testStreamName>;
+  let pool: pg.Pool;
+  let nc: NatsConnection;
+  let store: SqlStore;
+  let consumer: RunningConsumer;
+  let invokers: HttpInvokers;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(services!);
+    stream = testStreamName(services!);
+    pool = createPool(database.url);
+    await applyMigrations(pool);
+    store = new SqlStore(new PostgresSql(pool));
+    nc = await connect({ servers: services!.natsUrl });
+    await ensureActivationStream(nc, activationStream(stream.name), FAST);
+    // No invoker listens here: every attempt to run fails as with all invokers down.
+    invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`]);
+    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers }, FAST);
+  });
+
+  afterAll(async () => {
+    await consumer?.stop();
+    await nc?.close();
+    await pool?.end();
+    await stream?.drop();
+    await database?.drop();
+  });
+
+  async function pendingMessages(): Promise<number> {
+    const info = await (await jetstreamManager(nc)).streams.info(stream.name);
+    return info.state.messages;
+  }
+
+  async function recorded(activationId: string) {
+    for (let i = 0; i < 100; i++) {
+      const record = await store.getActivation("guest", activationId);
+      if (record) return record;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`activation ${activationId} was never recorded`);
+  }
+
+  it("records a whisk internal error once a message has used up its deliveries", async () => {
+    const activationId = newId();
+    await new NatsDispatcher(nc, activationStream(stream.name)).dispatch(invokeMessage(activationId));
+    const record = await recorded(activationId);
+    expect(record.response).toEqual({
+      status: "whisk internal error",
+      statusCode: 3,
+      success: false,
+      result: { error: Messages.dispatchExhausted },
+    });
+    await expect.poll(pendingMessages).toBe(0);
+  });
+
+  it("acks a redelivered message whose activation is already recorded, without running it again", async () => {
+    const activationId = newId();
+    const done = buildActivation({
+      activationId,
+      namespace: "guest",
+      subject: "guest",
+      name: "hello",
+      version: "0.0.1",
+      path: "guest/hello",
+      start: Date.now(),
+      end: Date.now(),
+      response: resultResponse({ ran: "once" }),
+      logs: [],
+    });
+    await store.putActivation(done);
+    await new NatsDispatcher(nc, activationStream(stream.name)).dispatch(invokeMessage(activationId));
+    await expect.poll(pendingMessages).toBe(0);
+    expect(await store.getActivation("guest", activationId)).toEqual(done);
+  });
+
+  it("stores a message published twice for one activation once", async () => {
+    const paused = consumer;
+    await paused.stop();
+    try {
+      const dispatcher = new NatsDispatcher(nc, activationStream(stream.name));
+      const message = invokeMessage(newId());
+      await dispatcher.dispatch(message);
+      await dispatcher.dispatch(message);
+      expect(await pendingMessages()).toBe(1);
+    } finally {
+      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers }, FAST);
+    }
+  });
+});
