@@ -51,7 +51,7 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
       action: { exec: { kind: "sequence", components: [`/guest/${first}`, `/guest/${second}`] } } as never,
     });
     const record = await ow(1).actions.invoke({ name: seq, blocking: true, params: { name: "seq" } });
-    expect(record.response.result).toEqual({ shout: "HELLO, SEQ!" });
+    expect(record.response?.result).toEqual({ shout: "HELLO, SEQ!" });
     expect(record.logs).toHaveLength(2);
   });
 
@@ -109,7 +109,7 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
     await controller.start();
     for (const [i, { activationId }] of accepted.entries()) {
       const record = await until(() => ow(i % 2).activations.get({ name: activationId }), 60_000, `activation ${i + 1}`);
-      expect(record.response.result).toEqual({ slept: 1_000, tag: `n${i + 1}` });
+      expect(record.response?.result).toEqual({ slept: 1_000, tag: `n${i + 1}` });
     }
     expect(await ow(0).actions.invoke({ name, blocking: true, result: true, params: { ms: 1, tag: "after" } })).toEqual({
       slept: 1,
