@@ -1,0 +1,19 @@
+# The image of the Kubernetes host: one image, two roles. k8s/ runs it as
+# `node --import tsx src/node/main.ts controller` and `... invoker`; the
+# invoker starts workerd children from the npm workerd package.
+#   docker build -t edgewhisk .     (or: gcloud builds submit --tag IMAGE .)
+FROM node:22-slim
+
+WORKDIR /app
+ENV NODE_ENV=production
+
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY migrations ./migrations
+COPY src ./src
+
+USER node
+EXPOSE 3000 8080
+CMD ["node", "--import", "tsx", "src/node/main.ts", "controller"]
