@@ -46,7 +46,7 @@ export default {
     return app.fetch(request, env, ctx);
   },
 
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     const store = new SqlStore(new D1Sql(env.DB));
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store);
     else await consumeActivations(batch, { store, invokers: new DurableObjectInvokers(env.INVOKER) });

@@ -80,6 +80,25 @@ function activationPackage(record: ActivationRecord): string {
   return parts.length === 3 ? parts[1] : "";
 }
 
+const ACTIVATIONS_PER_BATCH = 50;
+
+/** The statements recording one activation; the last one inserts the row (and reports changes). */
+function activationInserts(record: ActivationRecord): SqlStatement[] {
+  const json = JSON.stringify(record);
+  const chunked = json.length > CHUNK_CHARS;
+  const insert = sql(
+    `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
+    record.activationId,
+    record.namespace,
+    record.name,
+    activationPackage(record),
+    record.start,
+    chunked ? null : json,
+  );
+  return [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+}
+
 function activationWhere(namespace: string, filter: ActivationFilter): SqlStatement {
   const clauses = ["namespace = ?"];
   const params: unknown[] = [namespace];
@@ -223,21 +242,15 @@ export class SqlStore implements Store {
   }
 
   async putActivation(record: ActivationRecord): Promise<boolean> {
-    const json = JSON.stringify(record);
-    const chunked = json.length > CHUNK_CHARS;
-    const insert = sql(
-      `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
-      record.activationId,
-      record.namespace,
-      record.name,
-      activationPackage(record),
-      record.start,
-      chunked ? null : json,
-    );
-    const statements = [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+    const statements = activationInserts(record);
     const results = await this.db.batch(statements);
     return results[results.length - 1].changes > 0;
+  }
+
+  async putActivations(records: ActivationRecord[]): Promise<void> {
+    for (let at = 0; at < records.length; at += ACTIVATIONS_PER_BATCH) {
+      await this.db.batch(records.slice(at, at + ACTIVATIONS_PER_BATCH).flatMap(activationInserts));
+    }
   }
 
   async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {

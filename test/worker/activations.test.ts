@@ -1,6 +1,6 @@
 // The activations collection: list filters, paging, and reading records.
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, createAction, OTHER_KEY, seedNamespaces } from "./helpers.js";
+import { call, createAction, OTHER_KEY, seedNamespaces, waitForActivation } from "./helpers.js";
 
 const base = "/api/v1/namespaces/_/activations";
 const ids: Record<string, string[]> = { alpha: [], beta: [] };
@@ -19,6 +19,8 @@ beforeAll(async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+  // Records reach D1 a moment after the blocking answer (write-behind).
+  for (const id of [...ids.alpha, ...ids.beta]) await waitForActivation(id);
 });
 
 describe("listing activations", () => {

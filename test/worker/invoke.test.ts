@@ -325,3 +325,27 @@ describe("non-blocking invokes through the queue", () => {
     expect(record.response).toMatchObject({ status: "whisk internal error", statusCode: 3, success: false });
   });
 });
+
+describe("the activation outbox", () => {
+  it("delivers records a previous flush left behind when the alarm runs", async () => {
+    const { runInDurableObject, runDurableObjectAlarm } = await import("cloudflare:test");
+    const stub = env.INVOKER.get(env.INVOKER.idFromName("guest/outbox-test"));
+    const activationId = crypto.randomUUID().replaceAll("-", "");
+    const record = {
+      namespace: "guest", name: "outbox-test", version: "0.0.1", subject: "guest", activationId,
+      start: 1, end: 2, duration: 1, statusCode: 0,
+      response: { status: "success", statusCode: 0, success: true, result: {} },
+      logs: [], annotations: [{ key: "path", value: "guest/outbox-test" }], publish: false,
+    };
+    await runInDurableObject(stub, async (_instance, state) => {
+      state.storage.kv.put(`outbox:${activationId}`, JSON.stringify(record));
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await store().getActivation("guest", activationId)).toBeUndefined();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await store().getActivation("guest", activationId)).toEqual(record);
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect([...state.storage.kv.list({ prefix: "outbox:" })]).toEqual([]);
+    });
+  });
+});
