@@ -49,7 +49,10 @@ export default {
   async queue(batch, env, _ctx) {
     const store = new SqlStore(new D1Sql(env.DB));
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store);
-    else await consumeActivations(batch, { store, invokers: new DurableObjectInvokers(env.INVOKER) });
+    else {
+      const deps = { store, invokers: new DurableObjectInvokers(env.INVOKER), dispatcher: new QueueDispatcher(env.ACTIVATIONS) };
+      await consumeActivations(batch, deps);
+    }
   },
 
   async scheduled(_controller, env) {

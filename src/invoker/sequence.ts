@@ -70,7 +70,7 @@ export async function runSequence(
       break;
     }
     accounting.ids.push(record.activationId);
-    accounting.duration += record.duration;
+    accounting.duration += record.duration ?? 0;
     const memory = (record.annotations.find((kv) => kv.key === "limits")?.value as { memory?: number } | undefined)
       ?.memory;
     if (typeof memory === "number") accounting.maxMemory = Math.max(accounting.maxMemory ?? 0, memory);

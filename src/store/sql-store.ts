@@ -28,6 +28,7 @@ interface EntityRow {
   collection: Collection;
   doc: string;
   code_digest: string | null;
+  rev: number | string;
 }
 
 interface ActivationRow {
@@ -55,6 +56,7 @@ function toEntity(row: EntityRow): StoredEntity {
     ref: { namespace: row.namespace, name: row.name, ...(row.package ? { packageName: row.package } : {}) },
     doc: JSON.parse(row.doc) as AnyEntityDoc,
     ...(row.code_digest ? { codeDigest: row.code_digest } : {}),
+    rev: Number(row.rev),
   };
 }
 
@@ -148,7 +150,7 @@ export class SqlStore implements Store {
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
     const rows = await this.db.all<EntityRow>(
-      "SELECT namespace, package, name, collection, doc, code_digest FROM entities WHERE namespace = ? AND package = ? AND name = ?",
+      "SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities WHERE namespace = ? AND package = ? AND name = ?",
       [ref.namespace, ref.packageName ?? "", ref.name],
     );
     return rows[0] && toEntity(rows[0]);
@@ -163,8 +165,8 @@ export class SqlStore implements Store {
 
   async createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean> {
     const insert = sql(
-      `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, package, name) DO NOTHING`,
+      `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest, rev)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, package, name) DO NOTHING`,
       ...entityValues(entity),
     );
     const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), insert];
@@ -172,14 +174,14 @@ export class SqlStore implements Store {
     return results[results.length - 1].changes > 0;
   }
 
-  async updateEntity(entity: StoredEntity, expectedVersion: string, code?: CodeBlob): Promise<boolean> {
+  async updateEntity(entity: StoredEntity, expectedRev: number, code?: CodeBlob): Promise<boolean> {
     const { ref } = entity;
     const previous = await this.getEntity(ref);
     const [namespace, pkg, name, collection, version, publish, updated, doc, digest] = entityValues(entity);
     const update = sql(
-      `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?
-       WHERE namespace = ? AND package = ? AND name = ? AND version = ?`,
-      collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedVersion,
+      `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?, rev = rev + 1
+       WHERE namespace = ? AND package = ? AND name = ? AND rev = ?`,
+      collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedRev,
     );
     const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), update];
     const results = await this.db.batch(statements);
@@ -190,11 +192,11 @@ export class SqlStore implements Store {
     return updatedRow;
   }
 
-  async deleteEntity(ref: EntityRef, expectedVersion: string): Promise<boolean> {
+  async deleteEntity(ref: EntityRef, expectedRev: number): Promise<boolean> {
     const previous = await this.getEntity(ref);
     const result = await this.db.run(
-      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND version = ?",
-      [ref.namespace, ref.packageName ?? "", ref.name, expectedVersion],
+      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND rev = ?",
+      [ref.namespace, ref.packageName ?? "", ref.name, expectedRev],
     );
     if (result.changes > 0 && previous?.codeDigest) await this.collectCode(previous.codeDigest);
     return result.changes > 0;
@@ -216,7 +218,7 @@ export class SqlStore implements Store {
   ): Promise<StoredEntity[]> {
     const byPackage = packageName === undefined ? "" : " AND package = ?";
     const rows = await this.db.all<EntityRow>(
-      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+      `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = ?${byPackage} ORDER BY updated DESC, package, name LIMIT ? OFFSET ?`,
       [namespace, collection, ...(packageName === undefined ? [] : [packageName]), page.limit, page.skip],
     );
@@ -234,7 +236,7 @@ export class SqlStore implements Store {
 
   async listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]> {
     const rows = await this.db.all<EntityRow>(
-      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+      `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = 'packages' AND publish = 1 ORDER BY updated DESC, name LIMIT ? OFFSET ?`,
       [namespace, page.limit, page.skip],
     );
