@@ -11,6 +11,7 @@ import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers, type InvokeOutcome } from "./invokers.js";
+import type { GatewayProps } from "./gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
 
@@ -25,7 +26,10 @@ export class Invoker extends DurableObject<Env> {
     this.outbox = new ActivationOutbox(ctx.storage, store);
     this.executor = new ActivationExecutor({
       store,
-      isolates: new LoaderIsolates(env.LOADER),
+      isolates: new LoaderIsolates(env.LOADER, (apiHost) => {
+        const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
+        return exports.OutboundGateway({ props: { apiHost } });
+      }),
       runnerSource,
       recordActivation: (record) => this.outbox.add(record),
       invokeComponent: (call) =>

@@ -14,7 +14,11 @@ export class LoaderIsolates implements IsolateHost {
   /** Keys retired after a timeout or failed start map to a fresh generation. */
   private readonly generations = new Map<string, number>();
 
-  constructor(private readonly loader: WorkerLoader) {}
+  /** `outbound(apiHost)` is the gateway every outbound request of the isolate goes through. */
+  constructor(
+    private readonly loader: WorkerLoader,
+    private readonly outbound: (apiHost: string) => Fetcher,
+  ) {}
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     let cold = false;
@@ -28,6 +32,7 @@ export class LoaderIsolates implements IsolateHost {
         mainModule,
         modules,
         env: {},
+        globalOutbound: this.outbound(request.apiHost),
         limits: { cpuMs: spec.timeoutMs },
       };
     });

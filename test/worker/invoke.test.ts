@@ -349,3 +349,22 @@ describe("the activation outbox", () => {
     });
   });
 });
+
+describe("the outbound gateway", () => {
+  it("lets an action call the platform's own API with its key", async () => {
+    await createAction(
+      "lister",
+      `async function main() {
+        const res = await fetch(process.env.__OW_API_HOST + "/api/v1/namespaces/_/actions?limit=200", {
+          headers: { authorization: "Basic " + btoa(process.env.__OW_API_KEY) },
+        });
+        const list = await res.json();
+        return { status: res.status, names: list.map((a) => a.name) };
+      }`,
+      { annotations: [{ key: "provide-api-key", value: true }] },
+    );
+    const res = await invoke("lister", "blocking=true&result=true");
+    expect(res.body.status).toBe(200);
+    expect(res.body.names).toContain("lister");
+  });
+});
