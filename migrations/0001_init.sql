@@ -23,6 +23,8 @@ CREATE TABLE entities (
   name TEXT NOT NULL,
   collection TEXT NOT NULL,
   version TEXT NOT NULL,
+  -- Bumped on every write; writers compare it to detect concurrent changes.
+  rev INTEGER NOT NULL,
   publish INTEGER NOT NULL,
   updated BIGINT NOT NULL,
   doc TEXT NOT NULL,

@@ -48,10 +48,10 @@ export interface Store {
   getCode(digest: string): Promise<string | undefined>;
   /** Stores a new entity; false when the name is taken (in any collection). */
   createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean>;
-  /** Replaces an entity if it still has `expectedVersion`; false on a concurrent change. */
-  updateEntity(entity: StoredEntity, expectedVersion: string, code?: CodeBlob): Promise<boolean>;
-  /** Deletes an entity if it still has `expectedVersion`; false on a concurrent change. */
-  deleteEntity(ref: EntityRef, expectedVersion: string): Promise<boolean>;
+  /** Replaces an entity if it is still at revision `expectedRev`; false on a concurrent change. */
+  updateEntity(entity: StoredEntity, expectedRev: number, code?: CodeBlob): Promise<boolean>;
+  /** Deletes an entity if it is still at revision `expectedRev`; false on a concurrent change. */
+  deleteEntity(ref: EntityRef, expectedRev: number): Promise<boolean>;
   /** Entities of a collection in a namespace, newest first; `packageName` narrows to one package. */
   listEntities(namespace: string, collection: Collection, page: ListPage, packageName?: string): Promise<StoredEntity[]>;
   countEntities(namespace: string, collection: Collection, packageName?: string): Promise<number>;
@@ -60,6 +60,8 @@ export interface Store {
 
   /** Records an activation once; false when a record with its id already exists. */
   putActivation(record: ActivationRecord): Promise<boolean>;
+  /** Records many activations at once, each once (used by write-behind outboxes). */
+  putActivations(records: ActivationRecord[]): Promise<void>;
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
   /** Activations of a namespace, newest first. */
   listActivations(namespace: string, filter: ActivationFilter, page: ListPage): Promise<ActivationRecord[]>;
@@ -69,7 +71,23 @@ export interface Store {
 }
 
 /** A unit of asynchronous work: a non-blocking activation or a trigger fire. */
-export type DispatchMessage = { type: "invoke"; request: InvokeRequest };
+export type DispatchMessage = { type: "invoke"; request: InvokeRequest } | { type: "fire"; fire: TriggerFire };
+
+/** A trigger fire accepted by the controller, with the trigger as it was when fired. */
+export interface TriggerFire {
+  activationId: string;
+  transactionId: string;
+  trigger: EntityRef;
+  triggerVersion: string;
+  triggerParams: { key: string; value: unknown }[];
+  rules: Record<string, { action: { path: string; name: string }; status: "active" | "inactive" }>;
+  identity: Identity;
+  payload: Record<string, unknown>;
+  /** Lower-cased request headers, passed to rule actions as __ow_headers. */
+  headers: Record<string, string>;
+  receivedAt: number;
+  apiHost: string;
+}
 
 export interface Dispatcher {
   dispatch(message: DispatchMessage): Promise<void>;

@@ -8,7 +8,8 @@ import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import type { EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
-import type { Host, InvokeRequest, Store } from "../ports.js";
+import type { InvokeRequest, Store } from "../ports.js";
+import { startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
@@ -155,12 +156,6 @@ async function waitFor<T>(work: Promise<T>, ms: number): Promise<T | undefined> 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Starts a non-blocking activation: checks the action can be invoked, then queues it. */
-export async function startActivation(host: Host, request: InvokeRequest): Promise<void> {
-  await resolveAction(host.store, request.action, request.identity.namespace);
-  await host.dispatcher.dispatch({ type: "invoke", request });
 }
 
 function answerRecord(c: ApiContext, record: ActivationRecord, resultOnly: boolean) {

@@ -8,6 +8,9 @@ import type { ApiEnv } from "./context.js";
 import { methodNotAllowed, renderError, renderNotFound } from "./errors.js";
 import { infoRoutes } from "./info.js";
 import { namespaceRoutes } from "./namespaces.js";
+import { packageRoutes } from "./packages.js";
+import { ruleRoutes } from "./rules.js";
+import { triggerRoutes } from "./triggers.js";
 import type { Host } from "../ports.js";
 
 const CORS_HEADERS = {
@@ -45,10 +48,19 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   namespaces.route("/", namespaceRoutes);
   namespaces.route("/", actionRoutes);
   namespaces.route("/", activationRoutes);
+  namespaces.route("/", packageRoutes);
+  namespaces.route("/", triggerRoutes);
+  namespaces.route("/", ruleRoutes);
   onlyMethods(namespaces, "/", ["GET"]);
   onlyMethods(namespaces, "/:namespace/actions", ["GET"]);
   onlyMethods(namespaces, "/:namespace/actions/:name", ["GET", "PUT", "DELETE", "POST"]);
   onlyMethods(namespaces, "/:namespace/actions/:pkg/:name", ["GET", "PUT", "DELETE", "POST"]);
+  onlyMethods(namespaces, "/:namespace/packages", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/packages/:name", ["GET", "PUT", "DELETE"]);
+  onlyMethods(namespaces, "/:namespace/triggers", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/triggers/:name", ["GET", "PUT", "DELETE", "POST"]);
+  onlyMethods(namespaces, "/:namespace/rules", ["GET"]);
+  onlyMethods(namespaces, "/:namespace/rules/:name", ["GET", "PUT", "DELETE", "POST"]);
   onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
   onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
   app.route("/api/v1/namespaces", namespaces);

@@ -67,7 +67,7 @@ export async function putEntity<D extends AnyEntityDoc>(
     ...(built.codeDigest ? { codeDigest: built.codeDigest } : {}),
   };
   const stored = existing
-    ? await store.updateEntity(entity, existing.doc.version, built.code)
+    ? await store.updateEntity(entity, existing.rev!, built.code)
     : await store.createEntity(entity, built.code);
   if (!stored) throw new WhiskError(409, Messages.conflict);
   return entity;
@@ -75,7 +75,7 @@ export async function putEntity<D extends AnyEntityDoc>(
 
 export async function deleteEntity(store: Store, ref: EntityRef, collection: Collection): Promise<StoredEntity> {
   const existing = await getOwned(store, ref, collection);
-  const ok = await store.deleteEntity(ref, existing.doc.version);
+  const ok = await store.deleteEntity(ref, existing.rev!);
   if (!ok) throw new WhiskError(409, Messages.conflict);
   return existing;
 }

@@ -1,5 +1,6 @@
 // The invoker Durable Object: owns the warm isolate of one action name,
-// its resolved document and code, and writes its activation records.
+// its resolved document and code, and the write-behind outbox of its
+// activation records.
 import { DurableObject } from "cloudflare:workers";
 import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
@@ -10,18 +11,27 @@ import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers, type InvokeOutcome } from "./invokers.js";
+import type { GatewayProps } from "./gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
+import { ActivationOutbox } from "./outbox.js";
 
 export class Invoker extends DurableObject<Env> {
   private readonly executor: ActivationExecutor;
+  private readonly outbox: ActivationOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const store = new SqlStore(new D1Sql(env.DB));
     const invokers = new DurableObjectInvokers(env.INVOKER);
+    this.outbox = new ActivationOutbox(ctx.storage, store);
     this.executor = new ActivationExecutor({
-      store: new SqlStore(new D1Sql(env.DB)),
-      isolates: new LoaderIsolates(env.LOADER),
+      store,
+      isolates: new LoaderIsolates(env.LOADER, (apiHost) => {
+        const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
+        return exports.OutboundGateway({ props: { apiHost } });
+      }),
       runnerSource,
+      recordActivation: (record) => this.outbox.add(record),
       invokeComponent: (call) =>
         invokers.invoke({
           activationId: crypto.randomUUID().replaceAll("-", ""),
@@ -35,6 +45,8 @@ export class Invoker extends DurableObject<Env> {
           extraAnnotations: [{ key: "causedBy", value: "sequence" }],
         }),
     });
+    // Records a previous incarnation accepted but did not deliver.
+    ctx.waitUntil(this.outbox.flush().catch(() => ctx.storage.setAlarm(Date.now() + 1_000)));
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeOutcome> {
@@ -48,5 +60,9 @@ export class Invoker extends DurableObject<Env> {
 
   invalidate(refs: EntityRef[]): void {
     this.executor.invalidate(refs);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.outbox.flush();
   }
 }

@@ -7,11 +7,18 @@ import type { RunReply, RunRequest } from "../runtime/protocol.js";
 export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 const START_FAILURE = /^Failed to start Worker:\s*/;
 
+/** The RPC surface of src/runtime/isolate/runner.js. */
+type RunnerEntrypoint = Rpc.WorkerEntrypointBranded & { run(request: RunRequest): Promise<RunReply> };
+
 export class LoaderIsolates implements IsolateHost {
   /** Keys retired after a timeout or failed start map to a fresh generation. */
   private readonly generations = new Map<string, number>();
 
-  constructor(private readonly loader: WorkerLoader) {}
+  /** `outbound(apiHost)` is the gateway every outbound request of the isolate goes through. */
+  constructor(
+    private readonly loader: WorkerLoader,
+    private readonly outbound: (apiHost: string) => Fetcher,
+  ) {}
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     let cold = false;
@@ -25,21 +32,18 @@ export class LoaderIsolates implements IsolateHost {
         mainModule,
         modules,
         env: {},
+        globalOutbound: this.outbound(request.apiHost),
         limits: { cpuMs: spec.timeoutMs },
       };
     });
-    let response: Response;
     try {
-      response = await worker.getEntrypoint().fetch("http://action/run", {
-        method: "POST",
-        body: JSON.stringify(request),
-      });
+      const runner = worker.getEntrypoint<RunnerEntrypoint>("Runner");
+      return { reply: (await runner.run(request)) as RunReply, cold };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (START_FAILURE.test(message)) throw new IsolateStartError(cleanStartError(message));
       throw err;
     }
-    return { reply: (await response.json()) as RunReply, cold };
   }
 
   discard(key: string): void {

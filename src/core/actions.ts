@@ -75,7 +75,7 @@ function amendAnnotations(annotations: KeyValue[], exec: Exec, create: boolean):
   if (create && !amended.some((kv) => kv.key === "provide-api-key")) {
     amended = [...amended, { key: "provide-api-key", value: false }];
   }
-  return mergeAnnotations(amended, [{ key: "exec", value: exec.kind }]);
+  return [...amended.filter((kv) => kv.key !== "exec"), { key: "exec", value: exec.kind }];
 }
 
 function sequenceParams(exec: Exec): KeyValue[] {

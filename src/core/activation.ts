@@ -34,8 +34,9 @@ export interface ActivationRecord {
   activationId: string;
   cause?: string;
   start: number;
-  end: number;
-  duration: number;
+  /** Trigger activations have neither end nor duration. */
+  end?: number;
+  duration?: number;
   statusCode: StatusCode;
   response: ActivationResponse;
   logs: string[];
@@ -143,9 +144,7 @@ export function activationSummary(record: ActivationRecord): Record<string, unkn
     activationId: record.activationId,
     ...(record.cause ? { cause: record.cause } : {}),
     start: record.start,
-    end: record.end,
-    duration: record.duration,
-    statusCode: record.statusCode,
+    ...(record.end !== undefined ? { end: record.end, duration: record.duration, statusCode: record.statusCode } : {}),
     publish: record.publish,
     annotations: record.annotations,
   };

@@ -50,11 +50,11 @@ export interface PackageDoc extends EntityDoc {
 export interface TriggerDoc extends EntityDoc {
   parameters: KeyValue[];
   limits: Record<string, never>;
-  rules?: Record<string, { action: { path: string; name: string }; status: string }>;
+  rules?: Record<string, { action: { path: string; name: string }; status: "active" | "inactive" }>;
 }
 
+/** Stored without a status: that lives in the trigger's rule map. */
 export interface RuleDoc extends EntityDoc {
-  status: "active" | "inactive";
   trigger: { path: string; name: string };
   action: { path: string; name: string };
 }
@@ -67,6 +67,8 @@ export interface StoredEntity<D extends AnyEntityDoc = AnyEntityDoc> {
   ref: EntityRef;
   doc: D;
   codeDigest?: string;
+  /** The store's revision of the entity, for detecting concurrent changes. */
+  rev?: number;
 }
 
 /** The reads entity resolution needs from a store. */
@@ -145,9 +147,8 @@ export type TriggerPut = z.infer<typeof TriggerPut>;
 
 export const RulePut = z
   .object({
-    trigger: z.string().optional(),
-    action: z.string().optional(),
-    status: z.enum(["active", "inactive"]).optional(),
+    trigger: z.unknown().optional(),
+    action: z.unknown().optional(),
     annotations: KeyValueList.optional(),
     version: z.string().optional(),
     publish: z.boolean().optional(),
@@ -155,7 +156,18 @@ export const RulePut = z
   .strip();
 export type RulePut = z.infer<typeof RulePut>;
 
-export const RuleStatusPost = z.object({ status: z.enum(["active", "inactive"]) }).strip();
+export const RuleStatusPost = z
+  .object({
+    status: z
+      .string()
+      .transform((s) => s.trim())
+      .pipe(
+        z.enum(["active", "inactive"], {
+          error: (issue) => `requirement failed: ${String(issue.input)} is not a recognized rule state`,
+        }),
+      ),
+  })
+  .strip();
 
 // ---- key/value helpers ----------------------------------------------------
 

@@ -3,17 +3,29 @@
 // activation is already recorded is done without running again; a message
 // that cannot succeed is recorded as a failed activation, never dropped.
 import { Messages, WhiskError } from "../core/errors.js";
-import type { DispatchMessage, Invokers, Store } from "../ports.js";
+import type { Dispatcher, DispatchMessage, Invokers, Store } from "../ports.js";
 import { failedActivation } from "./failures.js";
+import { carryOutFire } from "./fire.js";
 
 export type Disposition = "done" | "retry";
 
 export interface DispatchDeps {
   store: Store;
   invokers: Invokers;
+  /** Trigger fires queue the activations of their rules. */
+  dispatcher: Dispatcher;
 }
 
 export async function handleDispatch(message: DispatchMessage, deps: DispatchDeps): Promise<Disposition> {
+  if (message.type === "fire") {
+    try {
+      await carryOutFire(message.fire, deps);
+      return "done";
+    } catch (err) {
+      console.error(`trigger fire ${message.fire.activationId} failed, will retry:`, err);
+      return "retry";
+    }
+  }
   const { request } = message;
   try {
     if (await deps.store.getActivation(request.identity.namespace, request.activationId)) return "done";
@@ -33,5 +45,25 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
 
 /** For a message that used up its retries: record the failure so the activation id resolves. */
 export async function handleDeadLetter(message: DispatchMessage, store: Store): Promise<void> {
-  await store.putActivation(failedActivation(message.request, Messages.dispatchExhausted, Date.now()));
+  const now = Date.now();
+  if (message.type === "invoke") {
+    await store.putActivation(failedActivation(message.request, Messages.dispatchExhausted, now));
+    return;
+  }
+  const { fire } = message;
+  await store.putActivation(
+    failedActivation(
+      {
+        activationId: fire.activationId,
+        transactionId: fire.transactionId,
+        action: fire.trigger,
+        identity: fire.identity,
+        params: fire.payload,
+        receivedAt: fire.receivedAt,
+        apiHost: fire.apiHost,
+      },
+      Messages.dispatchExhausted,
+      now,
+    ),
+  );
 }

@@ -37,6 +37,11 @@ export interface ExecutorDeps {
   runnerSource: string;
   /** Runs a sequence component (another action, possibly on another invoker). */
   invokeComponent: ComponentInvoker;
+  /**
+   * Makes a finished record durable; resolves once it cannot be lost (it may
+   * reach the store a moment later). Defaults to writing the store directly.
+   */
+  recordActivation?: (record: ActivationRecord) => Promise<void>;
   now?: () => number;
 }
 
@@ -44,9 +49,11 @@ export class ActivationExecutor {
   private readonly resolved: ExpiringCache<ResolvedAction>;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
   private readonly now: () => number;
+  private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
+    this.recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
   }
 
@@ -72,7 +79,7 @@ export class ActivationExecutor {
     const record = isSequence(action.doc.exec)
       ? await runSequence(action, request, this.deps.invokeComponent, this.now)
       : await this.runCode(action, request);
-    await this.deps.store.putActivation(record);
+    await this.recordActivation(record);
     return record;
   }
 

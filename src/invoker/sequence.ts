@@ -1,8 +1,17 @@
-// Running a sequence: components in order, each an activation of its own,
-// the result of one the parameters of the next, the first failure ending the
-// chain. The sequence's record lists the component activation ids as logs.
-import { buildActivation, type ActivationRecord, type ActivationResponse } from "../core/activation.js";
-import type { SequenceExec } from "../core/entities.js";
+// Running a sequence: components in order, each an activation of its own
+// caused by the sequence, the result of one the parameters of the next, the
+// first failure ending the chain and becoming the sequence's response. The
+// sequence's record lists the component activation ids as its logs and its
+// duration is the sum of theirs.
+import {
+  activationResponse,
+  buildActivation,
+  StatusCode,
+  type ActivationRecord,
+  type ActivationResponse,
+} from "../core/activation.js";
+import type { KeyValue, SequenceExec } from "../core/entities.js";
+import { Messages, WhiskError } from "../core/errors.js";
 import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import type { ResolvedAction } from "../core/resolve.js";
 import type { Identity, InvokeRequest } from "../ports.js";
@@ -19,6 +28,13 @@ export interface ComponentCall {
 
 export type ComponentInvoker = (call: ComponentCall) => Promise<ActivationRecord>;
 
+interface Accounting {
+  ids: string[];
+  duration: number;
+  maxMemory?: number;
+  response: ActivationResponse;
+}
+
 export async function runSequence(
   sequence: ResolvedAction,
   request: InvokeRequest,
@@ -27,25 +43,48 @@ export async function runSequence(
 ): Promise<ActivationRecord> {
   const exec = sequence.doc.exec as SequenceExec;
   const start = now();
-  const componentIds: string[] = [];
-  let params: Record<string, unknown> = { ...defaults(sequence), ...request.params };
-  let response: ActivationResponse | undefined;
-  let duration = 0;
+  const accounting: Accounting = {
+    ids: [],
+    duration: 0,
+    response: activationResponse(StatusCode.success, request.params),
+  };
 
   for (const component of exec.components) {
-    const record = await invokeComponent({
-      action: parseQualifiedName(component, request.identity.namespace),
-      params,
-      identity: request.identity,
-      transactionId: request.transactionId,
-      cause: request.activationId,
-      apiHost: request.apiHost,
-    });
-    componentIds.push(record.activationId);
-    duration += record.duration;
-    response = record.response;
+    const input = accounting.response.result;
+    const params = input !== null && typeof input === "object" ? (input as Record<string, unknown>) : {};
+    let record: ActivationRecord;
+    try {
+      record = await invokeComponent({
+        action: parseQualifiedName(component, request.identity.namespace),
+        params,
+        identity: request.identity,
+        transactionId: request.transactionId,
+        cause: request.activationId,
+        apiHost: request.apiHost,
+      });
+    } catch (err) {
+      const missing = err instanceof WhiskError && (err.status === 404 || err.status === 403);
+      accounting.response = missing
+        ? activationResponse(StatusCode.applicationError, { error: Messages.sequenceComponentNotFound })
+        : activationResponse(StatusCode.whiskError, { error: Messages.sequenceActivationFailure });
+      break;
+    }
+    accounting.ids.push(record.activationId);
+    accounting.duration += record.duration ?? 0;
+    const memory = (record.annotations.find((kv) => kv.key === "limits")?.value as { memory?: number } | undefined)
+      ?.memory;
+    if (typeof memory === "number") accounting.maxMemory = Math.max(accounting.maxMemory ?? 0, memory);
+    accounting.response = record.response;
     if (!record.response.success) break;
-    params = (record.response.result ?? {}) as Record<string, unknown>;
+  }
+
+  const topmost = request.cause === undefined;
+  const annotations: KeyValue[] = [{ key: "topmost", value: topmost }];
+  if (!topmost) annotations.push({ key: "causedBy", value: "sequence" });
+  if (sequence.binding) annotations.push({ key: "binding", value: sequence.binding });
+  const { limits } = sequence.doc;
+  if (accounting.maxMemory !== undefined) {
+    annotations.push({ key: "limits", value: { ...limits, memory: accounting.maxMemory } });
   }
 
   return buildActivation({
@@ -56,21 +95,13 @@ export async function runSequence(
     version: sequence.doc.version,
     path: qualifiedName(sequence.ref),
     kind: "sequence",
-    limits: sequence.doc.limits,
     start,
     end: now(),
     waitTime: Math.max(0, start - request.receivedAt),
     cause: request.cause,
-    response: response ?? { status: "success", statusCode: 0, success: true, result: params },
-    logs: componentIds,
-    annotations: [
-      ...(request.cause ? [] : [{ key: "topmost", value: true }]),
-      ...(request.extraAnnotations ?? []),
-    ],
-    duration,
+    response: accounting.response,
+    logs: accounting.ids,
+    annotations,
+    duration: accounting.duration,
   });
-}
-
-function defaults(sequence: ResolvedAction): Record<string, unknown> {
-  return Object.fromEntries(sequence.params.map((kv) => [kv.key, kv.value]));
 }

@@ -28,6 +28,7 @@ interface EntityRow {
   collection: Collection;
   doc: string;
   code_digest: string | null;
+  rev: number | string;
 }
 
 interface ActivationRow {
@@ -55,6 +56,7 @@ function toEntity(row: EntityRow): StoredEntity {
     ref: { namespace: row.namespace, name: row.name, ...(row.package ? { packageName: row.package } : {}) },
     doc: JSON.parse(row.doc) as AnyEntityDoc,
     ...(row.code_digest ? { codeDigest: row.code_digest } : {}),
+    rev: Number(row.rev),
   };
 }
 
@@ -78,6 +80,25 @@ function activationPackage(record: ActivationRecord): string {
   const path = record.annotations.find((kv) => kv.key === "path")?.value;
   const parts = typeof path === "string" ? path.split("/") : [];
   return parts.length === 3 ? parts[1] : "";
+}
+
+const ACTIVATIONS_PER_BATCH = 50;
+
+/** The statements recording one activation; the last one inserts the row (and reports changes). */
+function activationInserts(record: ActivationRecord): SqlStatement[] {
+  const json = JSON.stringify(record);
+  const chunked = json.length > CHUNK_CHARS;
+  const insert = sql(
+    `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
+    record.activationId,
+    record.namespace,
+    record.name,
+    activationPackage(record),
+    record.start,
+    chunked ? null : json,
+  );
+  return [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
 }
 
 function activationWhere(namespace: string, filter: ActivationFilter): SqlStatement {
@@ -129,7 +150,7 @@ export class SqlStore implements Store {
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
     const rows = await this.db.all<EntityRow>(
-      "SELECT namespace, package, name, collection, doc, code_digest FROM entities WHERE namespace = ? AND package = ? AND name = ?",
+      "SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities WHERE namespace = ? AND package = ? AND name = ?",
       [ref.namespace, ref.packageName ?? "", ref.name],
     );
     return rows[0] && toEntity(rows[0]);
@@ -144,8 +165,8 @@ export class SqlStore implements Store {
 
   async createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean> {
     const insert = sql(
-      `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, package, name) DO NOTHING`,
+      `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest, rev)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, package, name) DO NOTHING`,
       ...entityValues(entity),
     );
     const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), insert];
@@ -153,14 +174,14 @@ export class SqlStore implements Store {
     return results[results.length - 1].changes > 0;
   }
 
-  async updateEntity(entity: StoredEntity, expectedVersion: string, code?: CodeBlob): Promise<boolean> {
+  async updateEntity(entity: StoredEntity, expectedRev: number, code?: CodeBlob): Promise<boolean> {
     const { ref } = entity;
     const previous = await this.getEntity(ref);
     const [namespace, pkg, name, collection, version, publish, updated, doc, digest] = entityValues(entity);
     const update = sql(
-      `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?
-       WHERE namespace = ? AND package = ? AND name = ? AND version = ?`,
-      collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedVersion,
+      `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?, rev = rev + 1
+       WHERE namespace = ? AND package = ? AND name = ? AND rev = ?`,
+      collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedRev,
     );
     const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), update];
     const results = await this.db.batch(statements);
@@ -171,11 +192,11 @@ export class SqlStore implements Store {
     return updatedRow;
   }
 
-  async deleteEntity(ref: EntityRef, expectedVersion: string): Promise<boolean> {
+  async deleteEntity(ref: EntityRef, expectedRev: number): Promise<boolean> {
     const previous = await this.getEntity(ref);
     const result = await this.db.run(
-      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND version = ?",
-      [ref.namespace, ref.packageName ?? "", ref.name, expectedVersion],
+      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND rev = ?",
+      [ref.namespace, ref.packageName ?? "", ref.name, expectedRev],
     );
     if (result.changes > 0 && previous?.codeDigest) await this.collectCode(previous.codeDigest);
     return result.changes > 0;
@@ -197,7 +218,7 @@ export class SqlStore implements Store {
   ): Promise<StoredEntity[]> {
     const byPackage = packageName === undefined ? "" : " AND package = ?";
     const rows = await this.db.all<EntityRow>(
-      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+      `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = ?${byPackage} ORDER BY updated DESC, package, name LIMIT ? OFFSET ?`,
       [namespace, collection, ...(packageName === undefined ? [] : [packageName]), page.limit, page.skip],
     );
@@ -215,7 +236,7 @@ export class SqlStore implements Store {
 
   async listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]> {
     const rows = await this.db.all<EntityRow>(
-      `SELECT namespace, package, name, collection, doc, code_digest FROM entities
+      `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = 'packages' AND publish = 1 ORDER BY updated DESC, name LIMIT ? OFFSET ?`,
       [namespace, page.limit, page.skip],
     );
@@ -223,21 +244,15 @@ export class SqlStore implements Store {
   }
 
   async putActivation(record: ActivationRecord): Promise<boolean> {
-    const json = JSON.stringify(record);
-    const chunked = json.length > CHUNK_CHARS;
-    const insert = sql(
-      `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
-      record.activationId,
-      record.namespace,
-      record.name,
-      activationPackage(record),
-      record.start,
-      chunked ? null : json,
-    );
-    const statements = [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+    const statements = activationInserts(record);
     const results = await this.db.batch(statements);
     return results[results.length - 1].changes > 0;
+  }
+
+  async putActivations(records: ActivationRecord[]): Promise<void> {
+    for (let at = 0; at < records.length; at += ACTIVATIONS_PER_BATCH) {
+      await this.db.batch(records.slice(at, at + ACTIVATIONS_PER_BATCH).flatMap(activationInserts));
+    }
   }
 
   async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {

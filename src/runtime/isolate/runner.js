@@ -6,8 +6,9 @@
 // It reproduces what the stock OpenWhisk Node.js runtime answers, so results
 // and error texts match: see docs/compatibility.md.
 //
-// Protocol: POST with a JSON RunRequest (see src/runtime/protocol.ts); the
-// answer is a JSON RunReply.
+// Protocol (see src/runtime/protocol.ts): RPC `Runner.run(RunRequest)`
+// answering a RunReply, or the same as JSON over POST to the default export.
+import { WorkerEntrypoint } from "cloudflare:workers";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
 import process from "node:process";
@@ -162,6 +163,12 @@ async function run(request) {
     clearTimeout(timer);
     return reply({ ...outcome, runMs: Date.now() - runStarted });
   });
+}
+
+export class Runner extends WorkerEntrypoint {
+  run(request) {
+    return run(request);
+  }
 }
 
 export default {

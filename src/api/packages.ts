@@ -1,0 +1,125 @@
+// /namespaces/{ns}/packages: packages and package bindings.
+import { Hono } from "hono";
+import { type ActionDoc, type PackageDoc, PackagePut, type StoredEntity } from "../core/entities.js";
+import { Messages, WhiskError, forbidden } from "../core/errors.js";
+import { qualifiedName, type EntityRef } from "../core/names.js";
+import {
+  bindingOf,
+  createPackage,
+  packageListItem,
+  requestedBinding,
+  RESERVED_PACKAGE_NAMES,
+  updatePackage,
+  type Binding,
+} from "../core/packages.js";
+import { resolvePackage } from "../core/resolve.js";
+import type { Store } from "../ports.js";
+import { parseBody, readJson } from "./body.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { isTrue, listPage } from "./list.js";
+import { invalidatePackage } from "./package-checks.js";
+
+const ALL = { limit: 100_000, skip: 0 };
+
+async function list(c: ApiContext) {
+  const identity = c.get("identity");
+  const namespace = routeNamespace(c);
+  const { store } = c.get("host");
+  const own = namespace === identity.namespace;
+  if (isTrue(c.req.query("count"))) {
+    const count = own
+      ? await store.countEntities(namespace, "packages")
+      : (await store.listPublicPackages(namespace, ALL)).length;
+    return c.json({ packages: count });
+  }
+  const page = listPage(c, "packages");
+  const packages = own
+    ? await store.listEntities(namespace, "packages", page)
+    : await store.listPublicPackages(namespace, page);
+  return c.json(packages.map((p) => packageListItem(p.doc as PackageDoc)));
+}
+
+/** A package's actions, split into actions and feeds (actions annotated `feed`). */
+async function packageContents(store: Store, pkg: EntityRef) {
+  const actions = await store.listEntities(pkg.namespace, "actions", ALL, pkg.name);
+  const items = actions.map((a) => {
+    const doc = a.doc as ActionDoc;
+    return { name: doc.name, version: doc.version, annotations: doc.annotations };
+  });
+  const isFeed = (item: (typeof items)[number]) => item.annotations.some((kv) => kv.key === "feed");
+  return { actions: items.filter((i) => !isFeed(i)), feeds: items.filter(isFeed) };
+}
+
+async function get(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  const { store } = c.get("host");
+  // Entitlement and binding resolution as for invoking the package's actions.
+  const resolved = await resolvePackage(store, ref, identity.namespace, qualifiedName(ref));
+  const own = await store.getEntity(ref);
+  const doc = own!.doc as PackageDoc;
+  const contents = await packageContents(store, resolved.ref);
+  return c.json({ ...doc, parameters: bindingOf(doc) ? resolved.params : doc.parameters, ...contents });
+}
+
+/** A binding must name an existing package, not another binding, that the caller may read. */
+async function checkBinding(store: Store, binding: Binding, callerNamespace: string): Promise<void> {
+  const ref: EntityRef = { namespace: binding.namespace, name: binding.name };
+  const own = binding.namespace === callerNamespace;
+  const target = await store.getEntity(ref);
+  if (!target) throw own ? new WhiskError(400, Messages.bindingDoesNotExist) : forbidden(qualifiedName(ref));
+  if (target.collection !== "packages") {
+    throw own ? new WhiskError(409, Messages.requestedBindingIsNotValid) : forbidden(qualifiedName(ref));
+  }
+  const doc = target.doc as PackageDoc;
+  if (!own && !doc.publish) throw forbidden(qualifiedName(ref));
+  if (bindingOf(doc)) throw new WhiskError(400, Messages.bindingCannotReferenceBinding);
+}
+
+async function put(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  if (RESERVED_PACKAGE_NAMES.has(ref.name)) throw new WhiskError(400, Messages.packageNameIsReserved(ref.name));
+  const host = c.get("host");
+  const body = parseBody(PackagePut, await readJson(c));
+  const binding = requestedBinding(body, ref.namespace);
+  if (binding) await checkBinding(host.store, binding, identity.namespace);
+  const now = Date.now();
+  const entity = await putEntity<PackageDoc>(host.store, ref, "packages", isTrue(c.req.query("overwrite")), {
+    create: async () => ({ doc: createPackage(ref, body, binding, now) }),
+    update: async (existing) => ({ doc: updatePackage(existing.doc, body, binding, now) }),
+  });
+  await invalidatePackage(host, ref);
+  return c.json(entity.doc);
+}
+
+async function remove(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  const host = c.get("host");
+  const existing = await getOwned<PackageDoc>(host.store, ref, "packages");
+  if (!bindingOf(existing.doc)) {
+    const actions = (await host.store.listEntities(ref.namespace, "actions", ALL, ref.name)) as StoredEntity<ActionDoc>[];
+    if (actions.length > 0 && !isTrue(c.req.query("force"))) {
+      const noun = actions.length === 1 ? "entity" : "entities";
+      throw new WhiskError(
+        409,
+        `Package not empty (contains ${actions.length} ${noun}). Set force param or delete package contents.`,
+      );
+    }
+    for (const action of actions) await deleteEntity(host.store, action.ref, "actions");
+  }
+  await invalidatePackage(host, ref);
+  const deleted = await deleteEntity(host.store, ref, "packages");
+  return c.json(deleted.doc);
+}
+
+export const packageRoutes = new Hono<ApiEnv>()
+  .get("/:namespace/packages", list)
+  .get("/:namespace/packages/:name", get)
+  .put("/:namespace/packages/:name", put)
+  .delete("/:namespace/packages/:name", remove);
+

@@ -1,0 +1,102 @@
+// /namespaces/{ns}/triggers: triggers, and firing them.
+import { Hono } from "hono";
+import { newActivationId } from "../core/activation.js";
+import { getAnnotation, TriggerPut, type TriggerDoc } from "../core/entities.js";
+import { createTrigger, triggerListItem, updateTrigger } from "../core/triggers.js";
+import { invokeFeed } from "../invoker/feeds.js";
+import { invocationParams } from "./actions.js";
+import { parseBody, readJson } from "./body.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { isTrue, listPage } from "./list.js";
+
+const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
+/** Request headers never handed to actions: the caller's credentials. */
+const WITHHELD_HEADERS = new Set(["authorization", "cookie"]);
+
+async function list(c: ApiContext) {
+  const namespace = routeNamespace(c);
+  assertOwner(c.get("identity"), namespace);
+  const { store } = c.get("host");
+  if (isTrue(c.req.query("count"))) return c.json({ triggers: await store.countEntities(namespace, "triggers") });
+  const triggers = await store.listEntities(namespace, "triggers", listPage(c, "triggers"));
+  return c.json(triggers.map((t) => triggerListItem(t.doc as TriggerDoc)));
+}
+
+async function get(c: ApiContext) {
+  const ref = routeRef(c);
+  assertOwner(c.get("identity"), ref);
+  const trigger = await getOwned<TriggerDoc>(c.get("host").store, ref, "triggers");
+  return c.json(trigger.doc);
+}
+
+async function put(c: ApiContext) {
+  const ref = routeRef(c);
+  assertOwner(c.get("identity"), ref);
+  const body = parseBody(TriggerPut, await readJson(c));
+  const now = Date.now();
+  const entity = await putEntity<TriggerDoc>(c.get("host").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
+    create: async () => ({ doc: createTrigger(ref, body, now) }),
+    update: async (existing) => ({ doc: updateTrigger(existing.doc, body, now) }),
+  });
+  return c.json(entity.doc);
+}
+
+async function remove(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  const host = c.get("host");
+  const trigger = await getOwned<TriggerDoc>(host.store, ref, "triggers");
+  const feed = getAnnotation(trigger.doc.annotations, "feed");
+  if (typeof feed === "string") {
+    // Stop the feed before the trigger goes (the CLI does this too; feeds treat a repeat as done).
+    await invokeFeed(host, identity, feed, "DELETE", ref, {}, new URL(c.req.url).origin, c.get("transactionId")).catch(
+      (err) => console.error(`feed DELETE for /${ref.namespace}/${ref.name} failed:`, err),
+    );
+  }
+  const deleted = await deleteEntity(host.store, ref, "triggers");
+  return c.json(deleted.doc);
+}
+
+async function fire(c: ApiContext) {
+  const identity = c.get("identity");
+  const ref = routeRef(c);
+  assertOwner(identity, ref);
+  const host = c.get("host");
+  const payload = await invocationParams(c);
+  const trigger = await getOwned<TriggerDoc>(host.store, ref, "triggers");
+  const rules = trigger.doc.rules ?? {};
+  if (!Object.values(rules).some((entry) => entry.status === "active")) return c.body(null, 204);
+  const activationId = newActivationId(() => crypto.randomUUID());
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, name) => {
+    if (!WITHHELD_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+  });
+  await host.dispatcher.dispatch({
+    type: "fire",
+    fire: {
+      activationId,
+      transactionId: c.get("transactionId"),
+      trigger: ref,
+      triggerVersion: trigger.doc.version,
+      triggerParams: trigger.doc.parameters,
+      rules,
+      identity,
+      payload,
+      headers,
+      receivedAt: Date.now(),
+      apiHost: new URL(c.req.url).origin,
+    },
+  });
+  c.header(ACTIVATION_ID_HEADER, activationId);
+  return c.json({ activationId }, 202);
+}
+
+export const triggerRoutes = new Hono<ApiEnv>()
+  .get("/:namespace/triggers", list)
+  .get("/:namespace/triggers/:name", get)
+  .put("/:namespace/triggers/:name", put)
+  .delete("/:namespace/triggers/:name", remove)
+  .post("/:namespace/triggers/:name", fire);
+

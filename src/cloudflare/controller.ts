@@ -1,0 +1,42 @@
+// The controller's request handling on Cloudflare: the Hono app wired to
+// D1, the queue and the invoker Durable Objects, with configured subjects
+// seeded once per isolate.
+import { createApp } from "../api/app.js";
+import type { Host } from "../ports.js";
+import { seedSubject } from "../store/seed.js";
+import { SqlStore } from "../store/sql-store.js";
+import { D1Sql } from "./d1.js";
+import type { Env } from "./env.js";
+import { DurableObjectInvokers } from "./invokers.js";
+import { QueueDispatcher } from "./queue.js";
+
+export function hostFor(env: Env, ctx: ExecutionContext): Host {
+  return {
+    store: new SqlStore(new D1Sql(env.DB)),
+    dispatcher: new QueueDispatcher(env.ACTIVATIONS),
+    invokers: new DurableObjectInvokers(env.INVOKER),
+    defer: (work) => ctx.waitUntil(work),
+  };
+}
+
+let seeding: Promise<void> | undefined;
+
+/** Seeds the subjects configured for this deployment, once per isolate. */
+function ensureSeeded(env: Env): Promise<void> {
+  seeding ??= (async () => {
+    const store = new SqlStore(new D1Sql(env.DB));
+    if (env.GUEST_AUTH) await seedSubject(store, env.GUEST_AUTH, "guest");
+    if (env.WHISK_SYSTEM_AUTH) await seedSubject(store, env.WHISK_SYSTEM_AUTH, "whisk.system");
+  })().catch((err) => {
+    seeding = undefined;
+    throw err;
+  });
+  return seeding;
+}
+
+const app = createApp((c) => hostFor(c.env as Env, c.executionCtx as ExecutionContext));
+
+export async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  await ensureSeeded(env);
+  return app.fetch(request, env, ctx);
+}

@@ -1,0 +1,64 @@
+// Carrying out a trigger fire: one non-blocking activation per active rule,
+// then the trigger's activation record logging each rule's outcome. Action
+// activation ids derive from the fire's id and the rule, so a redelivered
+// fire re-queues the same activations instead of new ones.
+import { sha256Hex } from "../core/digest.js";
+import { WhiskError } from "../core/errors.js";
+import { qualifiedName } from "../core/names.js";
+import {
+  fireArguments,
+  inactiveRuleOutcome,
+  refOfPathAndName,
+  triggerActivation,
+  type RuleOutcome,
+} from "../core/triggers.js";
+import type { Dispatcher, Store, TriggerFire } from "../ports.js";
+import { startActivation } from "./start.js";
+
+export async function ruleActivationId(fireId: string, rule: string): Promise<string> {
+  return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);
+}
+
+export async function carryOutFire(fire: TriggerFire, deps: { store: Store; dispatcher: Dispatcher }): Promise<void> {
+  if (await deps.store.getActivation(fire.identity.namespace, fire.activationId)) return;
+  const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
+  const outcomes: RuleOutcome[] = [];
+  for (const [rule, entry] of Object.entries(fire.rules)) {
+    const actionRef = refOfPathAndName(entry.action);
+    const action = qualifiedName(actionRef);
+    if (entry.status !== "active") {
+      outcomes.push(inactiveRuleOutcome(rule, action));
+      continue;
+    }
+    const activationId = await ruleActivationId(fire.activationId, rule);
+    try {
+      await startActivation(deps, {
+        activationId,
+        transactionId: fire.transactionId,
+        action: actionRef,
+        identity: fire.identity,
+        params: args,
+        receivedAt: fire.receivedAt,
+        apiHost: fire.apiHost,
+        cause: fire.activationId,
+      });
+      outcomes.push({ rule, action, statusCode: 0, success: true, activationId });
+    } catch (err) {
+      if (!(err instanceof WhiskError)) throw err;
+      const statusCode = err.status >= 500 ? 3 : 1;
+      outcomes.push({ rule, action, statusCode, success: false, error: err.message });
+    }
+  }
+  await deps.store.putActivation(
+    triggerActivation({
+      activationId: fire.activationId,
+      namespace: fire.identity.namespace,
+      subject: fire.identity.subject,
+      name: fire.trigger.name,
+      version: fire.triggerVersion,
+      start: fire.receivedAt,
+      payload: fire.payload,
+      outcomes,
+    }),
+  );
+}

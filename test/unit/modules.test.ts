@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { actionModules, isEsModule } from "../../src/runtime/modules.js";
+
+describe("action module detection", () => {
+  it("recognises ES modules", () => {
+    expect(isEsModule("export function main() {}")).toBe(true);
+    expect(isEsModule("export default function () {}")).toBe(true);
+    expect(isEsModule("import x from 'y';\nexport const main = x;")).toBe(true);
+  });
+
+  it("treats plain scripts and CommonJS as scripts", () => {
+    expect(isEsModule("function main() {}")).toBe(false);
+    expect(isEsModule("exports.main = () => ({})")).toBe(false);
+    expect(isEsModule("// export function main\nfunction main() { return { text: 'export default' } }")).toBe(false);
+  });
+
+  it("loads scripts as CommonJS exporting the main function", () => {
+    const { modules } = actionModules("runner", "function hello() {}", "hello");
+    expect(modules["action.js"]).toHaveProperty("cjs");
+    expect((modules["action.js"] as { cjs: string }).cjs).toContain('typeof hello === "function"');
+  });
+});
