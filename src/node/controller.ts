@@ -44,7 +44,11 @@ export interface RunningController {
 
 /** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
 export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
-  consumeActivations(nats, activationStream(config.stream), { store: host.store, invokers: host.invokers });
+  consumeActivations(nats, activationStream(config.stream), {
+    store: host.store,
+    invokers: host.invokers,
+    dispatcher: host.dispatcher,
+  });
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
 export const activationRetention: BackgroundTask = async ({ store }) => {

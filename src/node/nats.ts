@@ -91,7 +91,8 @@ export class NatsDispatcher implements Dispatcher {
   /** Resolves once the stream has stored the message: the activation is accepted. */
   async dispatch(message: DispatchMessage): Promise<void> {
     // The activation id as message id: a publish repeated by a retry is stored once.
-    await this.js.publish(this.target.subject, JSON.stringify(message), { msgID: message.request.activationId });
+    const activationId = message.type === "invoke" ? message.request.activationId : message.fire.activationId;
+    await this.js.publish(this.target.subject, JSON.stringify(message), { msgID: activationId });
   }
 }
 

@@ -55,6 +55,23 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
     expect(record.logs).toHaveLength(2);
   });
 
+  it("lets an action call the platform's own API with its key", async () => {
+    const name = unique("lister");
+    await ow().actions.create({
+      name,
+      action: `async function main() {
+        const res = await fetch(process.env.__OW_API_HOST + "/api/v1/namespaces/_/actions?limit=200", {
+          headers: { authorization: "Basic " + btoa(process.env.__OW_API_KEY) },
+        });
+        const list = await res.json();
+        return { status: res.status, names: list.map((a) => a.name) };
+      }`,
+      annotations: { "provide-api-key": true },
+    });
+    const result = await ow().actions.invoke({ name, blocking: true, result: true });
+    expect(result).toMatchObject({ status: 200, names: expect.arrayContaining([name]) });
+  });
+
   it("times out an infinite loop with OpenWhisk's error, and that invoker keeps serving", async () => {
     const name = unique("spin");
     await ow().actions.create({ name, action: SPIN_JS, limits: { timeout: 1_000 } });

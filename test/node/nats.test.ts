@@ -63,7 +63,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
     await ensureActivationStream(nc, activationStream(stream.name), FAST);
     // No invoker listens here: every attempt to run fails as with all invokers down.
     invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`]);
-    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers }, FAST);
+    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)) }, FAST);
   });
 
   afterAll(async () => {
@@ -131,7 +131,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
       await dispatcher.dispatch(message);
       expect(await pendingMessages()).toBe(1);
     } finally {
-      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers }, FAST);
+      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)) }, FAST);
     }
   });
 });

@@ -46,14 +46,19 @@ export type RunAnswer =
 function configText(socketPath: string, compatibilityDate: string): string {
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "host", worker = .hostWorker) ],
+  services = [
+    (name = "host", worker = .hostWorker),
+    # Actions may call anything the invoker pod can reach, as in OpenWhisk:
+    # the public internet and the cluster (the platform's own API included).
+    (name = "outbound", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
+  ],
   sockets = [ (name = "http", address = "unix:${socketPath}", http = (), service = "host") ],
 );
 const hostWorker :Workerd.Worker = (
   modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
   compatibilityDate = "${compatibilityDate}",
   compatibilityFlags = ["nodejs_compat"],
-  bindings = [ (name = "LOADER", workerLoader = ()) ],
+  bindings = [ (name = "LOADER", workerLoader = ()), (name = "OUTBOUND", service = "outbound") ],
 );
 `;
 }

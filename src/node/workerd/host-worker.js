@@ -1,7 +1,8 @@
 // The one worker of a supervised workerd child (see child.ts). It plays the
 // part the invoker Durable Object plays on Cloudflare: load the action's
 // module set into an isolate through the Worker Loader (warm per id) and call
-// the runner in it. Plain JavaScript: workerd loads it as it is.
+// the runner in it (its Runner entrypoint, by RPC as on Cloudflare). Plain
+// JavaScript: workerd loads it as it is.
 //
 // POST /run  {id, modules?, compatibilityDate, request} →
 //   200 {reply, cold} | 409 {missing: true} | 422 {startError} | 500 {error}
@@ -38,14 +39,14 @@ async function run(body, env) {
       mainModule: body.mainModule,
       modules: decodeModules(body.modules),
       env: {},
+      // The isolate reaches the network (the platform's API host included)
+      // but none of this worker's bindings.
+      globalOutbound: env.OUTBOUND,
     };
   });
   try {
-    const response = await worker.getEntrypoint().fetch("http://action/run", {
-      method: "POST",
-      body: JSON.stringify(body.request),
-    });
-    return Response.json({ reply: await response.json(), cold });
+    const reply = await worker.getEntrypoint("Runner").run(body.request);
+    return Response.json({ reply, cold });
   } catch (err) {
     if (missing) return Response.json({ missing: true }, { status: 409 });
     const message = err instanceof Error ? err.message : String(err);
