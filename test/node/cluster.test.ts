@@ -72,6 +72,19 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
     expect(result).toMatchObject({ status: 200, names: expect.arrayContaining([name]) });
   });
 
+  it("fires a trigger through JetStream into the action of its rule", async () => {
+    const [action, trigger, rule] = [unique("fired"), unique("trigger"), unique("rule")];
+    await ow().actions.create({ name: action, action: "function main(p) { return { got: p.word }; }" });
+    await ow().triggers.create({ name: trigger });
+    await ow().rules.create({ name: rule, action, trigger });
+    const fired = await ow(1).triggers.invoke({ name: trigger, params: { word: "jetstream" } });
+    const triggerRecord = await until(() => ow().activations.get({ name: fired.activationId }), 30_000, "the trigger activation");
+    const [outcome] = triggerRecord.logs.map((line: string) => JSON.parse(line));
+    expect(outcome).toMatchObject({ success: true, statusCode: 0 });
+    const ruleRecord = await until(() => ow().activations.get({ name: outcome.activationId }), 30_000, "the rule's activation");
+    expect(ruleRecord).toMatchObject({ name: action, cause: fired.activationId, response: { result: { got: "jetstream" } } });
+  });
+
   it("times out an infinite loop with OpenWhisk's error, and that invoker keeps serving", async () => {
     const name = unique("spin");
     await ow().actions.create({ name, action: SPIN_JS, limits: { timeout: 1_000 } });
