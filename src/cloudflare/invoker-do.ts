@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
+import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { InvokeRequest } from "../ports.js";
 import runnerSource from "../runtime/isolate/runner.js";
@@ -32,18 +33,7 @@ export class Invoker extends DurableObject<Env> {
       }),
       runnerSource,
       recordActivation: (record) => this.outbox.add(record),
-      invokeComponent: (call) =>
-        invokers.invoke({
-          activationId: crypto.randomUUID().replaceAll("-", ""),
-          transactionId: call.transactionId,
-          action: call.action,
-          identity: call.identity,
-          params: call.params,
-          receivedAt: Date.now(),
-          cause: call.cause,
-          apiHost: call.apiHost,
-          extraAnnotations: [{ key: "causedBy", value: "sequence" }],
-        }),
+      invokeComponent: (call) => invokers.invoke(componentRequest(call)),
     });
     // Records a previous incarnation accepted but did not deliver.
     ctx.waitUntil(this.outbox.flush().catch(() => ctx.storage.setAlarm(Date.now() + 1_000)));

@@ -10,8 +10,8 @@ import type { ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
+import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { ComponentCall } from "../invoker/sequence.js";
 import type { InvokeRequest } from "../ports.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
@@ -25,21 +25,6 @@ export interface RunningInvoker {
   port: number;
   /** Stops taking activations, finishes those in hand, then stops the children. */
   stop(): Promise<void>;
-}
-
-/** A sequence component is an activation of its own, on whichever invoker its action lives. */
-function componentRequest(call: ComponentCall): InvokeRequest {
-  return {
-    activationId: crypto.randomUUID().replaceAll("-", ""),
-    transactionId: call.transactionId,
-    action: call.action,
-    identity: call.identity,
-    params: call.params,
-    receivedAt: Date.now(),
-    cause: call.cause,
-    apiHost: call.apiHost,
-    extraAnnotations: [{ key: "causedBy", value: "sequence" }],
-  };
 }
 
 export async function startInvoker(config: InvokerConfig): Promise<RunningInvoker> {
