@@ -29,7 +29,15 @@ function runRequest(params: Record<string, unknown>, timeoutMs = 5_000): RunRequ
 const HELLO = "function main(p) { console.log('hi ' + p.name); return { payload: 'Hello, ' + p.name }; }";
 const SLEEPY = "async function main(p) { await new Promise(r => setTimeout(r, p.ms)); return { slept: p.ms }; }";
 const SPIN = "function main() { while (true) {} }";
-const HOG = "const keep = []; function main() { for (;;) keep.push(new Float64Array(1 << 20).fill(1)); }";
+// 8 MB every 20 ms: past the cap within a second, but slow enough that the
+// supervisor, not V8's own heap limit, is what stops it.
+const HOG = `const keep = [];
+async function main() {
+  for (;;) {
+    keep.push(new Float64Array(1 << 20).fill(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}`;
 
 describe("workerd supervisor", () => {
   const supervisor = new WorkerdSupervisor({ memoryLimitMb: 400 });

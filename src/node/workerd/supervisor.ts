@@ -21,7 +21,7 @@ export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 const WEDGE_GRACE_MS = 250;
 /** A child whose event loop turns answers a ping well within this. */
 const PING_TIMEOUT_MS = 750;
-const MEMORY_CHECK_MS = 500;
+const MEMORY_CHECK_MS = 250;
 /** An activation is tried on at most this many children. */
 const MAX_ATTEMPTS = 2;
 
