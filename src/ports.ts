@@ -3,6 +3,7 @@
 import type { ActivationRecord } from "./core/activation.js";
 import type { Collection, StoredEntity } from "./core/entities.js";
 export type { StoredEntity } from "./core/entities.js";
+import type { AlarmSchedule } from "./core/alarms.js";
 import type { EntityRef } from "./core/names.js";
 
 /** A caller, resolved from its Basic auth key. */
@@ -117,11 +118,37 @@ export interface Invokers {
   invalidate(refs: EntityRef[]): Promise<void>;
 }
 
+/** A trigger's alarm as its feed sees it (READ). */
+export interface AlarmState {
+  schedule: AlarmSchedule;
+  active: boolean;
+  /** Epoch ms of the last status change. */
+  dateChanged: number;
+  /** Epoch ms of the next fire, if one is due. */
+  nextFire?: number;
+}
+
+/** Where a host keeps alarm schedules and fires their triggers (the /whisk.system/alarms provider). */
+export interface AlarmService {
+  /**
+   * Starts firing `trigger` on `schedule` as `owner`, replacing any previous
+   * schedule; `apiHost` is what the fired actions see as __OW_API_HOST.
+   */
+  create(trigger: EntityRef, owner: Identity, schedule: AlarmSchedule, apiHost: string): Promise<void>;
+  read(trigger: EntityRef): Promise<AlarmState | undefined>;
+  update(trigger: EntityRef, schedule: AlarmSchedule): Promise<boolean>;
+  /** Pauses (no fires, none replayed later) or resumes; false when there is no alarm. */
+  setActive(trigger: EntityRef, active: boolean): Promise<boolean>;
+  /** Stops and forgets the alarm; true when there was one. */
+  delete(trigger: EntityRef): Promise<boolean>;
+}
+
 /** The ports a request is served with. */
 export interface Host {
   store: Store;
   dispatcher: Dispatcher;
   invokers: Invokers;
+  alarms: AlarmService;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
 }

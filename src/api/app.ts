@@ -6,6 +6,7 @@ import { activationRoutes } from "./activations.js";
 import { requireAuth } from "./auth.js";
 import type { ApiEnv } from "./context.js";
 import { methodNotAllowed, renderError, renderNotFound } from "./errors.js";
+import { feedRoutes } from "./feeds.js";
 import { infoRoutes } from "./info.js";
 import { namespaceRoutes } from "./namespaces.js";
 import { packageRoutes } from "./packages.js";
@@ -64,6 +65,8 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
   onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
   app.route("/api/v1/namespaces", namespaces);
+  app.use("/api/v1/feeds/*", requireAuth);
+  app.route("/api/v1/feeds", feedRoutes);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

@@ -1,9 +1,9 @@
 // /namespaces/{ns}/triggers: triggers, and firing them.
 import { Hono } from "hono";
-import { newActivationId } from "../core/activation.js";
 import { getAnnotation, TriggerPut, type TriggerDoc } from "../core/entities.js";
 import { createTrigger, triggerListItem, updateTrigger } from "../core/triggers.js";
 import { invokeFeed } from "../invoker/feeds.js";
+import { acceptFire } from "../invoker/fire.js";
 import { invocationParams } from "./actions.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
@@ -65,30 +65,19 @@ async function fire(c: ApiContext) {
   assertOwner(identity, ref);
   const host = c.get("host");
   const payload = await invocationParams(c);
-  const trigger = await getOwned<TriggerDoc>(host.store, ref, "triggers");
-  const rules = trigger.doc.rules ?? {};
-  if (!Object.values(rules).some((entry) => entry.status === "active")) return c.body(null, 204);
-  const activationId = newActivationId(() => crypto.randomUUID());
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => {
     if (!WITHHELD_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
   });
-  await host.dispatcher.dispatch({
-    type: "fire",
-    fire: {
-      activationId,
-      transactionId: c.get("transactionId"),
-      trigger: ref,
-      triggerVersion: trigger.doc.version,
-      triggerParams: trigger.doc.parameters,
-      rules,
-      identity,
-      payload,
-      headers,
-      receivedAt: Date.now(),
-      apiHost: new URL(c.req.url).origin,
-    },
+  const activationId = await acceptFire(host, {
+    identity,
+    trigger: ref,
+    payload,
+    headers,
+    apiHost: new URL(c.req.url).origin,
+    transactionId: c.get("transactionId"),
   });
+  if (!activationId) return c.body(null, 204);
   c.header(ACTIVATION_ID_HEADER, activationId);
   return c.json({ activationId }, 202);
 }

@@ -2,10 +2,12 @@
 // D1, the queue and the invoker Durable Objects, with configured subjects
 // seeded once per isolate.
 import { createApp } from "../api/app.js";
+import { installCatalog } from "../catalog/install.js";
 import type { Host } from "../ports.js";
 import { seedSubject } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
+import { DurableObjectAlarms } from "./alarms.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
 import { QueueDispatcher } from "./queue.js";
@@ -15,18 +17,20 @@ export function hostFor(env: Env, ctx: ExecutionContext): Host {
     store: new SqlStore(new D1Sql(env.DB)),
     dispatcher: new QueueDispatcher(env.ACTIVATIONS),
     invokers: new DurableObjectInvokers(env.INVOKER),
+    alarms: new DurableObjectAlarms(env.ALARMS),
     defer: (work) => ctx.waitUntil(work),
   };
 }
 
 let seeding: Promise<void> | undefined;
 
-/** Seeds the subjects configured for this deployment, once per isolate. */
+/** Seeds the configured subjects and the /whisk.system catalog, once per isolate. */
 function ensureSeeded(env: Env): Promise<void> {
   seeding ??= (async () => {
     const store = new SqlStore(new D1Sql(env.DB));
     if (env.GUEST_AUTH) await seedSubject(store, env.GUEST_AUTH, "guest");
     if (env.WHISK_SYSTEM_AUTH) await seedSubject(store, env.WHISK_SYSTEM_AUTH, "whisk.system");
+    await installCatalog(store);
   })().catch((err) => {
     seeding = undefined;
     throw err;

@@ -1,5 +1,6 @@
 // The bindings of the edgewhisk Worker (see wrangler.toml).
 import type { DispatchMessage } from "../ports.js";
+import type { AlarmFeed } from "./alarm-do.js";
 import type { Invoker } from "./invoker-do.js";
 
 export interface Env {
@@ -7,6 +8,7 @@ export interface Env {
   ACTIVATIONS: Queue<DispatchMessage>;
   ACTIVATIONS_DLQ: Queue<DispatchMessage>;
   INVOKER: DurableObjectNamespace<Invoker>;
+  ALARMS: DurableObjectNamespace<AlarmFeed>;
   LOADER: WorkerLoader;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;

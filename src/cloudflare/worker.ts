@@ -9,6 +9,7 @@ import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
 import { consumeActivations, consumeDeadLetters, QueueDispatcher } from "./queue.js";
 
+export { AlarmFeed } from "./alarm-do.js";
 export { OutboundGateway } from "./gateway.js";
 export { Invoker } from "./invoker-do.js";
 

@@ -83,7 +83,7 @@ export function isSequence(exec: Exec): exec is SequenceExec {
 // ---- request bodies -------------------------------------------------------
 
 const keyValue = z.object({ key: z.string(), value: z.unknown(), init: z.boolean().optional() }).strip();
-export const KeyValueList = z.array(keyValue).transform((list) =>
+export const KeyValueList = z.array(keyValue).transform((list): KeyValue[] =>
   list.map((kv) => ({ key: kv.key, value: kv.value ?? null, ...(kv.init ? { init: true } : {}) })),
 );
 

@@ -3,8 +3,10 @@
 // activation ids derive from the fire's id and the rule, so a redelivered
 // fire re-queues the same activations instead of new ones.
 import { sha256Hex } from "../core/digest.js";
-import { WhiskError } from "../core/errors.js";
-import { qualifiedName } from "../core/names.js";
+import { newActivationId } from "../core/activation.js";
+import type { TriggerDoc } from "../core/entities.js";
+import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { qualifiedName, type EntityRef } from "../core/names.js";
 import {
   fireArguments,
   inactiveRuleOutcome,
@@ -12,8 +14,49 @@ import {
   triggerActivation,
   type RuleOutcome,
 } from "../core/triggers.js";
-import type { Dispatcher, Store, TriggerFire } from "../ports.js";
+import type { Dispatcher, Identity, Store, TriggerFire } from "../ports.js";
 import { startActivation } from "./start.js";
+
+/**
+ * Accepts a fire of `trigger` by `identity`: undefined (OpenWhisk's 204) when
+ * no rule is active, else the id of the trigger activation now queued.
+ */
+export async function acceptFire(
+  deps: { store: Store; dispatcher: Dispatcher },
+  fire: {
+    identity: Identity;
+    trigger: EntityRef;
+    payload: Record<string, unknown>;
+    headers: Record<string, string>;
+    apiHost: string;
+    transactionId: string;
+  },
+): Promise<string | undefined> {
+  const entity = await deps.store.getEntity(fire.trigger);
+  if (!entity) throw notFound();
+  if (entity.collection !== "triggers") throw new WhiskError(409, Messages.conformance);
+  const trigger = entity.doc as TriggerDoc;
+  const rules = trigger.rules ?? {};
+  if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
+  const activationId = newActivationId(() => crypto.randomUUID());
+  await deps.dispatcher.dispatch({
+    type: "fire",
+    fire: {
+      activationId,
+      transactionId: fire.transactionId,
+      trigger: fire.trigger,
+      triggerVersion: trigger.version,
+      triggerParams: trigger.parameters,
+      rules,
+      identity: fire.identity,
+      payload: fire.payload,
+      headers: fire.headers,
+      receivedAt: Date.now(),
+      apiHost: fire.apiHost,
+    },
+  });
+  return activationId;
+}
 
 export async function ruleActivationId(fireId: string, rule: string): Promise<string> {
   return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);

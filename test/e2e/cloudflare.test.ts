@@ -1,16 +1,19 @@
 // The shared end-to-end scenarios against `npm start` (wrangler dev).
 import { afterAll, beforeAll } from "vitest";
-import { actionScenarios } from "./scenarios.js";
+import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios } from "./scenarios.js";
 import { startWranglerServer, type RunningServer } from "./server.js";
 
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startWranglerServer();
+  server = await startWranglerServer({ [OTHER_NAMESPACE]: OTHER_KEY });
 }, 180_000);
 
 afterAll(async () => {
   await server?.stop();
 });
 
-actionScenarios(() => ({ apihost: server.url }));
+const target = () => ({ apihost: server.url });
+actionScenarios(target);
+packageScenarios(target);
+triggerScenarios(target);

@@ -14,6 +14,11 @@ export const HELLO_JS = `function main(params) {
 }
 `;
 
+/** A second namespace every host under test seeds, for cross-namespace scenarios. */
+export const OTHER_NAMESPACE = "other";
+export const OTHER_KEY =
+  "5a1b2c3d-0000-4000-8000-000000000002:otherKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU";
+
 export interface Target {
   apihost: string;
 }
@@ -88,6 +93,109 @@ export function actionScenarios(target: () => Target) {
         statusCode: 401,
         error: { error: "The supplied authentication is invalid" },
       });
+    });
+  });
+}
+
+export function packageScenarios(target: () => Target) {
+  describe("packages, bindings, sequences and the catalog through the openwhisk client", () => {
+    it("creates, reads, lists and deletes a package with an action", async () => {
+      const ow = client(target());
+      const pkg = unique("pkg");
+      const created = await ow.packages.create({ name: pkg, package: { parameters: [{ key: "greeting", value: "Hi" }] } });
+      expect(created).toMatchObject({ name: pkg, namespace: "guest", binding: {} });
+      await ow.actions.create({ name: `${pkg}/greet`, action: "function main(p) { return { text: p.greeting + ', ' + p.name } }" });
+      const got = await ow.packages.get({ name: pkg });
+      expect(got.actions?.map((a: { name?: string }) => a.name)).toEqual(["greet"]);
+      expect((await ow.packages.list()).map((p) => p.name)).toContain(pkg);
+      expect(await ow.actions.invoke({ name: `${pkg}/greet`, blocking: true, result: true, params: { name: "pkg" } })).toEqual({
+        text: "Hi, pkg",
+      });
+      await expect(ow.packages.delete({ name: pkg })).rejects.toMatchObject({ statusCode: 409 });
+      await ow.actions.delete({ name: `${pkg}/greet` });
+      await ow.packages.delete({ name: pkg });
+      await expect(ow.packages.get({ name: pkg })).rejects.toMatchObject({ statusCode: 404 });
+    });
+
+    it("binds a package with parameters and invokes a shared package from another namespace", async () => {
+      const ow = client(target());
+      const other = client(target(), OTHER_KEY);
+      const shared = unique("shared");
+      await ow.packages.create({ name: shared, package: { publish: true, parameters: [{ key: "owner", value: "guest" }] } });
+      await ow.actions.create({ name: `${shared}/who`, action: "function main(p) { return { owner: p.owner, name: p.name } }" });
+
+      const direct = await other.actions.invoke({ name: `/guest/${shared}/who`, blocking: true, result: true, params: { name: "x" } });
+      expect(direct).toEqual({ owner: "guest", name: "x" });
+
+      const binding = unique("binding");
+      await other.packages.create({
+        name: binding,
+        package: { binding: { namespace: "guest", name: shared }, parameters: [{ key: "owner", value: "bound" }] },
+      });
+      expect(await other.actions.invoke({ name: `${binding}/who`, blocking: true, result: true, params: { name: "y" } })).toEqual({
+        owner: "bound",
+        name: "y",
+      });
+      await expect(other.actions.update({ name: `/guest/${shared}/who`, action: "function main(){return {}}" })).rejects.toMatchObject({
+        statusCode: 403,
+      });
+    });
+
+    it("runs a sequence of three actions and stops at the failing one", async () => {
+      const ow = client(target());
+      const [a, b, c] = [unique("s1"), unique("s2"), unique("s3")];
+      await ow.actions.create({ name: a, action: "function main(p) { return { n: (p.n || 0) + 1 } }" });
+      await ow.actions.create({ name: b, action: "function main(p) { return p.n > 1 ? { error: 'too big' } : { n: p.n * 10 } }" });
+      await ow.actions.create({ name: c, action: "function main(p) { return { n: p.n + 5 } }" });
+      const seq = unique("seq");
+      // The client supports sequences; its type declarations do not list the option.
+      const sequence = { name: seq, sequence: [`/guest/${a}`, `/guest/${b}`, `/guest/${c}`] };
+      await ow.actions.create(sequence as unknown as Parameters<typeof ow.actions.create>[0]);
+      expect(await ow.actions.invoke({ name: seq, blocking: true, result: true })).toEqual({ n: 15 });
+      const failed = await ow.actions.invoke({ name: seq, blocking: true, params: { n: 1 } }).catch((err) => err.error);
+      expect(failed.response).toMatchObject({ success: false, result: { error: "too big" } });
+      expect(failed.logs).toHaveLength(2);
+    });
+
+    it("echoes through /whisk.system/utils/echo as in the chapter", async () => {
+      const ow = client(target());
+      expect(await ow.actions.invoke({ name: "/whisk.system/utils/echo", blocking: true, result: true, params: { message: "hello" } })).toEqual({
+        message: "hello",
+      });
+    });
+  });
+}
+
+export function triggerScenarios(target: () => Target) {
+  describe("triggers and rules through the openwhisk client", () => {
+    it("fires a trigger through a rule, and not after the rule is disabled", async () => {
+      const ow = client(target());
+      const action = unique("on-fire");
+      const trigger = unique("trig");
+      const rule = unique("rule");
+      await ow.actions.create({ name: action, action: "function main(p) { return { fired: p.note } }" });
+      await ow.triggers.create({ name: trigger });
+      const created = await ow.rules.create({ name: rule, trigger, action });
+      expect(created).toMatchObject({ name: rule, status: "active" });
+
+      const fired = await ow.triggers.invoke({ name: trigger, params: { note: "first" } });
+      expect(fired.activationId).toMatch(/^[0-9a-f]{32}$/);
+      const record = await poll(() => ow.activations.get({ name: fired.activationId }));
+      const ruleLog = JSON.parse(record.logs![0]);
+      expect(ruleLog).toMatchObject({ success: true, rule: `guest/${rule}` });
+      const actionRecord = await poll(() => ow.activations.get({ name: ruleLog.activationId }));
+      expect(actionRecord.response?.result).toEqual({ fired: "first" });
+
+      await ow.rules.disable({ name: rule });
+      expect((await ow.rules.get({ name: rule })).status).toBe("inactive");
+      const before = (await ow.activations.list({ name: action })).length;
+      const second = await ow.triggers.invoke({ name: trigger, params: { note: "second" } });
+      expect(second?.activationId).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await ow.activations.list({ name: action })).length).toBe(before);
+
+      await ow.rules.delete({ name: rule });
+      await ow.triggers.delete({ name: trigger });
     });
   });
 }

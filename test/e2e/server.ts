@@ -1,6 +1,6 @@
 // Starts the real local server (`npm start`: wrangler dev with D1, Queues,
 // Durable Objects and the Worker Loader) on free ports with its own state.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,13 +59,38 @@ export async function killGroup(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startWranglerServer(): Promise<RunningServer> {
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** Runs an npm script to completion (e.g. wskadmin), failing loudly. */
+function npmRun(args: string[], env: Record<string, string>): string {
+  const result = spawnSync("npm", ["run", "--silent", ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`npm run ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/**
+ * Starts `npm start` on free ports with its own state; `subjects` are extra
+ * namespaces (name → uuid:key) created with wskadmin before it starts.
+ */
+export async function startWranglerServer(subjects: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
   const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), "edgewhisk-e2e-"));
+  const stateEnv = { EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false", CI: "true" };
+  if (Object.keys(subjects).length) {
+    const migrated = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+      cwd: ROOT,
+      env: { ...process.env, ...stateEnv },
+      encoding: "utf8",
+    });
+    if (migrated.status !== 0) throw new Error(`migrations failed:\n${migrated.stdout}\n${migrated.stderr}`);
+    for (const [namespace, auth] of Object.entries(subjects)) {
+      npmRun(["wskadmin", "--", "user", "create", namespace, "--auth", auth], stateEnv);
+    }
+  }
   let log = "";
   const child = spawn("npm", ["start", "--", "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
-    cwd: new URL("../..", import.meta.url).pathname,
+    cwd: ROOT,
     env: { ...process.env, PORT: String(port), EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false" },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],

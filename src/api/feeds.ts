@@ -1,0 +1,82 @@
+// /api/v1/feeds/alarms/{alarm|once|interval}: the alarm provider behind the
+// /whisk.system/alarms feed actions. The feed action posts each lifecycle
+// event here with the trigger owner's key, as the stock package posts to its
+// provider service.
+import { Hono } from "hono";
+import { parseAlarmSchedule, updateAlarmSchedule, type AlarmKind } from "../core/alarms.js";
+import { WhiskError, notFound } from "../core/errors.js";
+import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
+import type { AlarmState } from "../ports.js";
+import { readJson } from "./body.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+import { assertOwner, getOwned } from "./crud.js";
+
+const KINDS = new Set<AlarmKind>(["alarm", "once", "interval"]);
+
+function describe(trigger: EntityRef, state: AlarmState) {
+  const { schedule } = state;
+  const config: Record<string, unknown> = { name: trigger.name, namespace: trigger.namespace, payload: schedule.payload };
+  if (schedule.kind === "once") Object.assign(config, { date: schedule.date, deleteAfterFire: schedule.deleteAfterFire });
+  else {
+    Object.assign(config, { startDate: schedule.startDate, stopDate: schedule.stopDate });
+    if (schedule.kind === "interval") config.minutes = schedule.minutes;
+    else Object.assign(config, { cron: schedule.cron, timezone: schedule.timezone });
+  }
+  return {
+    config,
+    status: {
+      active: state.active,
+      dateChanged: state.dateChanged,
+      dateChangedISO: new Date(state.dateChanged).toISOString(),
+      ...(state.nextFire !== undefined ? { nextFire: new Date(state.nextFire).toISOString() } : {}),
+    },
+  };
+}
+
+async function lifecycle(c: ApiContext) {
+  const kind = c.req.param("kind") as AlarmKind;
+  if (!KINDS.has(kind)) throw notFound();
+  const identity = c.get("identity");
+  const host = c.get("host");
+  const params = ((await readJson(c)) ?? {}) as Record<string, unknown>;
+  if (typeof params.triggerName !== "string" || !params.triggerName) {
+    throw new WhiskError(400, "no trigger name parameter was provided");
+  }
+  const trigger = parseQualifiedName(params.triggerName, identity.namespace);
+  assertOwner(identity, trigger);
+  const now = Date.now();
+  const missing = () => new WhiskError(404, `could not find trigger ${qualifiedName(trigger)} in the database`);
+
+  switch (params.lifecycleEvent) {
+    case "CREATE": {
+      await getOwned(host.store, trigger, "triggers");
+      const schedule = parseAlarmSchedule(kind, params, now);
+      await host.alarms.create(trigger, identity, schedule, new URL(c.req.url).origin);
+      return c.json({ status: "success" });
+    }
+    case "READ": {
+      const state = await host.alarms.read(trigger);
+      if (!state) throw missing();
+      return c.json(describe(trigger, state));
+    }
+    case "UPDATE": {
+      const state = await host.alarms.read(trigger);
+      if (!state) throw missing();
+      await host.alarms.update(trigger, updateAlarmSchedule(state.schedule, params, now));
+      return c.json({ status: "success" });
+    }
+    case "PAUSE":
+    case "UNPAUSE": {
+      if (!(await host.alarms.setActive(trigger, params.lifecycleEvent === "UNPAUSE"))) throw missing();
+      return c.json({ status: "success" });
+    }
+    case "DELETE":
+      // Deleting twice is fine: the CLI and the trigger DELETE may both ask.
+      await host.alarms.delete(trigger);
+      return c.json({ status: "success" });
+    default:
+      throw new WhiskError(400, "unsupported lifecycleEvent");
+  }
+}
+
+export const feedRoutes = new Hono<ApiEnv>().post("/alarms/:kind", lifecycle);

@@ -1,0 +1,65 @@
+// The /whisk.system catalog, present in every install: published packages of
+// ordinary actions whose code ships with edgewhisk. Installing is idempotent
+// and brings entities up to date when the shipped code changes.
+import { createAction, updateAction } from "../core/actions.js";
+import { sha256Hex } from "../core/digest.js";
+import type { ActionDoc, PackageDoc, StoredEntity } from "../core/entities.js";
+import { DEFAULT_NODEJS_KIND } from "../core/kinds.js";
+import type { EntityRef } from "../core/names.js";
+import { createPackage } from "../core/packages.js";
+import type { Store } from "../ports.js";
+import { alarmsActions } from "./alarms.js";
+import { utilsActions } from "./utils.js";
+
+export const CATALOG_NAMESPACE = "whisk.system";
+
+const PACKAGES: { name: string; description: string; feeds: boolean; actions: Record<string, { description: string; code: string }> }[] = [
+  { name: "utils", description: "Building blocks that format and assemble data", feeds: false, actions: utilsActions },
+  { name: "alarms", description: "Alarms and periodic utility", feeds: true, actions: alarmsActions },
+];
+
+async function ensurePackage(store: Store, name: string, description: string): Promise<void> {
+  const ref: EntityRef = { namespace: CATALOG_NAMESPACE, name };
+  if (await store.getEntity(ref)) return;
+  const doc: PackageDoc = createPackage(
+    ref,
+    { publish: true, annotations: [{ key: "description", value: description }] },
+    undefined,
+    Date.now(),
+  );
+  await store.createEntity({ collection: "packages", ref, doc });
+}
+
+async function ensureAction(store: Store, ref: EntityRef, code: string, annotations: ActionDoc["annotations"]) {
+  const digest = await sha256Hex(code);
+  const existing = (await store.getEntity(ref)) as StoredEntity<ActionDoc> | undefined;
+  if (existing?.codeDigest === digest) return;
+  const exec = { kind: DEFAULT_NODEJS_KIND, code, binary: false };
+  const now = Date.now();
+  const full = existing
+    ? updateAction(existing.doc, { annotations }, exec, now)
+    : createAction(ref, { annotations }, exec, now);
+  const { code: _code, ...execWithoutCode } = full.exec as typeof exec;
+  const entity: StoredEntity<ActionDoc> = {
+    collection: "actions",
+    ref,
+    doc: { ...full, exec: execWithoutCode as ActionDoc["exec"] },
+    codeDigest: digest,
+  };
+  const blob = { digest, text: code };
+  if (existing) await store.updateEntity(entity, existing.rev!, blob);
+  else await store.createEntity(entity, blob);
+}
+
+export async function installCatalog(store: Store): Promise<void> {
+  for (const pkg of PACKAGES) {
+    await ensurePackage(store, pkg.name, pkg.description);
+    for (const [name, action] of Object.entries(pkg.actions)) {
+      const annotations = [
+        { key: "description", value: action.description },
+        ...(pkg.feeds ? [{ key: "feed", value: true }] : []),
+      ];
+      await ensureAction(store, { namespace: CATALOG_NAMESPACE, packageName: pkg.name, name }, action.code, annotations);
+    }
+  }
+}
