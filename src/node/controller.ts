@@ -1,15 +1,18 @@
 // The controller process of the Kubernetes host: the same Hono app as the
 // Cloudflare Worker, wired to PostgreSQL, NATS JetStream and the invoker
 // pods. Background work (the activation consumer, the retention cleanup)
-// runs beside the server as tasks sharing the same services; more tasks,
-// such as an alarm scheduler, are passed in by the caller.
+// runs beside the server as tasks sharing the same services: the activation
+// consumer, the alarm scheduler, the retention cleanup.
 import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { createApp } from "../api/app.js";
+import { installCatalog } from "../catalog/install.js";
 import type { Host, Store } from "../ports.js";
 import { seedSubject } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
+import { alarmScheduler } from "./alarm-scheduler.js";
+import { PostgresAlarms } from "./alarms.js";
 import type { ControllerConfig } from "./config.js";
 import { HttpInvokers } from "./invoker-client.js";
 import { applyMigrations } from "./migrate.js";
@@ -24,6 +27,7 @@ const CLEANUP_EVERY_MS = 60 * 60_000;
 export interface ControllerServices {
   config: ControllerConfig;
   pool: pg.Pool;
+  alarms: PostgresAlarms;
   nats: NatsConnection;
   store: Store;
   host: Host;
@@ -61,11 +65,12 @@ export const activationRetention: BackgroundTask = async ({ store }) => {
   return { stop: async () => clearInterval(timer) };
 };
 
-export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, activationRetention];
+export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, alarmScheduler, activationRetention];
 
 async function seed(store: Store, config: ControllerConfig): Promise<void> {
   if (config.guestAuth) await seedSubject(store, config.guestAuth, "guest");
   if (config.whiskSystemAuth) await seedSubject(store, config.whiskSystemAuth, "whisk.system");
+  await installCatalog(store);
 }
 
 /** Answers whether PostgreSQL and NATS are reachable (readiness). */
@@ -92,16 +97,18 @@ export async function startController(
   await ensureActivationStream(nats, stream);
 
   const deferred = new Set<Promise<unknown>>();
+  const alarms = new PostgresAlarms(pool);
   const host: Host = {
     store,
     dispatcher: new NatsDispatcher(nats, stream),
     invokers: new HttpInvokers(config.invokerUrls),
+    alarms,
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));
       deferred.add(tracked);
     },
   };
-  const services: ControllerServices = { config, pool, nats, store, host };
+  const services: ControllerServices = { config, pool, alarms, nats, store, host };
   const app = createApp(() => host);
   const running = await Promise.all(tasks.map((task) => task(services)));
 

@@ -2,7 +2,7 @@
 // two controllers and two invokers as separate processes on real PostgreSQL
 // and NATS JetStream, driven by the real openwhisk client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actionScenarios, client, HELLO_JS } from "../e2e/scenarios.js";
+import { actionScenarios, client, HELLO_JS, packageScenarios, triggerScenarios } from "../e2e/scenarios.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
 
@@ -40,20 +40,10 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
     await cluster?.stop();
   }, 60_000);
 
-  actionScenarios(() => ({ apihost: cluster.controllers[0].url }));
-
-  it("runs a sequence whose components are activations of their own", async () => {
-    const [first, second, seq] = [unique("first"), unique("second"), unique("seq")];
-    await ow().actions.create({ name: first, action: HELLO_JS });
-    await ow().actions.create({ name: second, action: "function main(p) { return { shout: p.payload.toUpperCase() }; }" });
-    await ow().actions.create({
-      name: seq,
-      action: { exec: { kind: "sequence", components: [`/guest/${first}`, `/guest/${second}`] } } as never,
-    });
-    const record = await ow(1).actions.invoke({ name: seq, blocking: true, params: { name: "seq" } });
-    expect(record.response?.result).toEqual({ shout: "HELLO, SEQ!" });
-    expect(record.logs).toHaveLength(2);
-  });
+  const target = () => ({ apihost: cluster.controllers[0].url });
+  actionScenarios(target);
+  packageScenarios(target);
+  triggerScenarios(target);
 
   it("lets an action call the platform's own API with its key", async () => {
     const name = unique("lister");
@@ -72,17 +62,29 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
     expect(result).toMatchObject({ status: 200, names: expect.arrayContaining([name]) });
   });
 
-  it("fires a trigger through JetStream into the action of its rule", async () => {
-    const [action, trigger, rule] = [unique("fired"), unique("trigger"), unique("rule")];
-    await ow().actions.create({ name: action, action: "function main(p) { return { got: p.word }; }" });
+  it("fires an alarm from one controller at a time, also while each controller in turn is killed", async () => {
+    const [action, trigger, rule] = [unique("ticked"), unique("every2s"), unique("rule")];
+    await ow().actions.create({ name: action, action: "function main(p) { return { tick: p.tick }; }" });
     await ow().triggers.create({ name: trigger });
     await ow().rules.create({ name: rule, action, trigger });
-    const fired = await ow(1).triggers.invoke({ name: trigger, params: { word: "jetstream" } });
-    const triggerRecord = await until(() => ow().activations.get({ name: fired.activationId }), 30_000, "the trigger activation");
-    const [outcome] = triggerRecord.logs.map((line: string) => JSON.parse(line));
-    expect(outcome).toMatchObject({ success: true, statusCode: 0 });
-    const ruleRecord = await until(() => ow().activations.get({ name: outcome.activationId }), 30_000, "the rule's activation");
-    expect(ruleRecord).toMatchObject({ name: action, cause: fired.activationId, response: { result: { got: "jetstream" } } });
+    await ow().feeds.create({ name: "/whisk.system/alarms/alarm", trigger, params: { cron: "*/2 * * * * *", trigger_payload: { tick: true } } });
+    const fires = async () => (await ow().activations.list({ name: trigger, limit: 200, docs: true })) as unknown as { start: number }[];
+    const fired = (atLeast: number) => until(async () => ((await fires()).length >= atLeast ? true : undefined), 20_000, `${atLeast} fires`);
+
+    await fired(2);
+    for (const controller of cluster.controllers) {
+      const before = (await fires()).length;
+      await controller.kill();
+      await controller.start();
+      await fired(before + 2);
+    }
+    await ow().feeds.delete({ name: "/whisk.system/alarms/alarm", trigger });
+    const starts = (await fires()).map((a) => a.start).sort((a, b) => a - b);
+    // One fire per 2-second tick: two replicas firing the same tick would land milliseconds apart.
+    const gaps = starts.slice(1).map((start, i) => start - starts[i]);
+    expect(Math.min(...gaps)).toBeGreaterThan(1_000);
+    const ruleRuns = await ow().activations.list({ name: action, limit: 200 });
+    expect(ruleRuns.length).toBeGreaterThanOrEqual(starts.length - 1);
   });
 
   it("times out an infinite loop with OpenWhisk's error, and that invoker keeps serving", async () => {

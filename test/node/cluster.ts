@@ -3,7 +3,10 @@
 // children) against a database and a JetStream stream of their own.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { GUEST_KEY } from "../e2e/scenarios.js";
+import { seedSubject } from "../../src/store/seed.js";
+import { SqlStore } from "../../src/store/sql-store.js";
+import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import { GUEST_KEY, OTHER_KEY, OTHER_NAMESPACE } from "../e2e/scenarios.js";
 import { freePort, killGroup, waitForHttp } from "../e2e/server.js";
 import { createTestDatabase, testStreamName, type TestServices } from "./services.js";
 
@@ -95,6 +98,9 @@ export async function startCluster(services: TestServices, size = { controllers:
   try {
     // Both controllers at once: they race to apply the migrations.
     await Promise.all(all.map((p) => p.start()));
+    // The second namespace of the shared scenarios (an operator's wskadmin step).
+    const pool = createPool(database.url, 1);
+    await seedSubject(new SqlStore(new PostgresSql(pool)), OTHER_KEY, OTHER_NAMESPACE).finally(() => pool.end());
   } catch (err) {
     await stop();
     throw err;
