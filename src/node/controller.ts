@@ -1,8 +1,8 @@
 // The controller process of the Kubernetes host: the same Hono app as the
 // Cloudflare Worker, wired to PostgreSQL, NATS JetStream and the invoker
-// pods. Background work (the activation consumer, the retention cleanup)
-// runs beside the server as tasks sharing the same services: the activation
-// consumer, the alarm scheduler, the retention cleanup.
+// pods. Background work runs beside the server as tasks sharing its
+// services: the activation consumer, the alarm scheduler, the retention
+// cleanup.
 import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
@@ -29,7 +29,6 @@ export interface ControllerServices {
   pool: pg.Pool;
   alarms: PostgresAlarms;
   nats: NatsConnection;
-  store: Store;
   host: Host;
 }
 
@@ -55,9 +54,9 @@ export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
   });
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
-export const activationRetention: BackgroundTask = async ({ store }) => {
+export const activationRetention: BackgroundTask = async ({ host }) => {
   const cleanup = () =>
-    store.deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS).catch((err) => {
+    host.store.deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS).catch((err) => {
       console.error("activation cleanup failed:", (err as Error).message);
     });
   const timer = setInterval(() => void cleanup(), CLEANUP_EVERY_MS);
@@ -108,7 +107,7 @@ export async function startController(
       deferred.add(tracked);
     },
   };
-  const services: ControllerServices = { config, pool, alarms, nats, store, host };
+  const services: ControllerServices = { config, pool, alarms, nats, host };
   const app = createApp(() => host);
   const running = await Promise.all(tasks.map((task) => task(services)));
 
