@@ -41,7 +41,6 @@ export interface SupervisorOptions {
 
 export interface SupervisorStatus {
   ready: boolean;
-  inFlight: number;
   restarts: number;
   pid?: number;
 }
@@ -63,7 +62,6 @@ export class WorkerdSupervisor implements IsolateHost {
   private spare?: Promise<WorkerdChild>;
   private current?: WorkerdChild;
   private readonly generations = new Map<string, number>();
-  private inFlight = 0;
   private restarts = 0;
   private stopped = false;
   private readonly memoryTimer: ReturnType<typeof setInterval>;
@@ -82,24 +80,19 @@ export class WorkerdSupervisor implements IsolateHost {
   }
 
   status(): SupervisorStatus {
-    return { ready: this.current?.alive ?? false, inFlight: this.inFlight, restarts: this.restarts, pid: this.current?.pid };
+    return { ready: this.current?.alive ?? false, restarts: this.restarts, pid: this.current?.pid };
   }
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
-    this.inFlight++;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const child = await this.child();
-        try {
-          return await this.runOn(child, spec, request);
-        } catch (err) {
-          if (!(err instanceof ChildLost)) throw err;
-          if (Date.now() >= request.deadline) return { reply: timeoutReply(), cold: false };
-          if (attempt >= MAX_ATTEMPTS) return { reply: lostReply(err.reason), cold: false };
-        }
+    for (let attempt = 1; ; attempt++) {
+      const child = await this.child();
+      try {
+        return await this.runOn(child, spec, request);
+      } catch (err) {
+        if (!(err instanceof ChildLost)) throw err;
+        if (Date.now() >= request.deadline) return { reply: timeoutReply(), cold: false };
+        if (attempt >= MAX_ATTEMPTS) return { reply: lostReply(err.reason), cold: false };
       }
-    } finally {
-      this.inFlight--;
     }
   }
 
