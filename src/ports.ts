@@ -5,6 +5,7 @@ import type { Collection, StoredEntity } from "./core/entities.js";
 export type { StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
 import type { EntityRef } from "./core/names.js";
+import type { WebRequest } from "./core/webaction.js";
 
 /** A caller, resolved from its Basic auth key. */
 export interface Identity {
@@ -43,7 +44,8 @@ export interface Store {
   findSubject(uuid: string): Promise<SubjectRecord | undefined>;
   /** Adds or replaces a subject (seeding and administration). */
   putSubject(subject: SubjectRecord): Promise<void>;
-  namespaceExists(namespace: string): Promise<boolean>;
+  /** The subject owning a namespace (web actions run as their namespace's owner). */
+  findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined>;
 
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
   getCode(digest: string): Promise<string | undefined>;
@@ -111,9 +113,29 @@ export interface InvokeRequest {
   apiHost: string;
 }
 
+/** A request to a web action, as the controller hands it to the action's invoker. */
+export interface WebInvokeRequest {
+  activationId: string;
+  transactionId: string;
+  /** The action the URL names; its namespace is the owner's. */
+  action: EntityRef;
+  web: WebRequest;
+  /** The caller, when the request carried valid credentials. */
+  user?: Identity;
+  receivedAt: number;
+  apiHost: string;
+}
+
+export type WebOutcome =
+  /** An OPTIONS request the platform answers itself (CORS). */
+  | { kind: "options" }
+  | { kind: "record"; record: ActivationRecord; customOptions: boolean };
+
 export interface Invokers {
   /** Runs an activation and answers its record once it is complete. */
   invoke(request: InvokeRequest): Promise<ActivationRecord>;
+  /** Checks and runs a web action request (the invoker holds the action's web annotations). */
+  invokeWeb(request: WebInvokeRequest): Promise<WebOutcome>;
   /** Tells the invokers holding `ref` to forget cached copies of it. */
   invalidate(refs: EntityRef[]): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { namespaceRoutes } from "./namespaces.js";
 import { packageRoutes } from "./packages.js";
 import { ruleRoutes } from "./rules.js";
 import { triggerRoutes } from "./triggers.js";
+import { webRoutes } from "./web.js";
 import type { Host } from "../ports.js";
 
 const CORS_HEADERS = {
@@ -36,9 +37,11 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
     await next();
     c.header("X-Request-ID", transactionId);
   });
+  // Web actions answer CORS themselves (an action may even take OPTIONS over).
+  app.route("/api/v1/web", webRoutes);
   app.use("/api/v1/*", async (c, next) => {
     await next();
-    if (!c.req.path.startsWith("/api/v1/web/")) for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
+    for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
   });
   app.options("/api/v1/*", (c) => c.body(null, 200, CORS_HEADERS));
   app.route("/", infoRoutes);

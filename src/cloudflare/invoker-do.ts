@@ -6,7 +6,7 @@ import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { InvokeRequest } from "../ports.js";
+import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports.js";
 import runnerSource from "../runtime/isolate/runner.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
@@ -42,6 +42,15 @@ export class Invoker extends DurableObject<Env> {
   async invoke(request: InvokeRequest): Promise<InvokeOutcome> {
     try {
       return { record: await this.executor.execute(request) };
+    } catch (err) {
+      if (err instanceof WhiskError) return { error: { status: err.status, message: err.message } };
+      throw err;
+    }
+  }
+
+  async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome | { error: { status: number; message: string } }> {
+    try {
+      return await this.executor.executeWeb(request);
     } catch (err) {
       if (err instanceof WhiskError) return { error: { status: err.status, message: err.message } };
       throw err;

@@ -3,7 +3,7 @@
 import type { ActivationRecord } from "../core/activation.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers } from "../ports.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
 import type { Invoker } from "./invoker-do.js";
 
 /** What crosses the RPC boundary: a record, or the OpenWhisk error to answer. */
@@ -20,6 +20,12 @@ export class DurableObjectInvokers implements Invokers {
     const outcome = (await this.stub(request.action).invoke(request)) as InvokeOutcome;
     if ("error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
     return outcome.record;
+  }
+
+  async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
+    const outcome = (await this.stub(request.action).invokeWeb(request)) as WebOutcome | { error: { status: number; message: string } };
+    if ("error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
+    return outcome;
   }
 
   async invalidate(refs: EntityRef[]): Promise<void> {

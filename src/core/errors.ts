@@ -48,6 +48,8 @@ export const Messages = {
   actionRemovedWhileInvoking: "Action could not be found or may have been deleted.",
   dispatchExhausted: "The activation could not be run after repeated attempts.",
   propertyNotFound: "Response does not include requested property.",
+  errorProcessingRequest: "There was an error processing your request.",
+  responseNotReady: "Response not yet ready.",
   notAuthorizedToAccess: (resource: string) =>
     `The supplied authentication is not authorized to access '${resource}'.`,
   tooManyRequests: (count: number, allowed: number) =>

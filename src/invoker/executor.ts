@@ -12,13 +12,14 @@ import {
   type ActivationRecord,
   type ActivationResponse,
 } from "../core/activation.js";
-import { type ActionDoc, type CodeExec, type KeyValue, isSequence } from "../core/entities.js";
-import { Messages, WhiskError } from "../core/errors.js";
+import { type ActionDoc, type CodeExec, type KeyValue, isSequence, isTruthyAnnotation } from "../core/entities.js";
+import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js";
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
-import type { InvokeRequest, Store } from "../ports.js";
+import type { Identity, InvokeRequest, Store, SubjectRecord, WebInvokeRequest, WebOutcome } from "../ports.js";
 import { actionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { sha256Hex } from "../core/digest.js";
@@ -48,6 +49,7 @@ export interface ExecutorDeps {
 export class ActivationExecutor {
   private readonly resolved: ExpiringCache<ResolvedAction>;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
+  private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
   private readonly now: () => number;
   private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
 
@@ -71,6 +73,56 @@ export class ActivationExecutor {
     const resolved = await resolveAction(this.deps.store, request.action, request.identity.namespace);
     this.resolved.set(key, resolved);
     return resolved;
+  }
+
+  /**
+   * A web request: the action must be exported; OPTIONS is answered by the
+   * platform unless the action takes it over; require-whisk-auth, raw and
+   * final rules decide its arguments; it runs as its namespace's owner.
+   */
+  async executeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
+    const owner = await this.ownerOf(request.action.namespace);
+    if (!owner) throw notFound();
+    const identity: Identity = { subject: owner.subject, namespace: owner.namespace, uuid: owner.uuid, authKey: "" };
+    let action: ResolvedAction;
+    try {
+      action = await this.resolve({ action: request.action, identity });
+    } catch (err) {
+      if (err instanceof WhiskError) throw notFound();
+      throw err;
+    }
+    const { annotations } = action.doc;
+    if (!isWebExported(annotations)) throw notFound();
+    const customOptions = isTruthyAnnotation(annotations, "web-custom-options");
+    const isOptions = request.web.method.toUpperCase() === "OPTIONS";
+    if (isOptions && !customOptions) return { kind: "options" };
+    if (!isOptions && !webAuthorized(annotations, request.web.headers, request.user !== undefined)) {
+      throw new WhiskError(401, Messages.authenticationRequired);
+    }
+    const params = webArguments(
+      request.web,
+      isTruthyAnnotation(annotations, "raw-http"),
+      request.user?.namespace,
+      immutableParams(annotations, action.params),
+    );
+    const record = await this.execute({
+      activationId: request.activationId,
+      transactionId: request.transactionId,
+      action: request.action,
+      identity,
+      params,
+      receivedAt: request.receivedAt,
+      apiHost: request.apiHost,
+    });
+    return { kind: "record", record, customOptions };
+  }
+
+  private async ownerOf(namespace: string): Promise<SubjectRecord | undefined> {
+    const cached = this.owners.get(namespace);
+    if (cached) return cached;
+    const owner = await this.deps.store.findNamespaceOwner(namespace);
+    if (owner) this.owners.set(namespace, owner);
+    return owner;
   }
 
   async execute(request: InvokeRequest): Promise<ActivationRecord> {

@@ -143,9 +143,13 @@ export class SqlStore implements Store {
     );
   }
 
-  async namespaceExists(namespace: string): Promise<boolean> {
-    const rows = await this.db.all("SELECT 1 AS present FROM subjects WHERE namespace = ? LIMIT 1", [namespace]);
-    return rows.length > 0;
+  async findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {
+    const rows = await this.db.all<{ uuid: string; key_hash: string; namespace: string; subject: string }>(
+      "SELECT uuid, key_hash, namespace, subject FROM subjects WHERE namespace = ? ORDER BY uuid LIMIT 1",
+      [namespace],
+    );
+    const row = rows[0];
+    return row && { uuid: row.uuid, keyHash: row.key_hash, namespace: row.namespace, subject: row.subject };
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {

@@ -1,6 +1,6 @@
 // The shared end-to-end scenarios against `npm start` (wrangler dev).
 import { afterAll, beforeAll } from "vitest";
-import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios } from "./scenarios.js";
+import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios, webScenarios } from "./scenarios.js";
 import { startWranglerServer, type RunningServer } from "./server.js";
 
 let server: RunningServer;
@@ -17,3 +17,4 @@ const target = () => ({ apihost: server.url });
 actionScenarios(target);
 packageScenarios(target);
 triggerScenarios(target);
+webScenarios(target);

@@ -199,3 +199,41 @@ export function triggerScenarios(target: () => Target) {
     });
   });
 }
+
+/** The chapter's hello.js for web actions: a plain script returning `{body}`. */
+export const CHAPTER_WEB_HELLO = `function main(args) {
+  var msg = "you didn't tell me who you are.";
+  if (args.name) {
+    msg = \`hello \${args.name}!\`
+  }
+  return {body: \`<html><body><h3><center>\${msg}</center></h3></body></html>\`}
+}
+`;
+
+export function webScenarios(target: () => Target) {
+  describe("the chapter's web action flow", () => {
+    it("creates /guest/demo/hello with --web true and serves it over plain HTTP", async () => {
+      const ow = client(target());
+      const pkg = unique("demo");
+      await ow.packages.create({ name: pkg });
+      // What `wsk action create /guest/demo/hello hello.js --web true` sends.
+      await ow.actions.create({
+        name: `/guest/${pkg}/hello`,
+        action: CHAPTER_WEB_HELLO,
+        annotations: { "web-export": true, "raw-http": false, final: true },
+      });
+      const url = `${target().apihost}/api/v1/web/guest/${pkg}/hello.http`;
+      const named = await fetch(`${url}?name=Kubernetes%20for%20Serverless%20Applications`);
+      expect(named.status).toBe(200);
+      expect(named.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(await named.text()).toBe(
+        "<html><body><h3><center>hello Kubernetes for Serverless Applications!</center></h3></body></html>",
+      );
+      const anonymous = await fetch(url);
+      expect(await anonymous.text()).toBe("<html><body><h3><center>you didn't tell me who you are.</center></h3></body></html>");
+      const id = anonymous.headers.get("x-openwhisk-activation-id")!;
+      const record = await poll(() => ow.activations.get({ name: id }));
+      expect(record.name).toBe("hello");
+    });
+  });
+}

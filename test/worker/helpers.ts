@@ -21,6 +21,11 @@ export interface ApiResponse {
   text: string;
 }
 
+/** A raw request to the Worker, for reading bodies as bytes. */
+export function fetchWorker(path: string, init?: RequestInit): Promise<Response> {
+  return (exports as unknown as { default: Fetcher }).default.fetch(new Request(`http://edgewhisk.test${path}`, init));
+}
+
 export async function call(
   method: string,
   path: string,

@@ -1,0 +1,106 @@
+// /api/v1/web/{namespace}/{package|default}/{action}[.ext][/path]: web
+// actions, reachable without an API key. The action's invoker decides what
+// the request may do (it holds the action's annotations); this route reads
+// the request and renders the activation as OpenWhisk renders it.
+import { Hono } from "hono";
+import { newActivationId, type ActivationRecord } from "../core/activation.js";
+import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { LIMITS } from "../core/limits.js";
+import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension } from "../core/webaction.js";
+import { identify } from "./auth.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+import { methodNotAllowed } from "./errors.js";
+
+const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
+const PREFIX = "/api/v1/web/";
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function corsHeaders(c: ApiContext): Record<string, string> {
+  const requested = c.req.header("access-control-request-headers");
+  return requested ? { ...WEB_CORS, "Access-Control-Allow-Headers": requested } : WEB_CORS;
+}
+
+async function waitFor<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Successes and application errors (their `error` field) are rendered; other failures are not the caller's to see. */
+function render(record: ActivationRecord, extension: WebExtension, head: boolean): Response {
+  const { response } = record;
+  if (response.statusCode !== 0 && response.statusCode !== 1) throw new WhiskError(400, Messages.errorProcessingRequest);
+  const result = response.statusCode === 1 ? (response.result as Record<string, unknown>)?.error : response.result;
+  if (result === undefined) throw new WhiskError(404, Messages.propertyNotFound);
+  const web = webResponse(result, extension);
+  const body = web.base64 === null || head ? null : fromBase64(web.base64);
+  return new Response(body, { status: web.status, headers: web.headers });
+}
+
+async function handle(c: ApiContext) {
+  const method = c.req.method.toUpperCase();
+  if (!WEB_METHODS.has(method)) throw methodNotAllowed([...WEB_METHODS]);
+  const target = parseWebPath(c.req.path.slice(PREFIX.length));
+  if (!target) throw notFound();
+  const host = c.get("host");
+  const user = await identify(host, c.req.header("authorization"));
+
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > LIMITS.parametersBytes) {
+    throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
+  }
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+  const url = new URL(c.req.url);
+  const activationId = newActivationId(() => crypto.randomUUID());
+
+  const pending = host.invokers.invokeWeb({
+    activationId,
+    transactionId: c.get("transactionId"),
+    action: { namespace: target.namespace, ...(target.packageName ? { packageName: target.packageName } : {}), name: target.name },
+    web: {
+      method,
+      headers,
+      path: target.path,
+      query: url.search.replace(/^\?/, ""),
+      ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: toBase64(bytes) } } : {}),
+    },
+    ...(user ? { user } : {}),
+    receivedAt: Date.now(),
+    apiHost: url.origin,
+  });
+  const outcome = await waitFor(pending, LIMITS.blockingWaitMs);
+  if (!outcome) {
+    host.defer(pending.catch((err) => console.error(`web activation ${activationId} failed late:`, err)));
+    c.header(ACTIVATION_ID_HEADER, activationId);
+    throw new WhiskError(202, Messages.responseNotReady);
+  }
+  if (outcome.kind === "options") return c.body(null, 200, corsHeaders(c));
+  const cors = outcome.customOptions ? {} : corsHeaders(c);
+  try {
+    const response = render(outcome.record, target.extension, method === "HEAD");
+    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+    response.headers.set(ACTIVATION_ID_HEADER, outcome.record.activationId);
+    return response;
+  } catch (err) {
+    if (err instanceof WhiskError) {
+      throw new WhiskError(err.status, err.message, { ...cors, [ACTIVATION_ID_HEADER]: outcome.record.activationId });
+    }
+    throw err;
+  }
+}
+
+export const webRoutes = new Hono<ApiEnv>().all("/*", handle);
