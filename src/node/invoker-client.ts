@@ -8,10 +8,12 @@ import http from "node:http";
 import type { ActivationRecord } from "../core/activation.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers } from "../ports.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
 
-/** What an invoker answers to POST /invoke: a record, or the OpenWhisk error to answer. */
-export type InvokeOutcome = { record: ActivationRecord } | { error: { status: number; message: string } };
+/** The OpenWhisk error an invoker answers instead of an outcome. */
+export type InvokerError = { error: { status: number; message: string } };
+/** What an invoker answers to POST /invoke. */
+export type InvokeOutcome = { record: ActivationRecord } | InvokerError;
 
 /** How long an unreachable invoker is passed over before it is tried first again. */
 const DOWN_FOR_MS = 5_000;
@@ -91,11 +93,21 @@ export class HttpInvokers implements Invokers {
   }
 
   async invoke(request: InvokeRequest): Promise<ActivationRecord> {
+    const outcome = await this.call<{ record: ActivationRecord }>(request.action, "/invoke", request);
+    return outcome.record;
+  }
+
+  invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
+    return this.call<WebOutcome>(request.action, "/invoke-web", request);
+  }
+
+  /** POSTs to the action's invoker, passing over those that cannot take it. */
+  private async call<T extends object>(ref: EntityRef, path: string, body: { activationId: string }): Promise<T> {
     const failures: string[] = [];
-    for (const url of this.candidates(request.action)) {
+    for (const url of this.candidates(ref)) {
       let answer: { status: number; json: unknown };
       try {
-        answer = await postJson(`${url}/invoke`, request);
+        answer = await postJson(`${url}${path}`, body);
       } catch (err) {
         if (!(err instanceof NotDelivered)) throw err;
         this.downUntil.set(url, Date.now() + DOWN_FOR_MS);
@@ -103,12 +115,15 @@ export class HttpInvokers implements Invokers {
         continue;
       }
       this.downUntil.delete(url);
-      const outcome = answer.json as InvokeOutcome | { message?: string } | undefined;
-      if (outcome && "record" in outcome) return outcome.record;
-      if (outcome && "error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
-      throw new Error(`invoker ${url} failed (${answer.status}): ${outcome?.message ?? "no answer"}`);
+      const outcome = answer.json as T | InvokerError | { message?: string } | undefined;
+      if (answer.status === 200 && outcome && "error" in outcome) {
+        throw new WhiskError(outcome.error.status, outcome.error.message);
+      }
+      if (answer.status === 200 && outcome) return outcome as T;
+      const message = outcome && "message" in outcome ? outcome.message : "no answer";
+      throw new Error(`invoker ${url} failed (${answer.status}): ${message}`);
     }
-    throw new Error(`no invoker could take activation ${request.activationId}: ${failures.join("; ")}`);
+    throw new Error(`no invoker could take activation ${body.activationId}: ${failures.join("; ")}`);
   }
 
   /** Every invoker may hold a copy (an action moves when invokers come and go). */

@@ -3,19 +3,20 @@
 // children under the supervisor. It writes activation records itself, as
 // the invoker Durable Object does on Cloudflare.
 //
-//   POST /invoke      InvokeRequest → InvokeOutcome (200), 503 while not serving
+//   POST /invoke      InvokeRequest → {record} | {error} (200), 503 while not serving
+//   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //   POST /invalidate  {refs}        → 204
 //   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503
 import type { ServerType } from "@hono/node-server";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { InvokeRequest } from "../ports.js";
+import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
-import { HttpInvokers, type InvokeOutcome } from "./invoker-client.js";
+import { HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
@@ -43,20 +44,28 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
+  /** Runs one activation for a controller: its outcome, or the OpenWhisk error to answer. */
+  async function answer(c: Context, work: () => Promise<object>): Promise<Response> {
+    if (draining) return c.json({ message: "draining" }, 503);
+    inFlight++;
+    try {
+      return c.json(await work());
+    } catch (err) {
+      if (!(err instanceof WhiskError)) throw err;
+      return c.json({ error: { status: err.status, message: err.message } } satisfies InvokerError);
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
+  }
+
   const app = new Hono()
     .post("/invoke", async (c) => {
-      if (draining) return c.json({ message: "draining" }, 503);
       const request = await c.req.json<InvokeRequest>();
-      inFlight++;
-      try {
-        const outcome: InvokeOutcome = { record: await executor.execute(request) };
-        return c.json(outcome);
-      } catch (err) {
-        if (!(err instanceof WhiskError)) throw err;
-        return c.json({ error: { status: err.status, message: err.message } } satisfies InvokeOutcome);
-      } finally {
-        if (--inFlight === 0) drained?.();
-      }
+      return answer(c, async () => ({ record: await executor.execute(request) }) satisfies InvokeOutcome);
+    })
+    .post("/invoke-web", async (c) => {
+      const request = await c.req.json<WebInvokeRequest>();
+      return answer(c, () => executor.executeWeb(request));
     })
     .post("/invalidate", async (c) => {
       executor.invalidate((await c.req.json<{ refs: EntityRef[] }>()).refs);

@@ -2,7 +2,7 @@
 // two controllers and two invokers as separate processes on real PostgreSQL
 // and NATS JetStream, driven by the real openwhisk client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actionScenarios, client, HELLO_JS, packageScenarios, triggerScenarios } from "../e2e/scenarios.js";
+import { actionScenarios, client, packageScenarios, triggerScenarios, webScenarios } from "../e2e/scenarios.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
 
@@ -44,6 +44,7 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
   actionScenarios(target);
   packageScenarios(target);
   triggerScenarios(target);
+  webScenarios(target);
 
   it("lets an action call the platform's own API with its key", async () => {
     const name = unique("lister");
