@@ -9,11 +9,28 @@ import type { Invoker } from "./invoker-do.js";
 /** What crosses the RPC boundary: a record, or the OpenWhisk error to answer. */
 export type InvokeOutcome = { record: ActivationRecord } | { error: { status: number; message: string } };
 
+const ids = new Map<string, DurableObjectId>();
+const MAX_IDS = 1_000;
+
+/**
+ * Object ids are cached per isolate (deriving one hashes the name, and a hot
+ * action is named on every request); stubs cannot be, they belong to a request.
+ */
+function idFor(namespace: DurableObjectNamespace<Invoker>, name: string): DurableObjectId {
+  let id = ids.get(name);
+  if (!id) {
+    if (ids.size >= MAX_IDS) ids.delete(ids.keys().next().value!);
+    id = namespace.idFromName(name);
+    ids.set(name, id);
+  }
+  return id;
+}
+
 export class DurableObjectInvokers implements Invokers {
   constructor(private readonly namespace: DurableObjectNamespace<Invoker>) {}
 
   private stub(ref: EntityRef) {
-    return this.namespace.get(this.namespace.idFromName(qualifiedName(ref)));
+    return this.namespace.get(idFor(this.namespace, qualifiedName(ref)));
   }
 
   async invoke(request: InvokeRequest): Promise<ActivationRecord> {

@@ -8,11 +8,15 @@ export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 const START_FAILURE = /^Failed to start Worker:\s*/;
 
 /** The RPC surface of src/runtime/isolate/runner.js. */
+const MAX_RUNNERS = 64;
+
 type RunnerEntrypoint = Rpc.WorkerEntrypointBranded & { run(request: RunRequest): Promise<RunReply> };
 
 export class LoaderIsolates implements IsolateHost {
   /** Keys retired after a timeout or failed start map to a fresh generation. */
   private readonly generations = new Map<string, number>();
+  /** The runner entrypoints of isolates this invoker has loaded, by loader id. */
+  private readonly runners = new Map<string, RunnerEntrypoint>();
 
   /** `outbound(apiHost)` is the gateway every outbound request of the isolate goes through. */
   constructor(
@@ -22,9 +26,21 @@ export class LoaderIsolates implements IsolateHost {
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     let cold = false;
-    const generation = this.generations.get(spec.key) ?? 0;
-    const worker = this.loader.get(`${spec.key}~${generation}`, async () => {
-      cold = true;
+    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}`;
+    const runner = this.runners.get(id) ?? this.load(id, spec, request, () => (cold = true));
+    try {
+      return { reply: (await runner.run(request)) as RunReply, cold };
+    } catch (err) {
+      this.runners.delete(id);
+      const message = err instanceof Error ? err.message : String(err);
+      if (START_FAILURE.test(message)) throw new IsolateStartError(cleanStartError(message));
+      throw err;
+    }
+  }
+
+  private load(id: string, spec: IsolateSpec, request: RunRequest, onBuild: () => void): RunnerEntrypoint {
+    const worker = this.loader.get(id, async () => {
+      onBuild();
       const { mainModule, modules } = await spec.build();
       return {
         compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
@@ -36,14 +52,10 @@ export class LoaderIsolates implements IsolateHost {
         limits: { cpuMs: spec.timeoutMs },
       };
     });
-    try {
-      const runner = worker.getEntrypoint<RunnerEntrypoint>("Runner");
-      return { reply: (await runner.run(request)) as RunReply, cold };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (START_FAILURE.test(message)) throw new IsolateStartError(cleanStartError(message));
-      throw err;
-    }
+    const runner = worker.getEntrypoint<RunnerEntrypoint>("Runner");
+    if (this.runners.size >= MAX_RUNNERS) this.runners.delete(this.runners.keys().next().value!);
+    this.runners.set(id, runner);
+    return runner;
   }
 
   discard(key: string): void {

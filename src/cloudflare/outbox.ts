@@ -1,19 +1,25 @@
-// Write-behind for activation records in the invoker Durable Object. A
-// record is first put in the object's own storage (local, fast, durable),
-// which lets the caller have its answer at once; records then reach D1 in
-// batches. An alarm retries whatever a failed or interrupted flush left, so
-// no record is lost when D1 hiccups or the object is evicted.
+// Write-behind for activation records in the invoker Durable Object. Records
+// finished together are put in the object's own storage (local, durable) as
+// one batch — one write and one commit for all of them — and their callers
+// get their answers once that batch is stored; batches then reach D1. An
+// alarm retries whatever a failed or interrupted flush left, so no record is
+// lost when D1 hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
 import type { Store } from "../ports.js";
 
 const PREFIX = "outbox:";
-/** Durable Object storage values are capped near 2 MB; bigger records go straight to the store. */
-const MAX_OUTBOX_BYTES = 1_000_000;
+/** Durable Object storage values are capped near 2 MB: batches stay under 1 MB, bigger records go straight to the store. */
+const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
 
 export class ActivationOutbox {
   private flushing: Promise<void> | undefined;
   private again = false;
+  private batch: ActivationRecord[] = [];
+  private batchBytes = 0;
+  private batchStored: Promise<void> | undefined;
+  private resolveBatch: (() => void) | undefined;
+  private batches = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -21,12 +27,32 @@ export class ActivationOutbox {
   ) {}
 
   async add(record: ActivationRecord): Promise<void> {
-    const json = JSON.stringify(record);
-    if (json.length > MAX_OUTBOX_BYTES) {
+    const size = JSON.stringify(record).length;
+    if (size > MAX_BATCH_BYTES) {
       await this.store.putActivation(record);
       return;
     }
-    this.storage.kv.put(PREFIX + record.activationId, json);
+    if (this.batchBytes + size > MAX_BATCH_BYTES) this.sealBatch();
+    this.batch.push(record);
+    this.batchBytes += size;
+    this.batchStored ??= new Promise<void>((resolve) => {
+      this.resolveBatch = resolve;
+      setTimeout(() => this.sealBatch(), 0);
+    });
+    return this.batchStored;
+  }
+
+  /** Stores the records gathered so far as one storage value and releases their callers. */
+  private sealBatch(): void {
+    if (this.batch.length === 0) return;
+    const records = this.batch;
+    const resolve = this.resolveBatch;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.batchStored = undefined;
+    this.resolveBatch = undefined;
+    this.storage.kv.put(`${PREFIX}${Date.now()}-${this.batches++}`, records);
+    resolve?.();
     this.scheduleFlush();
   }
 
@@ -51,9 +77,9 @@ export class ActivationOutbox {
 
   /** Writes every pending record to the store; safe to repeat (records are keyed by id). */
   async flush(): Promise<void> {
-    const pending = [...this.storage.kv.list<string>({ prefix: PREFIX })];
+    const pending = [...this.storage.kv.list<ActivationRecord[]>({ prefix: PREFIX })];
     if (pending.length === 0) return;
-    await this.store.putActivations(pending.map(([, json]) => JSON.parse(json) as ActivationRecord));
+    await this.store.putActivations(pending.flatMap(([, records]) => records));
     for (const [key] of pending) this.storage.kv.delete(key);
   }
 }

@@ -338,7 +338,7 @@ describe("the activation outbox", () => {
       logs: [], annotations: [{ key: "path", value: "guest/outbox-test" }], publish: false,
     };
     await runInDurableObject(stub, async (_instance, state) => {
-      state.storage.kv.put(`outbox:${activationId}`, JSON.stringify(record));
+      state.storage.kv.put(`outbox:${activationId}`, [record]);
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await store().getActivation("guest", activationId)).toBeUndefined();
