@@ -11,6 +11,7 @@ const PREFIX = "outbox:";
 /** Durable Object storage values are capped near 2 MB: batches stay under 1 MB, bigger records go straight to the store. */
 const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
+const FLUSH_DELAY_MS = 20;
 
 export class ActivationOutbox {
   private flushing: Promise<void> | undefined;
@@ -27,7 +28,7 @@ export class ActivationOutbox {
   ) {}
 
   async add(record: ActivationRecord): Promise<void> {
-    const size = JSON.stringify(record).length;
+    const size = approximateSize(record);
     if (size > MAX_BATCH_BYTES) {
       await this.store.putActivation(record);
       return;
@@ -61,7 +62,9 @@ export class ActivationOutbox {
       this.again = true;
       return;
     }
-    this.flushing = this.flush()
+    // A short pause gathers the records of busy moments into one D1 batch.
+    this.flushing = new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
+      .then(() => this.flush())
       .catch(async (err) => {
         console.error("activation outbox flush failed, retrying by alarm:", err);
         await this.storage.setAlarm(Date.now() + RETRY_MS);
@@ -82,4 +85,12 @@ export class ActivationOutbox {
     await this.store.putActivations(pending.flatMap(([, records]) => records));
     for (const [key] of pending) this.storage.kv.delete(key);
   }
+}
+
+/** An upper bound of a record's stored size that avoids serializing the whole record. */
+function approximateSize(record: ActivationRecord): number {
+  let size = 2_000 + JSON.stringify(record.response.result ?? null).length * 3;
+  for (const line of record.logs) size += line.length * 3 + 4;
+  for (const kv of record.annotations) size += 64 + (typeof kv.value === "string" ? kv.value.length * 3 : 256);
+  return size;
 }

@@ -22,6 +22,7 @@ import { resolveAction, type ResolvedAction } from "../core/resolve.js";
 import type { Identity, InvokeRequest, Store, SubjectRecord, WebInvokeRequest, WebOutcome } from "../ports.js";
 import { actionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
+import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "./cache.js";
 import { IsolateStartError, type IsolateHost } from "./isolates.js";
@@ -50,11 +51,13 @@ export class ActivationExecutor {
   private readonly resolved: ExpiringCache<ResolvedAction>;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
+  private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
   private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
+    this.deadlines = new DeadlineClock(this.now);
     this.recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
   }
@@ -178,7 +181,7 @@ export class ActivationExecutor {
     let reply: RunReply;
     let cold = false;
     try {
-      const run = await withDeadline(this.deps.isolates.run(spec, runRequest), deadline + DEADLINE_GRACE_MS);
+      const run = await this.deadlines.race(this.deps.isolates.run(spec, runRequest), deadline + DEADLINE_GRACE_MS);
       reply = run ? run.reply : { outcome: "timeout", logs: [], truncated: false };
       cold = run?.cold ?? false;
     } catch (err) {
@@ -253,19 +256,6 @@ function responseOf(reply: RunReply, doc: ActionDoc): ActivationResponse {
 function providesApiKey(doc: ActionDoc): boolean {
   const value = doc.annotations.find((kv) => kv.key === "provide-api-key")?.value;
   return value === true;
-}
-
-/** Resolves with undefined once `deadline` (epoch ms) passes. */
-async function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expiry = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([work, expiry]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Init parameters are fixed when an isolate starts, so they are part of its identity (hashed: they may be secrets). */
