@@ -296,6 +296,7 @@ describe("non-blocking invokes through the queue", () => {
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks).toEqual([`m${delivery}`]);
     }
+    await waitForActivation(activationId);
     const records = await store().listActivations("guest", { name: "once" }, { limit: 10, skip: 0 });
     expect(records).toHaveLength(1);
     expect(records[0].response.result).toEqual({ n: 1 });
