@@ -20,7 +20,7 @@ import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
 import type { Identity, InvokeRequest, Store, SubjectRecord, WebInvokeRequest, WebOutcome } from "../ports.js";
-import { actionModules } from "../runtime/modules.js";
+import { actionModules, entryFunctionName } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
@@ -152,7 +152,8 @@ export class ActivationExecutor {
   private async runCode(action: ResolvedAction, request: InvokeRequest): Promise<ActivationRecord> {
     const { doc } = action;
     const exec = doc.exec as CodeExec;
-    const mainName = exec.main ?? "main";
+    const main = exec.main ?? "main";
+    const mainName = entryFunctionName(main, exec.binary);
     const params = runtimeParams(action.params, request.params);
     const start = this.now();
     const deadline = start + doc.limits.timeout;
@@ -170,12 +171,13 @@ export class ActivationExecutor {
       deadline,
       logLimitBytes: doc.limits.logs * MEGABYTE,
     };
-    const key = await isolateKey(action, mainName, params.init);
+    const key = await isolateKey(action, main, params.init);
     const spec = {
       key,
       memoryMb: doc.limits.memory,
       timeoutMs: doc.limits.timeout,
-      build: async () => actionModules(this.deps.runnerSource, await this.loadCode(action), mainName),
+      build: async () =>
+        actionModules(this.deps.runnerSource, { code: await this.loadCode(action), binary: exec.binary, main }),
     };
 
     let reply: RunReply;

@@ -1,6 +1,8 @@
 // Turns an action's code into the module set an isolate loads. User code must
 // arrive as modules: isolates refuse eval/new Function.
 
+import { ArchiveError, archiveModules, type ArchiveModules } from "./archive.js";
+
 export type ModuleSource = { js: string } | { cjs: string } | { text: string } | { json: unknown } | { data: ArrayBuffer };
 
 export interface ActionModules {
@@ -31,7 +33,41 @@ function asCommonJs(code: string, mainName: string): string {
 }
 
 
-export function actionModules(runnerSource: string, code: string, mainName: string): ActionModules {
-  const action: ModuleSource = isEsModule(code) ? { js: code } : { cjs: asCommonJs(code, mainName) };
-  return { mainModule: "runner.js", modules: { "runner.js": { js: runnerSource }, "action.js": action } };
+export interface ActionSource {
+  code: string;
+  /** base64 of a zip archive rather than a script. */
+  binary: boolean;
+  /** `exec.main`, defaulting to "main". */
+  main: string;
+}
+
+/**
+ * The isolate's modules: the runner, and `action.js` exporting the user's
+ * code. A zip's files are mounted under `action/`, with `action.js`
+ * re-exporting its entry; the answer also says which function to call.
+ */
+export function actionModules(runnerSource: string, source: ActionSource): ActionModules & { mainName: string } {
+  const runner = { "runner.js": { js: runnerSource } };
+  if (!source.binary) {
+    const action: ModuleSource = isEsModule(source.code) ? { js: source.code } : { cjs: asCommonJs(source.code, source.main) };
+    return { mainModule: "runner.js", modules: { ...runner, "action.js": action }, mainName: source.main };
+  }
+  let archive: ArchiveModules;
+  try {
+    archive = archiveModules(source.code, source.main);
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    // Surfaces as OpenWhisk's "Initialization has failed due to: <message>".
+    return { mainModule: "runner.js", modules: { ...runner, "action.js": { js: `throw ${JSON.stringify(err.message)};` } }, mainName: source.main };
+  }
+  const entry: ModuleSource = archive.entryIsEsm
+    ? { js: `export * from "./${archive.entry}";\nimport * as entry from "./${archive.entry}";\nexport default entry.default;` }
+    : { cjs: `module.exports = require("./${archive.entry}");` };
+  return { mainModule: "runner.js", modules: { ...runner, ...archive.modules, "action.js": entry }, mainName: archive.mainName };
+}
+
+/** The function the runner calls: for a zip, `exec.main` may be `module.fn`. */
+export function entryFunctionName(main: string, binary: boolean): string {
+  const dot = main.indexOf(".");
+  return binary && dot >= 0 ? main.slice(dot + 1) : main;
 }

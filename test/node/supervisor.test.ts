@@ -7,7 +7,7 @@ import { actionModules } from "../../src/runtime/modules.js";
 import type { RunRequest } from "../../src/runtime/protocol.js";
 
 function spec(key: string, code: string, timeoutMs = 5_000): IsolateSpec {
-  return { key, memoryMb: 256, timeoutMs, build: async () => actionModules(runnerSource, code, "main") };
+  return { key, memoryMb: 256, timeoutMs, build: async () => actionModules(runnerSource, { code, binary: false, main: "main" }) };
 }
 
 function runRequest(params: Record<string, unknown>, timeoutMs = 5_000): RunRequest {

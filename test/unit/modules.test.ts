@@ -15,7 +15,7 @@ describe("action module detection", () => {
   });
 
   it("loads scripts as CommonJS exporting the main function", () => {
-    const { modules } = actionModules("runner", "function hello() {}", "hello");
+    const { modules } = actionModules("runner", { code: "function hello() {}", binary: false, main: "hello" });
     expect(modules["action.js"]).toHaveProperty("cjs");
     expect((modules["action.js"] as { cjs: string }).cjs).toContain('typeof hello === "function"');
   });

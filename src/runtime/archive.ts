@@ -1,0 +1,194 @@
+// Zip actions (`binary: true`): the archive's files become isolate modules.
+// Isolates resolve `require`/`import` only by exact module name, so the
+// specifiers of reachable code are rewritten at build time to the files
+// Node's resolution would pick (extensions, index.js, package.json main,
+// node_modules up the tree). Only files reachable from the entry are loaded.
+import { unzipSync } from "fflate";
+import type { ModuleSource } from "./modules.js";
+
+/** Where the archive's files live among the isolate's modules. */
+const ROOT = "action";
+
+export class ArchiveError extends Error {}
+
+export interface ArchiveModules {
+  /** Module name of the entry file. */
+  entry: string;
+  /** Whether the entry is an ES module. */
+  entryIsEsm: boolean;
+  /** The function to call, from `exec.main` (`fn` or `module.fn`). */
+  mainName: string;
+  modules: Record<string, ModuleSource>;
+}
+
+const BUILTINS = new Set([
+  "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram",
+  "diagnostics_channel", "dns", "domain", "events", "fs", "http", "http2", "https", "inspector", "module", "net",
+  "os", "path", "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream", "string_decoder",
+  "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm", "wasi", "worker_threads", "zlib",
+]);
+
+const SPECIFIER = /(\brequire\s*\(\s*|\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bexport\s*\*\s*from\s*)(["'])([^"'\n]+)\2/g;
+
+function decodeBase64(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64.trim()), (c) => c.charCodeAt(0));
+}
+
+function dirname(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
+}
+
+function join(...parts: string[]): string {
+  const out: string[] = [];
+  for (const segment of parts.join("/").split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") out.pop();
+    else out.push(segment);
+  }
+  return out.join("/");
+}
+
+function relative(fromDir: string, to: string): string {
+  const from = fromDir ? fromDir.split("/") : [];
+  const target = to.split("/");
+  let common = 0;
+  while (common < from.length && common < target.length - 1 && from[common] === target[common]) common++;
+  const up = from.length - common;
+  const rest = target.slice(common).join("/");
+  return up === 0 ? `./${rest}` : `${"../".repeat(up)}${rest}`;
+}
+
+class Archive {
+  private readonly text = new TextDecoder();
+
+  constructor(private readonly files: Map<string, Uint8Array>) {}
+
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  read(path: string): string {
+    return this.text.decode(this.files.get(path)!);
+  }
+
+  packageJson(dir: string): Record<string, unknown> | undefined {
+    const path = join(dir, "package.json");
+    if (!this.has(path)) return undefined;
+    try {
+      return JSON.parse(this.read(path)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A file or directory path as Node resolves it: exact, with an extension, or a directory's main. */
+  resolvePath(path: string): string | undefined {
+    for (const candidate of [path, `${path}.js`, `${path}.json`, `${path}.cjs`, `${path}.mjs`]) {
+      if (this.has(candidate)) return candidate;
+    }
+    const pkg = this.packageJson(path);
+    const main = typeof pkg?.main === "string" ? pkg.main : undefined;
+    if (main) {
+      const resolved = this.resolvePath(join(path, main));
+      if (resolved) return resolved;
+    }
+    for (const index of ["index.js", "index.json", "index.cjs", "index.mjs"]) {
+      if (this.has(join(path, index))) return join(path, index);
+    }
+    return undefined;
+  }
+
+  resolve(specifier: string, fromFile: string): string | undefined {
+    if (specifier.startsWith("node:") || BUILTINS.has(specifier.split("/")[0])) return undefined;
+    const fromDir = dirname(fromFile);
+    if (specifier.startsWith(".") || specifier.startsWith("/")) {
+      return this.resolvePath(specifier.startsWith("/") ? join(specifier) : join(fromDir, specifier));
+    }
+    for (let dir = fromDir; ; dir = dirname(dir)) {
+      const found = this.resolvePath(join(dir, "node_modules", specifier));
+      if (found) return found;
+      if (dir === "") return undefined;
+    }
+  }
+
+  /** The nearest package.json's "type" decides how a .js file loads, as in Node. */
+  isEsm(path: string, source: string): boolean {
+    if (path.endsWith(".mjs")) return true;
+    if (path.endsWith(".cjs")) return false;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const pkg = this.packageJson(dir);
+      if (pkg) return pkg.type === "module";
+      if (dir === "") return /^\s*(import|export)\s/m.test(source) && !/\brequire\s*\(/.test(source);
+    }
+  }
+}
+
+function unpack(base64: string): Map<string, Uint8Array> {
+  const bytes = decodeBase64(base64);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
+  }
+  if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
+    throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
+  }
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch {
+    throw new ArchiveError("There was an error uncompressing the action Zip archive.");
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const [name, data] of Object.entries(entries)) {
+    if (name.endsWith("/") || name.startsWith("__MACOSX/")) continue;
+    files.set(join(name), data);
+  }
+  return files;
+}
+
+/** `exec.main` of a zip action: `fn`, or `module.fn` naming the file to load. */
+function splitMain(main: string): [string | undefined, string] {
+  const dot = main.indexOf(".");
+  return dot < 0 ? [undefined, main] : [main.slice(0, dot), main.slice(dot + 1)];
+}
+
+export function archiveModules(base64: string, main: string): ArchiveModules {
+  const archive = new Archive(unpack(base64));
+  const [moduleName, mainName] = splitMain(main);
+  let entry: string | undefined;
+  if (moduleName) entry = archive.resolvePath(join(moduleName));
+  else {
+    if (!archive.has("package.json") && !archive.has("index.js")) {
+      throw new ArchiveError("Zipped actions must contain either package.json or index.js at the root.");
+    }
+    entry = archive.resolvePath("");
+  }
+  if (!entry) throw new ArchiveError(`Cannot find module '${moduleName ?? "package.json main"}' in the action archive.`);
+
+  const modules: Record<string, ModuleSource> = {};
+  const pending = [entry];
+  const seen = new Set(pending);
+  while (pending.length) {
+    const path = pending.pop()!;
+    const name = `${ROOT}/${path}`;
+    if (path.endsWith(".json")) {
+      try {
+        modules[name] = { json: JSON.parse(archive.read(path)) };
+      } catch {
+        modules[name] = { text: archive.read(path) };
+      }
+      continue;
+    }
+    const source = archive.read(path).replace(SPECIFIER, (match, lead: string, quote: string, specifier: string) => {
+      const target = archive.resolve(specifier, path);
+      if (!target) return match;
+      if (!seen.has(target)) {
+        seen.add(target);
+        pending.push(target);
+      }
+      return `${lead}${quote}${relative(dirname(path), target)}${quote}`;
+    });
+    modules[name] = archive.isEsm(path, source) ? { js: source } : { cjs: source };
+  }
+  return { entry: `${ROOT}/${entry}`, entryIsEsm: "js" in modules[`${ROOT}/${entry}`], mainName, modules };
+}

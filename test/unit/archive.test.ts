@@ -1,0 +1,62 @@
+import { zipSync, strToU8 } from "fflate";
+import { describe, expect, it } from "vitest";
+import { archiveModules } from "../../src/runtime/archive.js";
+
+function zip(files: Record<string, string>): string {
+  const bytes = zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
+  return Buffer.from(bytes).toString("base64");
+}
+
+describe("zip actions", () => {
+  it("rewrites specifiers to the files Node would resolve and loads only what is reachable", () => {
+    const result = archiveModules(
+      zip({
+        "package.json": JSON.stringify({ main: "lib/app.js" }),
+        "lib/app.js": "const dep = require('dep'); const util = require('./util'); const cfg = require('../config.json'); exports.main = () => ({})",
+        "lib/util.js": "module.exports = 1",
+        "config.json": '{"a":1}',
+        "node_modules/dep/package.json": JSON.stringify({ main: "dist/index.js" }),
+        "node_modules/dep/dist/index.js": "module.exports = require('./inner')",
+        "node_modules/dep/dist/inner/index.js": "module.exports = require('fs') && 2",
+        "node_modules/unused/index.js": "module.exports = 3",
+      }),
+      "main",
+    );
+    expect(result.entry).toBe("action/lib/app.js");
+    expect(Object.keys(result.modules).sort()).toEqual([
+      "action/config.json",
+      "action/lib/app.js",
+      "action/lib/util.js",
+      "action/node_modules/dep/dist/index.js",
+      "action/node_modules/dep/dist/inner/index.js",
+    ]);
+    const app = (result.modules["action/lib/app.js"] as { cjs: string }).cjs;
+    expect(app).toContain("require('../node_modules/dep/dist/index.js')");
+    expect(app).toContain("require('./util.js')");
+    expect(app).toContain("require('../config.json')");
+    expect((result.modules["action/node_modules/dep/dist/inner/index.js"] as { cjs: string }).cjs).toContain("require('fs')");
+    expect(result.modules["action/config.json"]).toEqual({ json: { a: 1 } });
+  });
+
+  it("takes the module from exec.main's module.fn form and loads ES module packages as such", () => {
+    const result = archiveModules(
+      zip({
+        "package.json": JSON.stringify({ type: "module" }),
+        "handler.js": "import { x } from './lib/x.js'; export function run() { return { x } }",
+        "lib/x.js": "export const x = 1",
+      }),
+      "handler.run",
+    );
+    expect(result).toMatchObject({ entry: "action/handler.js", entryIsEsm: true, mainName: "run" });
+    expect(result.modules["action/lib/x.js"]).toEqual({ js: "export const x = 1" });
+  });
+
+  it("refuses archives without an entry, and what is not a zip", () => {
+    expect(() => archiveModules(zip({ "other.js": "" }), "main")).toThrow(
+      "Zipped actions must contain either package.json or index.js at the root.",
+    );
+    expect(() => archiveModules(Buffer.from([0x1f, 0x8b, 8, 0]).toString("base64"), "main")).toThrow(
+      "There was an error uncompressing the action archive. The file type is unsupported",
+    );
+  });
+});
