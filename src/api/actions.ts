@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { assertPutSizes, createAction, execFromPut, updateAction, withoutCode } from "../core/actions.js";
 import { blockingHttpStatus, newActivationId, type ActivationRecord } from "../core/activation.js";
 import { sha256Hex } from "../core/digest.js";
-import { ActionPut, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
+import { ActionPut, entitySummary, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import type { EntityRef } from "../core/names.js";
@@ -14,6 +14,7 @@ import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
+import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
 
 const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
@@ -33,16 +34,7 @@ async function withCode(store: Store, entity: StoredEntity<ActionDoc>): Promise<
 }
 
 function listItem(doc: ActionDoc) {
-  return {
-    namespace: doc.namespace,
-    name: doc.name,
-    version: doc.version,
-    publish: doc.publish,
-    annotations: doc.annotations,
-    limits: doc.limits,
-    exec: { binary: "binary" in doc.exec ? doc.exec.binary : false },
-    updated: doc.updated,
-  };
+  return { ...entitySummary(doc), limits: doc.limits, exec: { binary: "binary" in doc.exec ? doc.exec.binary : false } };
 }
 
 async function list(c: ApiContext) {
@@ -147,16 +139,6 @@ export function newInvokeRequest(c: ApiContext, action: EntityRef, params: Recor
   };
 }
 
-/** Waits for `work` up to `ms`; undefined when the wait ran out first. */
-async function waitFor<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([work, expiry]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function answerRecord(c: ApiContext, record: ActivationRecord, resultOnly: boolean) {
   c.header(ACTIVATION_ID_HEADER, record.activationId);

@@ -10,6 +10,7 @@ import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension } f
 import { identify } from "./auth.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
+import { waitFor } from "./wait.js";
 
 const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 const PREFIX = "/api/v1/web/";
@@ -29,15 +30,6 @@ function corsHeaders(c: ApiContext): Record<string, string> {
   return requested ? { ...WEB_CORS, "Access-Control-Allow-Headers": requested } : WEB_CORS;
 }
 
-async function waitFor<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([work, expiry]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Successes and application errors (their `error` field) are rendered; other failures are not the caller's to see. */
 function render(record: ActivationRecord, extension: WebExtension, head: boolean): Response {

@@ -4,9 +4,9 @@
 // they keep failing, recorded as a failed trigger activation; fires missed
 // while paused are not replayed.
 import { DurableObject } from "cloudflare:workers";
-import { nextFireAfter, type AlarmSchedule } from "../core/alarms.js";
+import type { AlarmSchedule } from "../core/alarms.js";
 import type { EntityRef } from "../core/names.js";
-import { deleteFiredTrigger, fireAlarm, recordFailedAlarm } from "../invoker/alarm-fire.js";
+import { armed, deleteFiredTrigger, fireAlarm, recordFailedAlarm, type StoredAlarm } from "../invoker/alarm-fire.js";
 import type { AlarmState, Identity } from "../ports.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
@@ -15,18 +15,6 @@ import { QueueDispatcher } from "./queue.js";
 
 const STATE = "state";
 const MAX_ATTEMPTS = 5;
-
-interface StoredAlarm {
-  trigger: EntityRef;
-  owner: Identity;
-  apiHost: string;
-  schedule: AlarmSchedule;
-  active: boolean;
-  dateChanged: number;
-  /** The fire being attempted (epoch ms), kept across retries. */
-  due?: number;
-  attempts: number;
-}
 
 export class AlarmFeed extends DurableObject<Env> {
   private load(): StoredAlarm | undefined {
@@ -39,12 +27,10 @@ export class AlarmFeed extends DurableObject<Env> {
 
   /** Arms the storage alarm for the next fire after `after`, or disarms it when the schedule is over. */
   private async arm(state: StoredAlarm, after: number): Promise<void> {
-    const next = state.active ? nextFireAfter(state.schedule, after) : undefined;
-    state.due = next;
-    state.attempts = 0;
-    this.save(state);
-    if (next === undefined) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
+    const next = armed(state, after);
+    this.save(next);
+    if (next.due === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next.due);
   }
 
   async create(trigger: EntityRef, owner: Identity, schedule: AlarmSchedule, apiHost: string): Promise<void> {

@@ -169,6 +169,18 @@ export const RuleStatusPost = z
   })
   .strip();
 
+/** The fields every collection's list shows of an entity. */
+export function entitySummary(doc: EntityDoc) {
+  return {
+    namespace: doc.namespace,
+    name: doc.name,
+    version: doc.version,
+    publish: doc.publish,
+    annotations: doc.annotations,
+    updated: doc.updated,
+  };
+}
+
 // ---- key/value helpers ----------------------------------------------------
 
 export function getAnnotation(list: readonly KeyValue[] | undefined, key: string): unknown {

@@ -2,7 +2,7 @@
 // the binding annotation is always the controller's own, updates keep what
 // the PUT leaves out, and a package never turns into a binding.
 import semver from "semver";
-import type { KeyValue, PackageDoc, PackagePut } from "./entities.js";
+import { entitySummary, type KeyValue, type PackageDoc, type PackagePut } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import type { EntityRef } from "./names.js";
 
@@ -57,13 +57,5 @@ export function updatePackage(existing: PackageDoc, put: PackagePut, binding: Bi
 }
 
 export function packageListItem(doc: PackageDoc) {
-  return {
-    namespace: doc.namespace,
-    name: doc.name,
-    version: doc.version,
-    publish: doc.publish,
-    annotations: doc.annotations,
-    binding: bindingOf(doc) ?? false,
-    updated: doc.updated,
-  };
+  return { ...entitySummary(doc), binding: bindingOf(doc) ?? false };
 }

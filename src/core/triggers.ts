@@ -5,7 +5,7 @@ import semver from "semver";
 import type { ActivationRecord } from "./activation.js";
 import { activationResponse, StatusCode } from "./activation.js";
 import type { KeyValue, RuleDoc, RulePut, TriggerDoc, TriggerPut } from "./entities.js";
-import { toRecord } from "./entities.js";
+import { entitySummary, toRecord } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import { isValidEntityName, type EntityRef } from "./names.js";
 
@@ -54,14 +54,7 @@ function isValidFeedName(value: unknown): boolean {
 }
 
 export function triggerListItem(doc: TriggerDoc) {
-  return {
-    namespace: doc.namespace,
-    name: doc.name,
-    version: doc.version,
-    publish: doc.publish,
-    annotations: doc.annotations,
-    updated: doc.updated,
-  };
+  return entitySummary(doc);
 }
 
 /** `{path, name}` of an entity reference, the form rules store. */

@@ -5,29 +5,12 @@
 // backoff, then recorded as a failed trigger activation; fires missed while
 // paused are not replayed; a once alarm may delete its trigger after firing.
 import type pg from "pg";
-import { nextFireAfter, type AlarmSchedule } from "../core/alarms.js";
+import type { AlarmSchedule } from "../core/alarms.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import { deleteFiredTrigger, fireAlarm, recordFailedAlarm } from "../invoker/alarm-fire.js";
+import { armed as arm, deleteFiredTrigger, fireAlarm, recordFailedAlarm, type StoredAlarm } from "../invoker/alarm-fire.js";
 import type { AlarmService, AlarmState, Dispatcher, Identity, Store } from "../ports.js";
 
 const MAX_ATTEMPTS = 5;
-
-interface StoredAlarm {
-  trigger: EntityRef;
-  owner: Identity;
-  apiHost: string;
-  schedule: AlarmSchedule;
-  active: boolean;
-  dateChanged: number;
-  /** The fire being attempted (epoch ms), kept across retries. */
-  due?: number;
-  attempts: number;
-}
-
-/** Sets the next fire after `after` (none when paused or the schedule is over). */
-function arm(state: StoredAlarm, after: number): StoredAlarm {
-  return { ...state, due: state.active ? nextFireAfter(state.schedule, after) : undefined, attempts: 0 };
-}
 
 export class PostgresAlarms implements AlarmService {
   constructor(private readonly pool: pg.Pool) {}

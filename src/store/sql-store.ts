@@ -126,13 +126,17 @@ function activationWhere(namespace: string, filter: ActivationFilter): SqlStatem
 export class SqlStore implements Store {
   constructor(private readonly db: SqlDatabase) {}
 
-  async findSubject(uuid: string): Promise<SubjectRecord | undefined> {
+  private async subjectWhere(condition: string, value: string): Promise<SubjectRecord | undefined> {
     const rows = await this.db.all<{ uuid: string; key_hash: string; namespace: string; subject: string }>(
-      "SELECT uuid, key_hash, namespace, subject FROM subjects WHERE uuid = ?",
-      [uuid],
+      `SELECT uuid, key_hash, namespace, subject FROM subjects WHERE ${condition} ORDER BY uuid LIMIT 1`,
+      [value],
     );
     const row = rows[0];
     return row && { uuid: row.uuid, keyHash: row.key_hash, namespace: row.namespace, subject: row.subject };
+  }
+
+  findSubject(uuid: string): Promise<SubjectRecord | undefined> {
+    return this.subjectWhere("uuid = ?", uuid);
   }
 
   async putSubject(subject: SubjectRecord): Promise<void> {
@@ -143,13 +147,8 @@ export class SqlStore implements Store {
     );
   }
 
-  async findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {
-    const rows = await this.db.all<{ uuid: string; key_hash: string; namespace: string; subject: string }>(
-      "SELECT uuid, key_hash, namespace, subject FROM subjects WHERE namespace = ? ORDER BY uuid LIMIT 1",
-      [namespace],
-    );
-    const row = rows[0];
-    return row && { uuid: row.uuid, keyHash: row.key_hash, namespace: row.namespace, subject: row.subject };
+  findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {
+    return this.subjectWhere("namespace = ?", namespace);
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {
