@@ -10,7 +10,7 @@ export const renderError: ErrorHandler<ApiEnv> = (err, c) => {
     return c.json({ error: err.message, code }, err.status as 400);
   }
   console.error(`[${code}] internal error:`, err);
-  return c.json({ error: "Internal server error", code }, 500);
+  return c.json({ error: "There was an internal server error.", code }, 500);
 };
 
 export const renderNotFound: NotFoundHandler<ApiEnv> = (c) =>
