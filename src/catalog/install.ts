@@ -20,7 +20,6 @@ const PACKAGES: { name: string; description: string; feeds: boolean; actions: Re
 
 async function ensurePackage(store: Store, name: string, description: string): Promise<void> {
   const ref: EntityRef = { namespace: CATALOG_NAMESPACE, name };
-  if (await store.getEntity(ref)) return;
   const doc: PackageDoc = createPackage(
     ref,
     { publish: true, annotations: [{ key: "description", value: description }] },
@@ -33,7 +32,6 @@ async function ensurePackage(store: Store, name: string, description: string): P
 async function ensureAction(store: Store, ref: EntityRef, code: string, annotations: ActionDoc["annotations"]) {
   const digest = await sha256Hex(code);
   const existing = (await store.getEntity(ref)) as StoredEntity<ActionDoc> | undefined;
-  if (existing?.codeDigest === digest) return;
   const exec = { kind: DEFAULT_NODEJS_KIND, code, binary: false };
   const now = Date.now();
   const full = existing
@@ -51,10 +49,22 @@ async function ensureAction(store: Store, ref: EntityRef, code: string, annotati
   else await store.createEntity(entity, blob);
 }
 
+/**
+ * Installs what is missing or out of date. Every new controller isolate
+ * calls this, so the usual case — all in place — costs two reads.
+ */
 export async function installCatalog(store: Store): Promise<void> {
+  const everything = { limit: 10_000, skip: 0 };
+  const [packages, actions] = await Promise.all([
+    store.listEntities(CATALOG_NAMESPACE, "packages", everything),
+    store.listEntities(CATALOG_NAMESPACE, "actions", everything),
+  ]);
+  const installed = new Set(packages.map((p) => p.ref.name));
+  const digests = new Map(actions.map((a) => [`${a.ref.packageName}/${a.ref.name}`, a.codeDigest]));
   for (const pkg of PACKAGES) {
-    await ensurePackage(store, pkg.name, pkg.description);
+    if (!installed.has(pkg.name)) await ensurePackage(store, pkg.name, pkg.description);
     for (const [name, action] of Object.entries(pkg.actions)) {
+      if (digests.get(`${pkg.name}/${name}`) === (await sha256Hex(action.code))) continue;
       const annotations = [
         { key: "description", value: action.description },
         ...(pkg.feeds ? [{ key: "feed", value: true }] : []),
