@@ -158,3 +158,14 @@ describe("shared packages across namespaces", () => {
     expect((await call("GET", "/api/v1/namespaces/guest/packages/nothere", { auth: OTHER_KEY })).status).toBe(403);
   });
 });
+
+describe("listing a package's actions", () => {
+  it("answers GET actions/{pkg}/ with only that package's actions, as wsk action list pkg asks", async () => {
+    await createPackage("listing");
+    await createAction("listing/one", echo);
+    await createAction("outside", echo);
+    const res = await call("GET", "/api/v1/namespaces/_/actions/listing/?limit=30&skip=0");
+    expect(res.status).toBe(200);
+    expect(res.body.map((a: { name: string; namespace: string }) => `${a.namespace}/${a.name}`)).toEqual(["guest/listing/one"]);
+  });
+});
