@@ -41,7 +41,7 @@ export const utilsActions: Record<string, { description: string; code: string }>
     description: "Split a string into an array",
     code: `function main(params) {
   const separator = params.separator || /\\r?\\n/;
-  const lines = String(params.payload).split(separator);
+  const lines = params.payload.toString().split(separator);
   return { lines, payload: params.payload };
 }
 `,

@@ -1,6 +1,6 @@
 // Parameter precedence, final parameters and init parameters.
 import { Messages, WhiskError } from "./errors.js";
-import { isTruthyAnnotation, type KeyValue } from "./entities.js";
+import type { KeyValue } from "./entities.js";
 
 /**
  * Merges parameter lists, lowest precedence first: package < binding < action.
@@ -15,7 +15,7 @@ export function mergeParams(...layers: (readonly KeyValue[] | undefined)[]): Key
 
 /** Names the invocation may not override: the defined parameters of an action annotated `final`. */
 export function immutableParams(annotations: readonly KeyValue[], params: readonly KeyValue[]): Set<string> {
-  if (!isTruthyAnnotation(annotations, "final")) return new Set();
+  if (annotations.find((kv) => kv.key === "final")?.value !== true) return new Set();
   return new Set(params.filter((kv) => kv.value !== null && kv.value !== undefined).map((kv) => kv.key));
 }
 
