@@ -4,6 +4,7 @@
 // the request and renders the activation as OpenWhisk renders it.
 import { Hono } from "hono";
 import { newActivationId, type ActivationRecord } from "../core/activation.js";
+import { base64ToBytes, bytesToBase64 } from "../core/base64.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension } from "../core/webaction.js";
@@ -14,16 +15,6 @@ import { waitFor } from "./wait.js";
 
 const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 const PREFIX = "/api/v1/web/";
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function fromBase64(base64: string): Uint8Array {
-  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-}
 
 function corsHeaders(c: ApiContext): Record<string, string> {
   const requested = c.req.header("access-control-request-headers");
@@ -38,7 +29,7 @@ function render(record: ActivationRecord, extension: WebExtension, head: boolean
   const result = response.statusCode === 1 ? (response.result as Record<string, unknown>)?.error : response.result;
   if (result === undefined) throw new WhiskError(404, Messages.propertyNotFound);
   const web = webResponse(result, extension);
-  const body = web.base64 === null || head ? null : fromBase64(web.base64);
+  const body = web.base64 === null || head ? null : base64ToBytes(web.base64);
   return new Response(body, { status: web.status, headers: web.headers });
 }
 
@@ -68,7 +59,7 @@ async function handle(c: ApiContext) {
       headers,
       path: target.path,
       query: url.search.replace(/^\?/, ""),
-      ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: toBase64(bytes) } } : {}),
+      ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: bytesToBase64(bytes) } } : {}),
     },
     ...(user ? { user } : {}),
     receivedAt: Date.now(),

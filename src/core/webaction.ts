@@ -2,6 +2,7 @@
 // arguments (__ow_* context, query and body, raw or merged) and an action's
 // result into an HTTP response per extension, as OpenWhisk's WebActions does.
 import { isBinaryCode } from "./actions.js";
+import { base64ToText, textToBase64 } from "./base64.js";
 import { getAnnotation, isTruthyAnnotation, type KeyValue } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import { isValidEntityName } from "./names.js";
@@ -82,16 +83,12 @@ function isBinaryMedia(type: string): boolean {
   return /^(image|audio|video|font)\//.test(type) || type.startsWith("application/");
 }
 
-function decodeText(base64: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
-}
-
 /** The body's value for the action: a JSON value for JSON and forms (not raw), else a string. */
 function bodyValue(body: WebBody | undefined, raw: boolean): { value: unknown } | undefined {
   if (!body || body.base64 === "") return undefined;
   const type = mediaType(body.contentType);
   if (!raw && JSON_FAMILY.test(type)) {
-    const text = decodeText(body.base64);
+    const text = base64ToText(body.base64);
     if (text.trim() === "") return undefined;
     try {
       return { value: JSON.parse(text) };
@@ -99,8 +96,8 @@ function bodyValue(body: WebBody | undefined, raw: boolean): { value: unknown } 
       throw new WhiskError(400, `${Messages.malformedJson}\n${(err as Error).message}`);
     }
   }
-  if (!raw && FORM.test(type)) return { value: Object.fromEntries(new URLSearchParams(decodeText(body.base64))) };
-  return { value: isBinaryMedia(type) ? body.base64 : decodeText(body.base64) };
+  if (!raw && FORM.test(type)) return { value: Object.fromEntries(new URLSearchParams(base64ToText(body.base64))) };
+  return { value: isBinaryMedia(type) ? body.base64 : base64ToText(body.base64) };
 }
 
 export const RESERVED_WEB_PARAMS = ["__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"];
@@ -161,17 +158,10 @@ export interface WebResponse {
   base64: string | null;
 }
 
-const utf8 = (text: string) => {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-};
-
 const text = (status: number, contentType: string, body: string): WebResponse => ({
   status,
   headers: [["content-type", contentType]],
-  base64: utf8(body),
+  base64: textToBase64(body),
 });
 
 const invalidMedia = (type: string) => new WhiskError(400, `Response is not valid '${type}'.`);
@@ -219,7 +209,7 @@ function httpResponse(result: unknown): WebResponse {
   if (typeof body !== "string") {
     const type = declared ? mediaType(declared) : "application/json";
     if (!JSON_FAMILY.test(type)) throw new WhiskError(400, "Response type in header did not match generated content type.");
-    return { status: status ?? 200, headers: [...withoutType, ["content-type", declared ?? "application/json"]], base64: utf8(JSON.stringify(body)) };
+    return { status: status ?? 200, headers: [...withoutType, ["content-type", declared ?? "application/json"]], base64: textToBase64(JSON.stringify(body)) };
   }
   const type = declared ? mediaType(declared) : "text/html";
   if (!/^[\w.+-]+\/[\w.+-]+$/.test(type)) throw new WhiskError(400, "Response did not specify a known content-type.");
@@ -229,7 +219,7 @@ function httpResponse(result: unknown): WebResponse {
     if (!isBinaryCode(body) && body.trim() !== "") throw new WhiskError(400, "Response type in header did not match generated content type.");
     return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], base64: body.trim() };
   }
-  return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], base64: utf8(body) };
+  return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], base64: textToBase64(body) };
 }
 
 /** The HTTP response for an action's result under an extension. */

@@ -4,6 +4,7 @@
 // Node's resolution would pick (extensions, index.js, package.json main,
 // node_modules up the tree). Only files reachable from the entry are loaded.
 import { unzipSync } from "fflate";
+import { base64ToBytes } from "../core/base64.js";
 import type { ModuleSource } from "./modules.js";
 
 /** Where the archive's files live among the isolate's modules. */
@@ -29,10 +30,6 @@ const BUILTINS = new Set([
 ]);
 
 const SPECIFIER = /(\brequire\s*\(\s*|\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bexport\s*\*\s*from\s*)(["'])([^"'\n]+)\2/g;
-
-function decodeBase64(base64: string): Uint8Array {
-  return Uint8Array.from(atob(base64.trim()), (c) => c.charCodeAt(0));
-}
 
 function dirname(path: string): string {
   const slash = path.lastIndexOf("/");
@@ -125,7 +122,7 @@ class Archive {
 }
 
 function unpack(base64: string): Map<string, Uint8Array> {
-  const bytes = decodeBase64(base64);
+  const bytes = base64ToBytes(base64);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
   }
