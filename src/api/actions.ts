@@ -11,13 +11,12 @@ import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest, Store } from "../ports.js";
 import { startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
-import type { ApiContext, ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
 
-const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 
 async function withCodeStored(doc: ActionDoc, existingDigest?: string): Promise<Built<ActionDoc>> {
   if (!("code" in doc.exec)) return { doc, ...(existingDigest && doc.exec.kind !== "sequence" ? { codeDigest: existingDigest } : {}) };

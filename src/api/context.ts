@@ -8,5 +8,8 @@ export interface ApiVariables {
   transactionId: string;
 }
 
+/** The header OpenWhisk answers invokes, fires and web requests with. */
+export const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
+
 export type ApiEnv = { Variables: ApiVariables };
 export type ApiContext = Context<ApiEnv>;

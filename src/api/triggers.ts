@@ -6,11 +6,10 @@ import { invokeFeed } from "../invoker/feeds.js";
 import { acceptFire } from "../invoker/fire.js";
 import { invocationParams } from "./actions.js";
 import { parseBody, readJson } from "./body.js";
-import type { ApiContext, ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 
-const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 /** Request headers never handed to actions: the caller's credentials. */
 const WITHHELD_HEADERS = new Set(["authorization", "cookie"]);
 

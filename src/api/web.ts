@@ -9,11 +9,10 @@ import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension } from "../core/webaction.js";
 import { identify } from "./auth.js";
-import type { ApiContext, ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
 import { waitFor } from "./wait.js";
 
-const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 const PREFIX = "/api/v1/web/";
 
 function corsHeaders(c: ApiContext): Record<string, string> {
