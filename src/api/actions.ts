@@ -12,14 +12,15 @@ import type { InvokeRequest, Store } from "../ports.js";
 import { startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
-import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
+import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
 
 
+/** What to store for an action: new code apart by digest, or the code it already had (sequences have none). */
 async function withCodeStored(doc: ActionDoc, existingDigest?: string): Promise<Built<ActionDoc>> {
-  if (!("code" in doc.exec)) return { doc, ...(existingDigest && doc.exec.kind !== "sequence" ? { codeDigest: existingDigest } : {}) };
+  if (!("code" in doc.exec)) return isSequence(doc.exec) || !existingDigest ? { doc } : { doc, codeDigest: existingDigest };
   const exec = doc.exec as CodeExec;
   const digest = await sha256Hex(exec.code);
   return { doc: withoutCode(doc), code: { digest, text: exec.code }, codeDigest: digest };
@@ -84,7 +85,9 @@ async function put(c: ApiContext) {
     update: (existing) => withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest),
   });
   await invalidateAction(host, ref);
-  return c.json(await withCode(host.store, entity));
+  // New code is in hand; only an update that kept the old code needs it read back.
+  const code = exec && "code" in exec ? exec.code : undefined;
+  return c.json(code === undefined ? await withCode(host.store, entity) : { ...entity.doc, exec });
 }
 
 async function remove(c: ApiContext) {
@@ -92,14 +95,11 @@ async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(identity, ref);
   const host = c.get("host");
-  const code = await (async () => {
-    const entity = await host.store.getEntity(ref);
-    return entity?.codeDigest ? host.store.getCode(entity.codeDigest) : undefined;
-  })();
-  const deleted = (await deleteEntity(host.store, ref, "actions")) as StoredEntity<ActionDoc>;
+  const action = await getOwned<ActionDoc>(host.store, ref, "actions");
+  const answer = await withCode(host.store, action);
+  await deleteStored(host.store, action);
   await invalidateAction(host, ref);
-  const doc = deleted.doc;
-  return c.json(code === undefined ? doc : { ...doc, exec: { ...(doc.exec as CodeExec), code } });
+  return c.json(answer);
 }
 
 function waitLimit(c: ApiContext): number {

@@ -74,9 +74,12 @@ export async function putEntity<D extends AnyEntityDoc>(
 }
 
 export async function deleteEntity(store: Store, ref: EntityRef, collection: Collection): Promise<StoredEntity> {
-  const existing = await getOwned(store, ref, collection);
-  const ok = await store.deleteEntity(ref, existing.rev!);
-  if (!ok) throw new WhiskError(409, Messages.conflict);
-  return existing;
+  return deleteStored(store, await getOwned(store, ref, collection));
+}
+
+/** Deletes an entity already read, answering 409 if it changed since. */
+export async function deleteStored<E extends StoredEntity>(store: Store, entity: E): Promise<E> {
+  if (!(await store.deleteEntity(entity.ref, entity.rev!))) throw new WhiskError(409, Messages.conflict);
+  return entity;
 }
 

@@ -16,7 +16,7 @@ import { resolvePackage } from "../core/resolve.js";
 import type { Store } from "../ports.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
-import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { invalidatePackage } from "./package-checks.js";
 
@@ -57,10 +57,9 @@ async function get(c: ApiContext) {
   const { store } = c.get("host");
   // Entitlement and binding resolution as for invoking the package's actions.
   const resolved = await resolvePackage(store, ref, identity.namespace, qualifiedName(ref));
-  const own = await store.getEntity(ref);
-  const doc = own!.doc as PackageDoc;
   const contents = await packageContents(store, resolved.ref);
-  return c.json({ ...doc, parameters: bindingOf(doc) ? resolved.params : doc.parameters, ...contents });
+  // A binding shows itself with the bound package's parameters under its own, and the bound package's actions.
+  return c.json({ ...resolved.named, parameters: resolved.params, ...contents });
 }
 
 /** A binding must name an existing package, not another binding, that the caller may read. */
@@ -110,11 +109,11 @@ async function remove(c: ApiContext) {
         `Package not empty (contains ${actions.length} ${noun}). Set force param or delete package contents.`,
       );
     }
-    for (const action of actions) await deleteEntity(host.store, action.ref, "actions");
+    for (const action of actions) await deleteStored(host.store, action);
   }
   await invalidatePackage(host, ref);
-  const deleted = await deleteEntity(host.store, ref, "packages");
-  return c.json(deleted.doc);
+  await deleteStored(host.store, existing);
+  return c.json(existing.doc);
 }
 
 export const packageRoutes = new Hono<ApiEnv>()

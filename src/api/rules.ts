@@ -106,14 +106,14 @@ async function put(c: ApiContext) {
   let status: RuleStatus = "active";
   if (old) {
     const oldTriggerRef = refOfPathAndName(old.trigger);
-    const oldTrigger = await readTrigger(store, oldTriggerRef);
-    status = ruleStatus(oldTrigger?.doc, key);
-    if (oldTrigger && qualifiedName(oldTriggerRef) !== qualifiedName(triggerRef)) {
-      await writeTrigger(store, oldTrigger, withRule(oldTrigger.doc, key, undefined, now));
+    if (qualifiedName(oldTriggerRef) === qualifiedName(triggerRef)) status = ruleStatus(trigger.doc, key);
+    else {
+      const oldTrigger = await readTrigger(store, oldTriggerRef);
+      status = ruleStatus(oldTrigger?.doc, key);
+      if (oldTrigger) await writeTrigger(store, oldTrigger, withRule(oldTrigger.doc, key, undefined, now));
     }
   }
-  const current = (await readTrigger(store, triggerRef)) ?? trigger;
-  await writeTrigger(store, current, withRule(current.doc, key, { action: pathAndName(actionRef), status }, now));
+  await writeTrigger(store, trigger, withRule(trigger.doc, key, { action: pathAndName(actionRef), status }, now));
   return c.json(ruleWithStatus(rule.doc, status));
 }
 

@@ -21,8 +21,11 @@ export interface ResolvedAction {
 }
 
 export interface ResolvedPackage {
+  /** The package holding the actions (after following a binding). */
   ref: EntityRef;
   doc: PackageDoc;
+  /** The package (or binding) the caller named. */
+  named: PackageDoc;
   /** Parameters merged package < binding. */
   params: KeyValue[];
   binding?: string;
@@ -61,7 +64,7 @@ export async function resolvePackage(
   const binding = "namespace" in pkg.doc.binding ? pkg.doc.binding : undefined;
   if (!binding) {
     if (!isOwner && !pkg.doc.publish) throw forbidden(resource);
-    return { ref: addressed, doc: pkg.doc, params: pkg.doc.parameters };
+    return { ref: addressed, doc: pkg.doc, named: pkg.doc, params: pkg.doc.parameters };
   }
   // Bindings are never shared: only their owner may go through them.
   if (!isOwner) throw forbidden(resource);
@@ -76,6 +79,7 @@ export async function resolvePackage(
   return {
     ref: target,
     doc: bound.doc,
+    named: pkg.doc,
     params: mergeParams(bound.doc.parameters, pkg.doc.parameters),
     binding: `${addressed.namespace}/${addressed.name}`,
   };

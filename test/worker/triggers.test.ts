@@ -110,6 +110,20 @@ describe("rules", () => {
     expect((await call("GET", `${ns}/triggers/t-refs`)).body.rules).toBeUndefined();
   });
 
+  it("moves a rule to another trigger, keeping its status and unlinking the old trigger", async () => {
+    await trigger("t-move-a");
+    await trigger("t-move-b");
+    await rule("r-move", "t-move-a", "/_/record");
+    await call("POST", `${ns}/rules/r-move`, { body: { status: "inactive" } });
+    const moved = await call("PUT", `${ns}/rules/r-move?overwrite=true`, { body: { trigger: "/_/t-move-b" } });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ status: "inactive", version: "0.0.2", trigger: { path: "guest", name: "t-move-b" } });
+    expect((await call("GET", `${ns}/triggers/t-move-a`)).body.rules).toEqual({});
+    expect((await call("GET", `${ns}/triggers/t-move-b`)).body.rules).toEqual({
+      "guest/r-move": { action: { path: "guest", name: "record" }, status: "inactive" },
+    });
+  });
+
   it("deletes an active rule, answering it as inactive and unlinking it from the trigger", async () => {
     await trigger("t-del");
     await rule("r-del", "t-del", "/_/record");
