@@ -29,7 +29,7 @@ export default {
     }
   },
 
-  async scheduled(_controller, env) {
+  async scheduled(_controller, env, _ctx) {
     await new SqlStore(new D1Sql(env.DB)).deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS);
   },
 } satisfies ExportedHandler<Env, DispatchMessage>;

@@ -1,6 +1,6 @@
 // The activations collection: list filters, paging, and reading records.
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, createAction, OTHER_KEY, seedNamespaces, waitForActivation } from "./helpers.js";
+import { call, createAction, OTHER_KEY, seedNamespaces, store, waitForActivation } from "./helpers.js";
 
 const base = "/api/v1/namespaces/_/activations";
 const ids: Record<string, string[]> = { alpha: [], beta: [] };
@@ -86,5 +86,20 @@ describe("reading an activation", () => {
     expect((await call("GET", `/api/v1/namespaces/_/activations/${id}`, { auth: OTHER_KEY })).status).toBe(404);
     expect((await call("GET", `/api/v1/namespaces/guest/activations/${id}`, { auth: OTHER_KEY })).status).toBe(403);
     expect((await call("GET", "/api/v1/namespaces/_/activations", { auth: OTHER_KEY })).body).toEqual([]);
+  });
+});
+
+describe("expiry", () => {
+  it("removes activations older than a week when the daily cron runs, keeping recent ones", async () => {
+    const { createScheduledController, createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const { env } = await import("cloudflare:workers");
+    const worker = (await import("../../src/cloudflare/worker.js")).default;
+    const old = { ...(await store().getActivation("guest", ids.beta[0]))!, activationId: "f".repeat(32), start: 1, end: 2 };
+    await store().putActivation(old);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 3 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await store().getActivation("guest", old.activationId)).toBeUndefined();
+    expect(await store().getActivation("guest", ids.beta[0])).toBeDefined();
   });
 });
