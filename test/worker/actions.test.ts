@@ -208,4 +208,11 @@ describe("API information", () => {
     expect(res.body).toMatchObject({ description: "OpenWhisk API", api_paths: ["/api/v1"], api_version: "1.0.0" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
+
+  it("describes the platform at / with its limits and runtimes", async () => {
+    const res = await call("GET", "/", { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ description: "OpenWhisk", api_paths: ["/api/v1"], limits: { sequence_length: 50 } });
+    expect(res.body.runtimes.nodejs.find((r: { default: boolean }) => r.default).kind).toBe("nodejs:20");
+  });
 });
