@@ -192,12 +192,6 @@ export function isTruthyAnnotation(list: readonly KeyValue[] | undefined, key: s
   return value === true || value === "true" || value === "yes";
 }
 
-/** Replaces or appends `key` in a key/value list, keeping the order of the rest. */
-export function withKeyValue(list: readonly KeyValue[], key: string, value: unknown): KeyValue[] {
-  const rest = list.filter((kv) => kv.key !== key);
-  return [...rest, { key, value }];
-}
-
 export function toRecord(list: readonly KeyValue[] | undefined): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const kv of list ?? []) record[kv.key] = kv.value;

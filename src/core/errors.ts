@@ -83,4 +83,3 @@ export const Messages = {
 export const notFound = () => new WhiskError(404, Messages.resourceDoesNotExist);
 /** 403 naming what was refused: `ns`, `ns/name` or `ns/pkg/name`. */
 export const forbidden = (resource: string) => new WhiskError(403, Messages.notAuthorizedToAccess(resource));
-export const badRequest = (message: string) => new WhiskError(400, message);

@@ -13,16 +13,6 @@ export function isValidEntityName(name: string): boolean {
   return ENTITY_NAME.test(name);
 }
 
-export function assertEntityName(name: string): string {
-  if (!isValidEntityName(name)) throw new WhiskError(400, Messages.entityNameIllegal);
-  return name;
-}
-
-export function assertNamespaceName(name: string): string {
-  if (!isValidEntityName(name)) throw new WhiskError(400, Messages.namespaceIllegal);
-  return name;
-}
-
 export function isValidActivationId(id: string): boolean {
   return ACTIVATION_ID.test(id);
 }
@@ -51,11 +41,6 @@ export function qualifiedName(ref: EntityRef): string {
 /** `/ns/pkg/name` or `/ns/name`. */
 export function fullyQualifiedName(ref: EntityRef): string {
   return `/${qualifiedName(ref)}`;
-}
-
-/** `pkg/name` or `name`: the path of an entity within its namespace. */
-export function relativeName(ref: EntityRef): string {
-  return ref.packageName ? `${ref.packageName}/${ref.name}` : ref.name;
 }
 
 /**
