@@ -3,7 +3,7 @@
 import { isSequence, type ActionDoc, type PackageDoc, type StoredEntity } from "../core/entities.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
-import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
+import { fullyQualifiedName, qualifiedName, strictQualifiedName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
 import type { Host, Store } from "../ports.js";
 
@@ -21,13 +21,9 @@ function sameEntity(a: EntityRef, b: EntityRef): boolean {
 }
 
 function parseComponent(component: unknown, callerNamespace: string): EntityRef {
-  const text = typeof component === "string" ? component : "";
-  const parts = text.split("/").filter((part) => part.length > 0);
-  if (parts.length < 2 || parts.length > 3) {
-    throw new WhiskError(400, `${Messages.malformedJson}\n${Messages.malformedFullyQualifiedName}`);
-  }
-  const namespace = parts[0] === "_" ? callerNamespace : parts[0];
-  return parts.length === 3 ? { namespace, packageName: parts[1], name: parts[2] } : { namespace, name: parts[1] };
+  const ref = typeof component === "string" ? strictQualifiedName(component, callerNamespace) : undefined;
+  if (!ref) throw new WhiskError(400, `${Messages.malformedJson}\n${Messages.malformedFullyQualifiedName}`);
+  return ref;
 }
 
 /**

@@ -61,6 +61,18 @@ export function resolveQualifiedName(text: string, callerNamespace: string): Ent
     : { namespace, name: absolute[1] };
 }
 
+/**
+ * A strictly fully qualified name, as stored references (sequence components,
+ * rule targets) must be: `[/]ns/name` or `[/]ns/pkg/name`, `_` for the caller.
+ * Undefined when the text is not one.
+ */
+export function strictQualifiedName(text: string, callerNamespace: string): EntityRef | undefined {
+  const parts = text.split("/").filter((part) => part.length > 0);
+  if (parts.length < 2 || parts.length > 3 || !parts.every(isValidEntityName)) return undefined;
+  const namespace = resolveNamespace(parts[0], callerNamespace);
+  return parts.length === 3 ? { namespace, packageName: parts[1], name: parts[2] } : { namespace, name: parts[1] };
+}
+
 /** Like resolveQualifiedName, but throws OpenWhisk's 400 for a malformed name. */
 export function parseQualifiedName(text: unknown, callerNamespace: string): EntityRef {
   const ref = typeof text === "string" ? resolveQualifiedName(text, callerNamespace) : undefined;

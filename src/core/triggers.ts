@@ -7,7 +7,7 @@ import { activationResponse, StatusCode } from "./activation.js";
 import type { KeyValue, RuleDoc, RulePut, TriggerDoc, TriggerPut } from "./entities.js";
 import { entitySummary, toRecord } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
-import { isValidEntityName, type EntityRef } from "./names.js";
+import { isValidEntityName, strictQualifiedName, type EntityRef } from "./names.js";
 
 export type RuleStatus = "active" | "inactive";
 
@@ -89,22 +89,17 @@ export function withRule(trigger: TriggerDoc, key: string, entry: RuleEntry | un
  * namespace and the name are required.
  */
 export function parseRuleReference(value: unknown, namespace: string): EntityRef {
-  let parts: string[];
-  if (typeof value === "string") parts = value.split("/").filter((p) => p.length > 0);
+  let text = "";
+  if (typeof value === "string") text = value;
   else if (value && typeof value === "object" && "path" in value && "name" in value) {
     const { path, name } = value as { path: unknown; name: unknown };
-    parts = [...String(path).split("/").filter((p) => p.length > 0), String(name)];
-  } else parts = [];
-  if (parts.length < 2 || parts.length > 3 || !parts.every(isValidEntityName)) {
-    throw new WhiskError(
-      400,
-      `${Messages.malformedJson}\nrequirement failed: ${Messages.malformedFullyQualifiedName}`,
-    );
+    text = `${String(path)}/${String(name)}`;
   }
-  if (parts[0] === "_") parts[0] = namespace;
-  return parts.length === 3
-    ? { namespace: parts[0], packageName: parts[1], name: parts[2] }
-    : { namespace: parts[0], name: parts[1] };
+  const ref = strictQualifiedName(text, namespace);
+  if (!ref) {
+    throw new WhiskError(400, `${Messages.malformedJson}\nrequirement failed: ${Messages.malformedFullyQualifiedName}`);
+  }
+  return ref;
 }
 
 export function createRule(ref: EntityRef, put: RulePut, trigger: EntityRef, action: EntityRef, now: number): RuleDoc {

@@ -5,6 +5,7 @@ import {
   parseEntityRoute,
   parseQualifiedName,
   resolveQualifiedName,
+  strictQualifiedName,
 } from "../../src/core/names.js";
 import { WhiskError } from "../../src/core/errors.js";
 
@@ -33,6 +34,13 @@ describe("fully qualified names", () => {
     expect(resolveQualifiedName("/other/hello", "guest")).toEqual({ namespace: "other", name: "hello" });
     expect(resolveQualifiedName("/_/pkg/hello", "guest")).toEqual({ namespace: "guest", packageName: "pkg", name: "hello" });
     expect(resolveQualifiedName("ns/pkg/hello", "guest")).toEqual({ namespace: "ns", packageName: "pkg", name: "hello" });
+  });
+
+  it("reads stored references only when fully qualified", () => {
+    expect(strictQualifiedName("/_/pkg/a", "guest")).toEqual({ namespace: "guest", packageName: "pkg", name: "a" });
+    expect(strictQualifiedName("other/a", "guest")).toEqual({ namespace: "other", name: "a" });
+    expect(strictQualifiedName("a", "guest")).toBeUndefined();
+    expect(strictQualifiedName("/ns/bad$/a", "guest")).toBeUndefined();
   });
 
   it("refuses names with too few or too many parts", () => {
