@@ -5,6 +5,7 @@ import type { Collection, StoredEntity } from "./core/entities.js";
 export type { StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
 import type { EntityRef } from "./core/names.js";
+import type { NamespaceLimits, ThrottledKind } from "./core/throttle.js";
 import type { WebRequest } from "./core/webaction.js";
 
 /** A caller, resolved from its Basic auth key. */
@@ -46,6 +47,10 @@ export interface Store {
   putSubject(subject: SubjectRecord): Promise<void>;
   /** The subject owning a namespace (web actions run as their namespace's owner). */
   findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined>;
+  /** A namespace's own limits; empty when it has none (system defaults apply). */
+  getNamespaceLimits(namespace: string): Promise<NamespaceLimits>;
+  /** Sets a namespace's own limits; undefined removes them. */
+  putNamespaceLimits(namespace: string, limits: NamespaceLimits | undefined): Promise<void>;
 
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
   getCode(digest: string): Promise<string | undefined>;
@@ -165,12 +170,19 @@ export interface AlarmService {
   delete(trigger: EntityRef): Promise<boolean>;
 }
 
+/** Per-namespace rate limits (see src/core/throttle.ts). */
+export interface Throttle {
+  /** Charges one invoke or trigger fire to `namespace`; throws a 429 WhiskError when its minute's limit is spent. */
+  admit(namespace: string, kind: ThrottledKind): Promise<void>;
+}
+
 /** The ports a request is served with. */
 export interface Host {
   store: Store;
   dispatcher: Dispatcher;
   invokers: Invokers;
   alarms: AlarmService;
+  throttle: Throttle;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
 }

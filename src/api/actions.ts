@@ -149,6 +149,7 @@ function answerRecord(c: ApiContext, record: ActivationRecord, resultOnly: boole
 async function invoke(c: ApiContext) {
   const host = c.get("host");
   const ref = routeRef(c);
+  await host.throttle.admit(c.get("identity").namespace, "invoke");
   const blocking = isTrue(c.req.query("blocking"));
   const resultOnly = isTrue(c.req.query("result"));
   const wait = blocking ? waitLimit(c) : 0;

@@ -65,6 +65,7 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   onlyMethods(namespaces, "/:namespace/triggers/:name", ["GET", "PUT", "DELETE", "POST"]);
   onlyMethods(namespaces, "/:namespace/rules", ["GET"]);
   onlyMethods(namespaces, "/:namespace/rules/:name", ["GET", "PUT", "DELETE", "POST"]);
+  onlyMethods(namespaces, "/:namespace/limits", ["GET"]);
   onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
   onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
   app.route("/api/v1/namespaces", namespaces);

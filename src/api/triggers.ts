@@ -61,8 +61,9 @@ async function remove(c: ApiContext) {
 async function fire(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
-  assertOwner(identity, ref);
   const host = c.get("host");
+  await host.throttle.admit(identity.namespace, "fire");
+  assertOwner(identity, ref);
   const payload = await invocationParams(c);
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => {

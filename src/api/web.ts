@@ -38,6 +38,8 @@ async function handle(c: ApiContext) {
   const target = parseWebPath(c.req.path.slice(PREFIX.length));
   if (!target) throw notFound();
   const host = c.get("host");
+  // Web activations count against the namespace that owns the action, as in OpenWhisk.
+  await host.throttle.admit(target.namespace, "invoke");
   const user = await identify(host, c.req.header("authorization"));
 
   const bytes = new Uint8Array(await c.req.arrayBuffer());

@@ -11,13 +11,16 @@ import { DurableObjectAlarms } from "./alarms.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
 import { QueueDispatcher } from "./queue.js";
+import { rateGate } from "./throttle.js";
 
 export function hostFor(env: Env, ctx: ExecutionContext): Host {
+  const store = new SqlStore(new D1Sql(env.DB));
   return {
-    store: new SqlStore(new D1Sql(env.DB)),
+    store,
     dispatcher: new QueueDispatcher(env.ACTIVATIONS),
     invokers: new DurableObjectInvokers(env.INVOKER),
     alarms: new DurableObjectAlarms(env.ALARMS),
+    throttle: rateGate(env.THROTTLE, store),
     defer: (work) => ctx.waitUntil(work),
   };
 }

@@ -2,6 +2,7 @@
 import type { DispatchMessage } from "../ports.js";
 import type { AlarmFeed } from "./alarm-do.js";
 import type { Invoker } from "./invoker-do.js";
+import type { NamespaceThrottle } from "./throttle-do.js";
 
 export interface Env {
   DB: D1Database;
@@ -9,6 +10,7 @@ export interface Env {
   ACTIVATIONS_DLQ: Queue<DispatchMessage>;
   INVOKER: DurableObjectNamespace<Invoker>;
   ALARMS: DurableObjectNamespace<AlarmFeed>;
+  THROTTLE: DurableObjectNamespace<NamespaceThrottle>;
   LOADER: WorkerLoader;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;

@@ -7,11 +7,13 @@ import { serveApi } from "./controller.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
+import { rateGate } from "./throttle.js";
 import { consumeActivations, consumeDeadLetters, QueueDispatcher } from "./queue.js";
 
 export { AlarmFeed } from "./alarm-do.js";
 export { OutboundGateway } from "./gateway.js";
 export { Invoker } from "./invoker-do.js";
+export { NamespaceThrottle } from "./throttle-do.js";
 
 const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
@@ -24,7 +26,12 @@ export default {
     const store = new SqlStore(new D1Sql(env.DB));
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store);
     else {
-      const deps = { store, invokers: new DurableObjectInvokers(env.INVOKER), dispatcher: new QueueDispatcher(env.ACTIVATIONS) };
+      const deps = {
+        store,
+        invokers: new DurableObjectInvokers(env.INVOKER),
+        dispatcher: new QueueDispatcher(env.ACTIVATIONS),
+        throttle: rateGate(env.THROTTLE, store),
+      };
       await consumeActivations(batch, deps);
     }
   },

@@ -3,7 +3,7 @@
 // activation is already recorded is done without running again; a message
 // that cannot succeed is recorded as a failed activation, never dropped.
 import { Messages, WhiskError } from "../core/errors.js";
-import type { Dispatcher, DispatchMessage, Invokers, Store } from "../ports.js";
+import type { Dispatcher, DispatchMessage, Invokers, Store, Throttle } from "../ports.js";
 import { failedActivation } from "./failures.js";
 import { carryOutFire } from "./fire.js";
 
@@ -14,6 +14,8 @@ export interface DispatchDeps {
   invokers: Invokers;
   /** Trigger fires queue the activations of their rules. */
   dispatcher: Dispatcher;
+  /** Rule activations of a fire count against the namespace's invoke rate. */
+  throttle: Throttle;
 }
 
 export async function handleDispatch(message: DispatchMessage, deps: DispatchDeps): Promise<Disposition> {

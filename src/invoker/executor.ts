@@ -24,7 +24,7 @@ import { actionModules, entryFunctionName } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
-import { ExpiringCache } from "./cache.js";
+import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "./isolates.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 

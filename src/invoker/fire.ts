@@ -14,7 +14,7 @@ import {
   triggerActivation,
   type RuleOutcome,
 } from "../core/triggers.js";
-import type { Dispatcher, Identity, Store, TriggerFire } from "../ports.js";
+import type { Dispatcher, Identity, Store, Throttle, TriggerFire } from "../ports.js";
 import { startActivation } from "./start.js";
 
 /**
@@ -62,7 +62,8 @@ export async function ruleActivationId(fireId: string, rule: string): Promise<st
   return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);
 }
 
-export async function carryOutFire(fire: TriggerFire, deps: { store: Store; dispatcher: Dispatcher }): Promise<void> {
+/** Starts the activations of a fire's active rules; each counts against the namespace's invoke rate, as OpenWhisk's do. */
+export async function carryOutFire(fire: TriggerFire, deps: { store: Store; dispatcher: Dispatcher; throttle: Throttle }): Promise<void> {
   if (await deps.store.getActivation(fire.identity.namespace, fire.activationId)) return;
   const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
   const outcomes: RuleOutcome[] = [];
@@ -75,6 +76,7 @@ export async function carryOutFire(fire: TriggerFire, deps: { store: Store; disp
     }
     const activationId = await ruleActivationId(fire.activationId, rule);
     try {
+      await deps.throttle.admit(fire.identity.namespace, "invoke");
       await startActivation(deps, {
         activationId,
         transactionId: fire.transactionId,

@@ -3,6 +3,7 @@
 import type { ActivationRecord } from "../core/activation.js";
 import type { AnyEntityDoc, Collection } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
+import type { NamespaceLimits } from "../core/throttle.js";
 import type { ActivationFilter, CodeBlob, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
 
 export interface SqlStatement {
@@ -149,6 +150,22 @@ export class SqlStore implements Store {
 
   findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {
     return this.subjectWhere("namespace = ?", namespace);
+  }
+
+  async getNamespaceLimits(namespace: string): Promise<NamespaceLimits> {
+    const rows = await this.db.all<{ limits: string }>("SELECT limits FROM namespace_limits WHERE namespace = ?", [namespace]);
+    return rows[0] ? (JSON.parse(rows[0].limits) as NamespaceLimits) : {};
+  }
+
+  async putNamespaceLimits(namespace: string, limits: NamespaceLimits | undefined): Promise<void> {
+    if (!limits) {
+      await this.db.run("DELETE FROM namespace_limits WHERE namespace = ?", [namespace]);
+      return;
+    }
+    await this.db.run(
+      "INSERT INTO namespace_limits (namespace, limits) VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET limits = excluded.limits",
+      [namespace, JSON.stringify(limits)],
+    );
   }
 
   async getEntity(ref: EntityRef): Promise<StoredEntity | undefined> {

@@ -20,6 +20,7 @@ import {
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import type { DispatchMessage } from "../../src/ports.js";
 import { SqlStore } from "../../src/store/sql-store.js";
+import { postgresThrottle } from "../../src/node/throttle.js";
 import { freePort } from "../e2e/server.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
 
@@ -63,7 +64,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
     await ensureActivationStream(nc, activationStream(stream.name), FAST);
     // No invoker listens here: every attempt to run fails as with all invokers down.
     invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`]);
-    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)) }, FAST);
+    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }, FAST);
   });
 
   afterAll(async () => {
@@ -131,7 +132,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
       await dispatcher.dispatch(message);
       expect(await pendingMessages()).toBe(1);
     } finally {
-      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)) }, FAST);
+      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }, FAST);
     }
   });
 });

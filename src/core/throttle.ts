@@ -1,0 +1,125 @@
+// Per-namespace rate limits: invokes and trigger fires per minute, as
+// OpenWhisk counts them (fixed wall-clock minutes, every attempt charged,
+// `count` in the 429 message being the attempt's number in that minute).
+//
+// One authority per namespace counts; controllers spend tokens it grants in
+// small batches, so most requests check the limit without a round trip and
+// the namespace never gets more than its limit in a minute.
+import { ExpiringCache } from "./cache.js";
+import { Messages, WhiskError } from "./errors.js";
+import { LIMITS } from "./limits.js";
+
+export type ThrottledKind = "invoke" | "fire";
+
+/** A namespace's own limits (wskadmin limits set); absent fields take the system defaults. */
+export interface NamespaceLimits {
+  invocationsPerMinute?: number;
+  concurrentInvocations?: number;
+  firesPerMinute?: number;
+}
+
+export const LIMIT_FIELDS = ["invocationsPerMinute", "concurrentInvocations", "firesPerMinute"] as const;
+
+/** What an authority answers a request for tokens. */
+export interface Grant {
+  /** Tokens handed out, at most what was asked for; 0 once the minute's limit is spent. */
+  granted: number;
+  /** Attempts counted so far this minute, this one included. */
+  count: number;
+}
+
+/** The counter of one namespace's attempts (a Durable Object, PostgreSQL rows). */
+export type GrantAuthority = (namespace: string, kind: ThrottledKind, minute: number, wanted: number, limit: number) => Promise<Grant>;
+
+export const minuteOf = (epochMs: number): number => Math.floor(epochMs / 60_000);
+
+/** Tokens a controller asks for at once: a twentieth of the limit, so a namespace's budget spreads over many controllers. */
+export function batchSize(limit: number): number {
+  return Math.min(1_000, Math.max(1, Math.floor(limit / 20)));
+}
+
+export function perMinuteLimit(kind: ThrottledKind, limits: NamespaceLimits): number {
+  return kind === "invoke"
+    ? (limits.invocationsPerMinute ?? LIMITS.invocationsPerMinute)
+    : (limits.firesPerMinute ?? LIMITS.firesPerMinute);
+}
+
+/** The limits OpenWhisk reports at GET /namespaces/{ns}/limits. */
+export function effectiveLimits(limits: NamespaceLimits) {
+  const concurrent = limits.concurrentInvocations ?? LIMITS.concurrentInvocations;
+  return {
+    invocationsPerMinute: perMinuteLimit("invoke", limits),
+    concurrentInvocations: concurrent,
+    firesPerMinute: perMinuteLimit("fire", limits),
+    minActionMemory: LIMITS.memory.min,
+    maxActionMemory: LIMITS.memory.max,
+    minActionLogs: LIMITS.logs.min,
+    maxActionLogs: LIMITS.logs.max,
+    minActionTimeout: LIMITS.timeout.min,
+    maxActionTimeout: LIMITS.timeout.max,
+    minActionConcurrency: LIMITS.concurrency.min,
+    maxActionConcurrency: LIMITS.concurrency.max,
+    maxParameterSize: `${LIMITS.parametersBytes / (1024 * 1024)} MB`,
+    maxActionInstances: concurrent,
+  };
+}
+
+/** One namespace's attempts of one kind in one minute, as an authority keeps them. */
+export interface MinuteCount {
+  issued: number;
+  denied: number;
+}
+
+/** The authority's rule: hand out what is left of the limit; an attempt with nothing left is counted as denied. */
+export function takeTokens(count: MinuteCount, wanted: number, limit: number): { count: MinuteCount; grant: Grant } {
+  const granted = Math.max(0, Math.min(wanted, limit - count.issued));
+  const next = { issued: count.issued + granted, denied: count.denied + (granted === 0 ? 1 : 0) };
+  return { count: next, grant: { granted, count: next.issued + next.denied } };
+}
+
+export interface RateGateOptions {
+  authority: GrantAuthority;
+  /** A namespace's own limits (read from the store; cached here). */
+  limitsOf: (namespace: string) => Promise<NamespaceLimits>;
+  now?: () => number;
+}
+
+const LIMITS_CACHE_MS = 30_000;
+
+/** A controller's side: charges each attempt, asking the authority only when its batch is spent. */
+export class RateGate {
+  private readonly tokens = new Map<string, { minute: number; left: number }>();
+  private readonly limits = new ExpiringCache<NamespaceLimits>(LIMITS_CACHE_MS, 1_000);
+  private readonly now: () => number;
+
+  constructor(private readonly options: RateGateOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Charges one invoke or fire to `namespace`; throws OpenWhisk's 429 when its minute is spent. */
+  async admit(namespace: string, kind: ThrottledKind): Promise<void> {
+    const limit = perMinuteLimit(kind, await this.limitsOf(namespace));
+    const minute = minuteOf(this.now());
+    const key = `${kind}:${namespace}`;
+    const held = this.tokens.get(key);
+    if (held && held.minute === minute && held.left > 0) {
+      held.left--;
+      return;
+    }
+    const grant = await this.options.authority(namespace, kind, minute, batchSize(limit), limit);
+    if (grant.granted === 0) throw new WhiskError(429, Messages.tooManyRequests(grant.count, limit));
+    if (this.tokens.size >= 10_000 && !this.tokens.has(key)) this.tokens.clear();
+    const current = this.tokens.get(key);
+    // Requests that waited on the authority together pool what they were granted.
+    const pooled = current && current.minute === minute ? current.left : 0;
+    this.tokens.set(key, { minute, left: pooled + grant.granted - 1 });
+  }
+
+  private async limitsOf(namespace: string): Promise<NamespaceLimits> {
+    const cached = this.limits.get(namespace);
+    if (cached) return cached;
+    const limits = await this.options.limitsOf(namespace);
+    this.limits.set(namespace, limits);
+    return limits;
+  }
+}
