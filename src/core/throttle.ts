@@ -101,18 +101,32 @@ export class RateGate {
     const limit = perMinuteLimit(kind, await this.limitsOf(namespace));
     const minute = minuteOf(this.now());
     const key = `${kind}:${namespace}`;
-    const held = this.tokens.get(key);
-    if (held && held.minute === minute && held.left > 0) {
-      held.left--;
+    if (this.take(key, minute)) return;
+    const grant = await this.options.authority(namespace, kind, minute, batchSize(limit), limit);
+    if (grant.granted > 0) {
+      this.add(key, minute, grant.granted - 1);
       return;
     }
-    const grant = await this.options.authority(namespace, kind, minute, batchSize(limit), limit);
-    if (grant.granted === 0) throw new WhiskError(429, Messages.tooManyRequests(grant.count, limit));
-    if (this.tokens.size >= 10_000 && !this.tokens.has(key)) this.tokens.clear();
-    const current = this.tokens.get(key);
-    // Requests that waited on the authority together pool what they were granted.
-    const pooled = current && current.minute === minute ? current.left : 0;
-    this.tokens.set(key, { minute, left: pooled + grant.granted - 1 });
+    // Requests that asked together may have brought back more than they needed.
+    if (this.take(key, minute)) return;
+    throw new WhiskError(429, Messages.tooManyRequests(grant.count, limit));
+  }
+
+  private take(key: string, minute: number): boolean {
+    const held = this.tokens.get(key);
+    if (!held || held.minute !== minute || held.left === 0) return false;
+    held.left--;
+    return true;
+  }
+
+  private add(key: string, minute: number, tokens: number): void {
+    const held = this.tokens.get(key);
+    if (held && held.minute === minute) {
+      held.left += tokens;
+      return;
+    }
+    if (this.tokens.size >= 10_000) this.tokens.clear();
+    this.tokens.set(key, { minute, left: tokens });
   }
 
   private async limitsOf(namespace: string): Promise<NamespaceLimits> {
