@@ -6,6 +6,9 @@ import { buildActivation, resultResponse } from "../../src/core/activation.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, numberPlaceholders, PostgresSql } from "../../src/node/postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
+import { WhiskError } from "../../src/core/errors.js";
+import { RateGate } from "../../src/core/throttle.js";
+import { postgresAuthority } from "../../src/node/throttle.js";
 import { createTestDatabase, testServices } from "./services.js";
 
 describe("numberPlaceholders", () => {
@@ -38,7 +41,10 @@ describe.skipIf(!services)("PostgreSQL store", () => {
     const other = createPool(database.url);
     try {
       const runs = await Promise.all([applyMigrations(pool), applyMigrations(other)]);
-      const expected = [...readdirSync(new URL("../../migrations/", import.meta.url)), "node/0001_alarms.sql"];
+      const expected = [
+        ...readdirSync(new URL("../../migrations/", import.meta.url)),
+        ...readdirSync(new URL("../../src/node/migrations/", import.meta.url)).map((file) => `node/${file}`),
+      ];
       expect(runs.flat().sort()).toEqual(expected.sort());
       expect(await applyMigrations(other)).toEqual([]);
       const { rows } = await pool.query("SELECT name FROM edgewhisk_migrations ORDER BY name");
@@ -100,5 +106,37 @@ describe.skipIf(!services)("PostgreSQL store", () => {
       ]),
     ).rejects.toThrow(/duplicate key/);
     expect(await sql.all("SELECT chunk FROM blobs WHERE id = ?", ["tx"])).toEqual([]);
+  });
+  it("hands out no more than a namespace's limit across controller replicas, and forgets past minutes", async () => {
+    await applyMigrations(pool);
+    await store.putNamespaceLimits("busy", { invocationsPerMinute: 40 });
+    const replica = createPool(database.url);
+    try {
+      let now = Date.UTC(2026, 10, 25, 10, 0, 1);
+      const gates = [pool, replica].map(
+        (p) => new RateGate({ authority: postgresAuthority(p), limitsOf: (ns) => store.getNamespaceLimits(ns), now: () => now }),
+      );
+      const outcomes = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          gates[i % 2]!.admit("busy", "invoke").then(
+            () => "ok",
+            (err: WhiskError) => `${err.status} ${err.message}`,
+          ),
+        ),
+      );
+      const admitted = outcomes.filter((o) => o === "ok").length;
+      expect(admitted).toBeLessThanOrEqual(40);
+      expect(admitted).toBeGreaterThanOrEqual(36);
+      expect(outcomes.filter((o) => o !== "ok").every((o) => /^429 Too many requests in the last minute \(count: \d+, allowed: 40\)\.$/.test(o))).toBe(true);
+      const { rows } = await pool.query("SELECT issued FROM throttle_counts WHERE namespace = 'busy' AND kind = 'invoke'");
+      expect(rows).toEqual([{ issued: 40 }]);
+
+      now += 60_000;
+      await gates[0]!.admit("busy", "invoke");
+      const after = await pool.query("SELECT minute, issued FROM throttle_counts WHERE namespace = 'busy'");
+      expect(after.rows).toEqual([{ minute: Math.floor(now / 60_000), issued: 2 }]);
+    } finally {
+      await replica.end();
+    }
   });
 });
