@@ -12,6 +12,7 @@ import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { QueueDispatcher } from "./queue.js";
+import { rateGate } from "./throttle.js";
 
 const STATE = "state";
 const MAX_ATTEMPTS = 5;
@@ -74,7 +75,8 @@ export class AlarmFeed extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const state = this.load();
     if (!state?.active || state.due === undefined) return;
-    const deps = { store: new SqlStore(new D1Sql(this.env.DB)), dispatcher: new QueueDispatcher(this.env.ACTIVATIONS) };
+    const store = new SqlStore(new D1Sql(this.env.DB));
+    const deps = { store, dispatcher: new QueueDispatcher(this.env.ACTIVATIONS), throttle: rateGate(this.env.THROTTLE, store) };
     const outcome = await fireAlarm(deps, state.trigger, state.owner, state.schedule.payload, state.apiHost);
     if (outcome.kind === "orphaned") {
       state.active = false;

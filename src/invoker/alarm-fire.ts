@@ -8,7 +8,7 @@ import type { RuleDoc, TriggerDoc } from "../core/entities.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import { refOfPathAndName, ruleKey } from "../core/triggers.js";
-import type { Dispatcher, Identity, Store } from "../ports.js";
+import type { Dispatcher, Identity, Store, Throttle } from "../ports.js";
 import { acceptFire } from "./fire.js";
 
 /** What a host keeps for one alarm (Durable Object storage, a PostgreSQL row). */
@@ -35,8 +35,14 @@ export type AlarmFireOutcome =
   | { kind: "orphaned"; reason: string }
   | { kind: "failed"; error: string };
 
+export interface AlarmFireDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  throttle: Throttle;
+}
+
 export async function fireAlarm(
-  deps: { store: Store; dispatcher: Dispatcher },
+  deps: AlarmFireDeps,
   trigger: EntityRef,
   owner: Identity,
   payload: Record<string, unknown>,
@@ -48,6 +54,9 @@ export async function fireAlarm(
     if (!credentials || !subject || !sameDigest(subject.keyHash, await hashAuthKey(credentials))) {
       return { kind: "orphaned", reason: "The supplied authentication is invalid" };
     }
+    // OpenWhisk's alarm service fires through the API, so each fire counts against firesPerMinute;
+    // a refused fire is retried like any other failed one.
+    await deps.throttle.admit(owner.namespace, "fire");
     const activationId = await acceptFire(deps, {
       identity: owner,
       trigger,

@@ -29,7 +29,7 @@ export const alarmScheduler: BackgroundTask = async ({ pool, host, alarms }) => 
 
   async function tick(): Promise<void> {
     try {
-      if (await lead()) await alarms.fireDue({ store: host.store, dispatcher: host.dispatcher });
+      if (await lead()) await alarms.fireDue({ store: host.store, dispatcher: host.dispatcher, throttle: host.throttle });
     } catch (err) {
       console.error("alarm scheduler:", (err as Error).message);
       // A broken session may have lost the lock: start over with a new one.

@@ -7,8 +7,8 @@
 import type pg from "pg";
 import type { AlarmSchedule } from "../core/alarms.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import { armed as arm, deleteFiredTrigger, fireAlarm, recordFailedAlarm, type StoredAlarm } from "../invoker/alarm-fire.js";
-import type { AlarmService, AlarmState, Dispatcher, Identity, Store } from "../ports.js";
+import { armed as arm, deleteFiredTrigger, fireAlarm, recordFailedAlarm, type AlarmFireDeps, type StoredAlarm } from "../invoker/alarm-fire.js";
+import type { AlarmService, AlarmState, Identity } from "../ports.js";
 
 const MAX_ATTEMPTS = 5;
 
@@ -63,7 +63,7 @@ export class PostgresAlarms implements AlarmService {
   }
 
   /** Fires every alarm due by `now`, one after another; answers how many it fired. */
-  async fireDue(deps: { store: Store; dispatcher: Dispatcher }, now = Date.now()): Promise<number> {
+  async fireDue(deps: AlarmFireDeps, now = Date.now()): Promise<number> {
     const { rows } = await this.pool.query<{ state: string }>(
       "SELECT state FROM node_alarms WHERE next_fire <= $1 ORDER BY next_fire LIMIT 100",
       [now],
@@ -72,7 +72,7 @@ export class PostgresAlarms implements AlarmService {
     return rows.length;
   }
 
-  private async fire(deps: { store: Store; dispatcher: Dispatcher }, text: string): Promise<void> {
+  private async fire(deps: AlarmFireDeps, text: string): Promise<void> {
     const state = JSON.parse(text) as StoredAlarm;
     if (!state.active || state.due === undefined) return;
     const outcome = await fireAlarm(deps, state.trigger, state.owner, state.schedule.payload, state.apiHost);

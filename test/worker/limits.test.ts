@@ -1,6 +1,8 @@
 // Per-namespace rate limits through the real Worker: the NamespaceThrottle
 // Durable Objects, limits stored in D1, the queue consumer for rule
 // activations.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seedSubject } from "../../src/store/seed.js";
 import { call, createAction, seedNamespaces, store, waitForActivation, HELLO_JS } from "./helpers.js";
@@ -23,7 +25,8 @@ async function awayFromMinuteTurn() {
 
 beforeAll(seedNamespaces);
 
-describe("rate limits", () => {
+// awayFromMinuteTurn may wait up to ten seconds.
+describe("rate limits", { timeout: 20_000 }, () => {
   it("answers OpenWhisk's 429 once a namespace spends its invokes of the minute, and runs nothing more", async () => {
     await awayFromMinuteTurn();
     const { name, key } = await namespaceWith({ invocationsPerMinute: 3 });
@@ -80,6 +83,37 @@ describe("rate limits", () => {
     expect(JSON.parse(refusedRule.logs[0])).toMatchObject({
       success: false,
       error: "Too many requests in the last minute (count: 4, allowed: 2).",
+    });
+  });
+
+  it("charges alarm fires to the trigger owner's fires per minute and retries a refused one", async () => {
+    await awayFromMinuteTurn();
+    const { name, key } = await namespaceWith({ firesPerMinute: 1 });
+    const put = await call("PUT", "/api/v1/namespaces/_/triggers/tick", {
+      body: { annotations: [{ key: "feed", value: "/whisk.system/alarms/interval" }] },
+      auth: key,
+    });
+    expect(put.status).toBe(200);
+    const created = await call("POST", "/api/v1/namespaces/whisk.system/actions/alarms/interval?blocking=true", {
+      body: { minutes: 1, lifecycleEvent: "CREATE", triggerName: "/_/tick", authKey: key },
+      auth: key,
+    });
+    expect(created.body.response.result).toEqual({ status: "success" });
+    await createAction("hello", HELLO_JS, {}, key);
+    expect((await call("PUT", "/api/v1/namespaces/_/rules/r", { body: { trigger: "/_/tick", action: "/_/hello" }, auth: key })).status).toBe(200);
+    const alarm = env.ALARMS.get(env.ALARMS.idFromName(`${name}/tick`));
+    const triggerActivations = async () => (await store().listActivations(name, { name: "tick" }, { limit: 10, skip: 0 })).length;
+
+    expect(await runDurableObjectAlarm(alarm)).toBe(true);
+    for (let i = 0; i < 100 && (await triggerActivations()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await triggerActivations()).toBe(1);
+    expect(await runDurableObjectAlarm(alarm)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await triggerActivations()).toBe(1);
+    await runInDurableObject(alarm, async (_instance, state) => {
+      expect(state.storage.kv.get<{ attempts: number }>("state")?.attempts).toBe(1);
+      // Retried within seconds, not at the next scheduled minute.
+      expect((await state.storage.getAlarm())! - Date.now()).toBeLessThan(5_000);
     });
   });
 
