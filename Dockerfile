@@ -8,6 +8,9 @@ WORKDIR /app
 ENV NODE_ENV=production
 
 COPY package.json package-lock.json ./
+# `npm ci` runs the prepare script, which bundles the packages actions may
+# require (src/runtime/isolate/*.bundle.js).
+COPY scripts ./scripts
 RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./

@@ -7,6 +7,7 @@ import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports.js";
+import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
 import runnerSource from "../runtime/isolate/runner.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
@@ -32,6 +33,7 @@ export class Invoker extends DurableObject<Env> {
         return exports.OutboundGateway({ props: { apiHost } });
       }),
       runnerSource,
+      preinstalled: { openwhisk: openwhiskSource },
       recordActivation: (record) => this.outbox.add(record),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
     });

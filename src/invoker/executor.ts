@@ -20,7 +20,7 @@ import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
 import type { Identity, InvokeRequest, Store, SubjectRecord, WebInvokeRequest, WebOutcome } from "../ports.js";
-import { actionModules, entryFunctionName } from "../runtime/modules.js";
+import { actionModules, entryFunctionName, type PreinstalledPackages } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
@@ -37,6 +37,8 @@ export interface ExecutorDeps {
   store: Store;
   isolates: IsolateHost;
   runnerSource: string;
+  /** Packages actions may require without bundling them (`openwhisk`). */
+  preinstalled: PreinstalledPackages;
   /** Runs a sequence component (another action, possibly on another invoker). */
   invokeComponent: ComponentInvoker;
   /**
@@ -177,7 +179,7 @@ export class ActivationExecutor {
       memoryMb: doc.limits.memory,
       timeoutMs: doc.limits.timeout,
       build: async () =>
-        actionModules(this.deps.runnerSource, { code: await this.loadCode(action), binary: exec.binary, main }),
+        actionModules(this.deps.runnerSource, { code: await this.loadCode(action), binary: exec.binary, main }, this.deps.preinstalled),
     };
 
     let reply: RunReply;

@@ -18,7 +18,7 @@ import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
 import { HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
-import { runnerSource } from "./runner-source.js";
+import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
 
@@ -37,6 +37,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     store: new SqlStore(new PostgresSql(pool)),
     isolates: supervisor,
     runnerSource,
+    preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
   });
 

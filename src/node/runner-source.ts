@@ -1,5 +1,10 @@
-// The isolate runner as source text. Wrangler imports it as a Text module on
-// Cloudflare; the Node host reads the same file.
+// The isolate runner and the preinstalled packages as source text. Wrangler
+// imports them as Text modules on Cloudflare; the Node host reads the same files.
 import { readFileSync } from "node:fs";
+import type { PreinstalledPackages } from "../runtime/modules.js";
 
-export const runnerSource = readFileSync(new URL("../runtime/isolate/runner.js", import.meta.url), "utf8");
+const isolateFile = (name: string) => readFileSync(new URL(`../runtime/isolate/${name}`, import.meta.url), "utf8");
+
+export const runnerSource = isolateFile("runner.js");
+
+export const preinstalled: PreinstalledPackages = { openwhisk: isolateFile("openwhisk.bundle.js") };

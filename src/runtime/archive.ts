@@ -20,6 +20,8 @@ export interface ArchiveModules {
   /** The function to call, from `exec.main` (`fn` or `module.fn`). */
   mainName: string;
   modules: Record<string, ModuleSource>;
+  /** Preinstalled packages the archive requires without bundling them; they load as root modules. */
+  preinstalled: string[];
 }
 
 const BUILTINS = new Set([
@@ -149,7 +151,8 @@ function splitMain(main: string): [string | undefined, string] {
   return dot < 0 ? [undefined, main] : [main.slice(0, dot), main.slice(dot + 1)];
 }
 
-export function archiveModules(base64: string, main: string): ArchiveModules {
+/** `preinstalled` names packages the runtime provides when the archive has no copy of its own. */
+export function archiveModules(base64: string, main: string, preinstalled: readonly string[] = []): ArchiveModules {
   const archive = new Archive(unpack(base64));
   const [moduleName, mainName] = splitMain(main);
   let entry: string | undefined;
@@ -165,6 +168,7 @@ export function archiveModules(base64: string, main: string): ArchiveModules {
   const modules: Record<string, ModuleSource> = {};
   const pending = [entry];
   const seen = new Set(pending);
+  const usedPreinstalled = new Set<string>();
   while (pending.length) {
     const path = pending.pop()!;
     const name = `${ROOT}/${path}`;
@@ -178,6 +182,11 @@ export function archiveModules(base64: string, main: string): ArchiveModules {
     }
     const source = archive.read(path).replace(SPECIFIER, (match, lead: string, quote: string, specifier: string) => {
       const target = archive.resolve(specifier, path);
+      if (!target && preinstalled.includes(specifier)) {
+        usedPreinstalled.add(specifier);
+        // Module names are `action/<path>`; the package is a module at the root.
+        return `${lead}${quote}${"../".repeat(path.split("/").length)}${specifier}${quote}`;
+      }
       if (!target) return match;
       if (!seen.has(target)) {
         seen.add(target);
@@ -187,5 +196,11 @@ export function archiveModules(base64: string, main: string): ArchiveModules {
     });
     modules[name] = archive.isEsm(path, source) ? { js: source } : { cjs: source };
   }
-  return { entry: `${ROOT}/${entry}`, entryIsEsm: "js" in modules[`${ROOT}/${entry}`], mainName, modules };
+  return {
+    entry: `${ROOT}/${entry}`,
+    entryIsEsm: "js" in modules[`${ROOT}/${entry}`],
+    mainName,
+    modules,
+    preinstalled: [...usedPreinstalled],
+  };
 }

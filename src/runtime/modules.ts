@@ -33,6 +33,16 @@ function asCommonJs(code: string, mainName: string): string {
 }
 
 
+/** Packages the stock Node.js runtime preinstalls (`openwhisk`): CommonJS source by module name. */
+export type PreinstalledPackages = Readonly<Record<string, string>>;
+
+const quoted = (name: string) => new RegExp(`["']${name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}["']`);
+
+/** The preinstalled packages a script names, as root modules its `require`/`import` finds by name. */
+function preinstalledModules(names: Iterable<string>, preinstalled: PreinstalledPackages): Record<string, ModuleSource> {
+  return Object.fromEntries([...names].map((name) => [name, { cjs: preinstalled[name]! }]));
+}
+
 export interface ActionSource {
   code: string;
   /** base64 of a zip archive rather than a script. */
@@ -46,15 +56,24 @@ export interface ActionSource {
  * code. A zip's files are mounted under `action/`, with `action.js`
  * re-exporting its entry; the answer also says which function to call.
  */
-export function actionModules(runnerSource: string, source: ActionSource): ActionModules & { mainName: string } {
+export function actionModules(
+  runnerSource: string,
+  source: ActionSource,
+  preinstalled: PreinstalledPackages = {},
+): ActionModules & { mainName: string } {
   const runner = { "runner.js": { js: runnerSource } };
   if (!source.binary) {
     const action: ModuleSource = isEsModule(source.code) ? { js: source.code } : { cjs: asCommonJs(source.code, source.main) };
-    return { mainModule: "runner.js", modules: { ...runner, "action.js": action }, mainName: source.main };
+    const named = Object.keys(preinstalled).filter((name) => quoted(name).test(source.code));
+    return {
+      mainModule: "runner.js",
+      modules: { ...runner, ...preinstalledModules(named, preinstalled), "action.js": action },
+      mainName: source.main,
+    };
   }
   let archive: ArchiveModules;
   try {
-    archive = archiveModules(source.code, source.main);
+    archive = archiveModules(source.code, source.main, Object.keys(preinstalled));
   } catch (err) {
     if (!(err instanceof ArchiveError)) throw err;
     // Surfaces as OpenWhisk's "Initialization has failed due to: <message>".
@@ -63,7 +82,11 @@ export function actionModules(runnerSource: string, source: ActionSource): Actio
   const entry: ModuleSource = archive.entryIsEsm
     ? { js: `export * from "./${archive.entry}";\nimport * as entry from "./${archive.entry}";\nexport default entry.default;` }
     : { cjs: `module.exports = require("./${archive.entry}");` };
-  return { mainModule: "runner.js", modules: { ...runner, ...archive.modules, "action.js": entry }, mainName: archive.mainName };
+  return {
+    mainModule: "runner.js",
+    modules: { ...runner, ...preinstalledModules(archive.preinstalled, preinstalled), ...archive.modules, "action.js": entry },
+    mainName: archive.mainName,
+  };
 }
 
 /** The function the runner calls: for a zip, `exec.main` may be `module.fn`. */

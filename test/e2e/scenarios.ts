@@ -87,6 +87,34 @@ export function actionScenarios(target: () => Target) {
       await expect(ow.actions.get({ name })).rejects.toMatchObject({ statusCode: 404 });
     });
 
+    it("gives actions the preinstalled openwhisk module, as the stock Node.js runtime does", async () => {
+      const ow = client(target());
+      const callee = unique("callee");
+      const caller = unique("caller");
+      await ow.actions.create({ name: callee, action: HELLO_JS });
+      await ow.actions.create({
+        name: caller,
+        action: `import openwhisk from "openwhisk";
+export async function main({ callee }) {
+  const ow = openwhisk();
+  const greeting = await ow.actions.invoke({ name: callee, blocking: true, result: true, params: { name: "nested" } });
+  const queued = await ow.actions.invoke({ name: callee, params: { name: "queued" } });
+  return { greeting, queued: queued.activationId };
+}`,
+        annotations: { "provide-api-key": true },
+      });
+      const result = await ow.actions.invoke({ name: caller, blocking: true, result: true, params: { callee } });
+      expect(result.greeting).toEqual({ payload: "Hello, nested!" });
+      const queued = await poll(() => ow.activations.get({ name: result.queued }));
+      expect(queued).toMatchObject({ name: callee, namespace: "guest", response: { result: { payload: "Hello, queued!" } } });
+
+      // Without provide-api-key the client has no key, as in OpenWhisk.
+      await ow.actions.update({ name: caller, annotations: { "provide-api-key": false } });
+      const refused = await ow.actions.invoke({ name: caller, blocking: true, params: { callee } }).catch((err) => err.error);
+      expect(refused.response.status).toBe("application error");
+      expect(refused.response.result.error.message).toMatch(/^Invalid constructor options\. Missing api_key parameter/);
+    });
+
     it("rejects a wrong key with OpenWhisk's 401", async () => {
       const ow = client(target(), "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:wrong");
       await expect(ow.actions.list()).rejects.toMatchObject({

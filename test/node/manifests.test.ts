@@ -84,6 +84,11 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM node:22-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
+    // npm ci's prepare script bundles the packages actions may require: it must be in the image first.
+    expect(dockerfile.indexOf("COPY scripts ./scripts")).toBeGreaterThan(0);
+    expect(dockerfile.indexOf("COPY scripts ./scripts")).toBeLessThan(dockerfile.indexOf("RUN npm ci"));
+    expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toContain("!scripts/bundle-isolate-libraries.mjs");
+    expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies).toHaveProperty("esbuild");
     for (const copied of ["src", "migrations"]) expect(dockerfile).toMatch(new RegExp(`^COPY ${copied} \\./${copied}$`, "m"));
     for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
       const command: string[] = container(kind, name).command;

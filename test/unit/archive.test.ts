@@ -59,4 +59,23 @@ describe("zip actions", () => {
       "There was an error uncompressing the action archive. The file type is unsupported",
     );
   });
+
+  it("points requires of a preinstalled package it does not bundle at the root module, and prefers its own copy", () => {
+    const provided = archiveModules(
+      zip({ "index.js": 'const ow = require("openwhisk");\nexports.main = require("./lib/deep/x.js").main;', "lib/deep/x.js": "const o = require('openwhisk'); exports.main = () => ({});" }),
+      "main",
+      ["openwhisk"],
+    );
+    expect(provided.preinstalled).toEqual(["openwhisk"]);
+    expect(provided.modules["action/index.js"]).toEqual({ cjs: expect.stringContaining('require("../openwhisk")') });
+    expect(provided.modules["action/lib/deep/x.js"]).toEqual({ cjs: expect.stringContaining("require('../../../openwhisk')") });
+
+    const bundled = archiveModules(
+      zip({ "index.js": 'const ow = require("openwhisk"); exports.main = () => ({});', "node_modules/openwhisk/index.js": "module.exports = 1;" }),
+      "main",
+      ["openwhisk"],
+    );
+    expect(bundled.preinstalled).toEqual([]);
+    expect(bundled.modules["action/index.js"]).toEqual({ cjs: expect.stringContaining('require("./node_modules/openwhisk/index.js")') });
+  });
 });

@@ -19,4 +19,14 @@ describe("action module detection", () => {
     expect(modules["action.js"]).toHaveProperty("cjs");
     expect((modules["action.js"] as { cjs: string }).cjs).toContain('typeof hello === "function"');
   });
+
+  it("adds a preinstalled package as a root module only to scripts that name it", () => {
+    const preinstalled = { openwhisk: "module.exports = 'client'" };
+    const uses = actionModules("runner", { code: 'const ow = require("openwhisk")();\nfunction main() {}', binary: false, main: "main" }, preinstalled);
+    expect(uses.modules.openwhisk).toEqual({ cjs: "module.exports = 'client'" });
+    const esm = actionModules("runner", { code: "import openwhisk from 'openwhisk';\nexport function main() {}", binary: false, main: "main" }, preinstalled);
+    expect(esm.modules.openwhisk).toEqual({ cjs: "module.exports = 'client'" });
+    const plain = actionModules("runner", { code: "function main() { return { openwhisk: true } }", binary: false, main: "main" }, preinstalled);
+    expect(plain.modules).not.toHaveProperty("openwhisk");
+  });
 });

@@ -352,6 +352,24 @@ describe("the activation outbox", () => {
 });
 
 describe("the outbound gateway", () => {
+  it("gives actions the preinstalled openwhisk client, which calls the platform with the action's key", async () => {
+    await createAction("callee", "function main(p) { return { hi: p.name } }");
+    await createAction(
+      "caller",
+      `const openwhisk = require("openwhisk");
+      async function main() {
+        const ow = openwhisk();
+        const result = await ow.actions.invoke({ name: "callee", blocking: true, result: true, params: { name: "nested" } });
+        const names = (await ow.actions.list({ limit: 200 })).map((a) => a.name);
+        return { result, names };
+      }`,
+      { annotations: [{ key: "provide-api-key", value: true }] },
+    );
+    const res = await invoke("caller", "blocking=true&result=true");
+    expect(res.body.result).toEqual({ hi: "nested" });
+    expect(res.body.names).toEqual(expect.arrayContaining(["caller", "callee"]));
+  });
+
   it("lets an action call the platform's own API with its key", async () => {
     await createAction(
       "lister",

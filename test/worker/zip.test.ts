@@ -53,6 +53,17 @@ describe("zip actions", () => {
     expect((await invoke("zipped-esm", { n: 21 })).body).toEqual({ n: 42 });
   });
 
+  it("finds the preinstalled openwhisk module from files deep in the archive", async () => {
+    await createZip(
+      "zipped-ow",
+      zip({
+        "index.js": "exports.main = require('./lib/client.js').describe;",
+        "lib/client.js": "const openwhisk = require('openwhisk'); exports.describe = () => ({ hasActions: typeof openwhisk({ apihost: 'https://example.test', api_key: 'a:b' }).actions.invoke });",
+      }),
+    );
+    expect((await invoke("zipped-ow")).body).toEqual({ hasActions: "function" });
+  });
+
   it("reports an archive without an entry as an initialisation failure", async () => {
     await createZip("zipped-bad", zip({ "readme.txt": "no code" }));
     const res = await invoke("zipped-bad");
