@@ -4,6 +4,7 @@ import type { ActivationRecord } from "./core/activation.js";
 import type { Collection, StoredEntity } from "./core/entities.js";
 export type { StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
+import type { StoredApi } from "./core/apis.js";
 import type { EntityRef } from "./core/names.js";
 import type { NamespaceLimits, ThrottledKind } from "./core/throttle.js";
 import type { WebRequest } from "./core/webaction.js";
@@ -76,6 +77,13 @@ export interface Store {
   countActivations(namespace: string, filter: ActivationFilter): Promise<number>;
   /** Removes activations that started before `before` (epoch ms); returns how many. */
   deleteActivationsBefore(before: number): Promise<number>;
+
+  /** A tenant's gateway APIs, oldest first. */
+  listApis(tenant: string): Promise<StoredApi[]>;
+  /** Stores an API: new when `expectedRev` is undefined, else only if still at that revision; false otherwise. */
+  saveApi(api: Omit<StoredApi, "rev">, expectedRev: number | undefined): Promise<boolean>;
+  /** Deletes an API if it is still at revision `expectedRev`; false on a concurrent change. */
+  deleteApi(tenant: string, key: string, expectedRev: number): Promise<boolean>;
 }
 
 /** A unit of asynchronous work: a non-blocking activation or a trigger fire. */

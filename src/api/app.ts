@@ -13,6 +13,8 @@ import { packageRoutes } from "./packages.js";
 import { ruleRoutes } from "./rules.js";
 import { triggerRoutes } from "./triggers.js";
 import { webRoutes } from "./web.js";
+import { apiManagementRoutes } from "./apimgmt.js";
+import { serveGatewayRoute } from "./api-gateway.js";
 import type { Host } from "../ports.js";
 
 const CORS_HEADERS = {
@@ -38,6 +40,7 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
     c.header("X-Request-ID", transactionId);
   });
   // Web actions answer CORS themselves (an action may even take OPTIONS over).
+  app.route("/api/v1/web/whisk.system/apimgmt", apiManagementRoutes);
   app.route("/api/v1/web", webRoutes);
   app.use("/api/v1/*", async (c, next) => {
     await next();
@@ -71,6 +74,9 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   app.route("/api/v1/namespaces", namespaces);
   app.use("/api/v1/feeds/*", requireAuth);
   app.route("/api/v1/feeds", feedRoutes);
+  // The API gateway's routes, under the tenant (never `v1`: that is this API).
+  app.all("/api/:tenant{[A-Za-z0-9-]+}/*", (c) => (c.req.param("tenant") === "v1" ? c.notFound() : serveGatewayRoute(c)));
+  app.all("/api/:tenant{[A-Za-z0-9-]+}", (c) => (c.req.param("tenant") === "v1" ? c.notFound() : serveGatewayRoute(c)));
 
   app.onError(renderError);
   app.notFound(renderNotFound);

@@ -15,8 +15,8 @@ import { waitFor } from "./wait.js";
 
 const PREFIX = "/api/v1/web/";
 
-function corsHeaders(c: ApiContext): Record<string, string> {
-  const requested = c.req.header("access-control-request-headers");
+function corsHeaders(request: Request): Record<string, string> {
+  const requested = request.headers.get("access-control-request-headers");
   return requested ? { ...WEB_CORS, "Access-Control-Allow-Headers": requested } : WEB_CORS;
 }
 
@@ -32,23 +32,24 @@ function render(record: ActivationRecord, extension: WebExtension, head: boolean
   return new Response(body, { status: web.status, headers: web.headers });
 }
 
-async function handle(c: ApiContext) {
-  const method = c.req.method.toUpperCase();
+/** Serves a web action request; the API gateway hands in the requests it forwards. */
+export async function serveWebRequest(c: ApiContext, request: Request): Promise<Response> {
+  const method = request.method.toUpperCase();
   if (!WEB_METHODS.has(method)) throw methodNotAllowed([...WEB_METHODS]);
-  const target = parseWebPath(c.req.path.slice(PREFIX.length));
+  const url = new URL(request.url);
+  const target = url.pathname.startsWith(PREFIX) ? parseWebPath(url.pathname.slice(PREFIX.length)) : undefined;
   if (!target) throw notFound();
   const host = c.get("host");
   // Web activations count against the namespace that owns the action, as in OpenWhisk.
   await host.throttle.admit(target.namespace, "invoke");
-  const user = await identify(host, c.req.header("authorization"));
+  const user = await identify(host, request.headers.get("authorization") ?? undefined);
 
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.length > LIMITS.parametersBytes) {
     throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
   }
   const headers: Record<string, string> = {};
-  c.req.raw.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
-  const url = new URL(c.req.url);
+  request.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
   const activationId = newActivationId(() => crypto.randomUUID());
 
   const pending = host.invokers.invokeWeb({
@@ -72,8 +73,8 @@ async function handle(c: ApiContext) {
     c.header(ACTIVATION_ID_HEADER, activationId);
     throw new WhiskError(202, Messages.responseNotReady);
   }
-  if (outcome.kind === "options") return c.body(null, 200, corsHeaders(c));
-  const cors = outcome.customOptions ? {} : corsHeaders(c);
+  if (outcome.kind === "options") return c.body(null, 200, corsHeaders(request));
+  const cors = outcome.customOptions ? {} : corsHeaders(request);
   try {
     const response = render(outcome.record, target.extension, method === "HEAD");
     for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
@@ -87,4 +88,4 @@ async function handle(c: ApiContext) {
   }
 }
 
-export const webRoutes = new Hono<ApiEnv>().all("/*", handle);
+export const webRoutes = new Hono<ApiEnv>().all("/*", (c) => serveWebRequest(c, c.req.raw));

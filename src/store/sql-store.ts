@@ -3,6 +3,7 @@
 import type { ActivationRecord } from "../core/activation.js";
 import type { AnyEntityDoc, Collection } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
+import type { ApiDocument, StoredApi } from "../core/apis.js";
 import type { NamespaceLimits } from "../core/throttle.js";
 import type { ActivationFilter, CodeBlob, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
 
@@ -316,5 +317,35 @@ export class SqlStore implements Store {
     );
     const result = await this.db.run("DELETE FROM activations WHERE start_ms < ?", [before]);
     return result.changes;
+  }
+
+  async listApis(tenant: string): Promise<StoredApi[]> {
+    const rows = await this.db.all<{ api_key: string; doc: string; rev: number | string }>(
+      "SELECT api_key, doc, rev FROM apis WHERE tenant = ? ORDER BY created_ms, api_key",
+      [tenant],
+    );
+    return rows.map((row) => ({ tenant, key: row.api_key, doc: JSON.parse(row.doc) as ApiDocument, rev: Number(row.rev) }));
+  }
+
+  async saveApi(api: Omit<StoredApi, "rev">, expectedRev: number | undefined): Promise<boolean> {
+    const doc = JSON.stringify(api.doc);
+    const result =
+      expectedRev === undefined
+        ? await this.db.run(
+            "INSERT INTO apis (tenant, api_key, doc, rev, created_ms) VALUES (?, ?, ?, 1, ?) ON CONFLICT (tenant, api_key) DO NOTHING",
+            [api.tenant, api.key, doc, Date.now()],
+          )
+        : await this.db.run("UPDATE apis SET doc = ?, rev = rev + 1 WHERE tenant = ? AND api_key = ? AND rev = ?", [
+            doc,
+            api.tenant,
+            api.key,
+            expectedRev,
+          ]);
+    return result.changes === 1;
+  }
+
+  async deleteApi(tenant: string, key: string, expectedRev: number): Promise<boolean> {
+    const result = await this.db.run("DELETE FROM apis WHERE tenant = ? AND api_key = ? AND rev = ?", [tenant, key, expectedRev]);
+    return result.changes === 1;
   }
 }

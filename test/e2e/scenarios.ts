@@ -263,5 +263,31 @@ export function webScenarios(target: () => Target) {
       const record = await poll(() => ow.activations.get({ name: id }));
       expect(record.name).toBe("hello");
     });
+
+    it("serves a web action through an API gateway route made with the client's routes", async () => {
+      const ow = client(target());
+      const name = unique("routed");
+      const basepath = `/${unique("api")}`;
+      await ow.actions.create({ name, action: CHAPTER_WEB_HELLO, annotations: { "web-export": true } });
+      // The client's typings leave out responsetype and routes.get, which it has.
+      const routes = ow.routes as unknown as Record<"create" | "get" | "list" | "delete", (options?: Record<string, unknown>) => Promise<any>>;
+      const created = await routes.create({ basepath, relpath: "/greet", operation: "GET", action: name, responsetype: "http" });
+      expect(created.gwApiUrl).toMatch(new RegExp(`^${target().apihost}/api/[0-9a-f-]+${basepath}$`));
+      expect(created.apidoc.paths["/greet"].get["x-openwhisk"]).toMatchObject({ namespace: "guest", action: name });
+
+      const page = await fetch(`${created.gwApiUrl}/greet?name=gateway`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe("<html><body><h3><center>hello gateway!</center></h3></body></html>");
+
+      const listed = await routes.list();
+      expect(listed.apis.map((api: { value: { apidoc: { basePath: string } } }) => api.value.apidoc.basePath)).toContain(basepath);
+      const got = await routes.get({ basepath });
+      expect(got.apis).toHaveLength(1);
+      expect(got.apis[0].value.gwApiUrl).toBe(created.gwApiUrl);
+
+      await routes.delete({ basepath });
+      expect((await fetch(`${created.gwApiUrl}/greet`)).status).toBe(404);
+      await expect(routes.delete({ basepath })).rejects.toMatchObject({ statusCode: 502 });
+    });
   });
 }

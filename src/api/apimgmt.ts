@@ -1,0 +1,137 @@
+// /api/v1/web/whisk.system/apimgmt/{createApi,getApi,deleteApi}[.http]: the
+// route management web actions `wsk api` and the openwhisk client's
+// `routes` call. Served here rather than as actions: they only read and
+// write the caller's gateway APIs. Answers keep the actions' shapes: 200
+// with the result, 502 `{"error": ...}` for any failure.
+//
+// The tenant is the uuid of the caller's key, which is what the CLI sends as
+// `spaceguid`; the parameter itself is not trusted.
+import { Hono } from "hono";
+import {
+  ApiError,
+  apiDescription,
+  apiKey,
+  applyApiChange,
+  checkPathParameters,
+  findApis,
+  readApiChange,
+  removeRoute,
+  type StoredApi,
+} from "../core/apis.js";
+import { bytesToBase64 } from "../core/base64.js";
+import { WEB_CORS, webArguments } from "../core/webaction.js";
+import type { Identity, Store } from "../ports.js";
+import { identify } from "./auth.js";
+import type { ApiContext, ApiEnv } from "./context.js";
+
+/** Attempts at a read-modify-write of an API before giving up on concurrent changes. */
+const SAVE_ATTEMPTS = 5;
+
+class ManagementFailure extends Error {}
+
+async function managementParams(c: ApiContext): Promise<Record<string, unknown>> {
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+  const request = {
+    method: c.req.method,
+    headers,
+    path: "",
+    query: new URL(c.req.url).search.replace(/^\?/, ""),
+    ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: bytesToBase64(bytes) } } : {}),
+  };
+  return webArguments(request, false, undefined, new Set());
+}
+
+const text = (value: unknown): string | undefined => (value === undefined || value === null || value === "" ? undefined : String(value));
+
+async function createApi(store: Store, identity: Identity, params: Record<string, unknown>, origin: string) {
+  const change = readApiChange(params.apidoc, identity.namespace, text(params.responsetype));
+  const key = apiKey(change.basePath);
+  for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+    const existing: StoredApi | undefined = findApis(await store.listApis(identity.uuid), change.basePath)[0];
+    let doc;
+    try {
+      doc = applyApiChange(existing?.doc, change);
+      checkPathParameters(doc);
+    } catch (err) {
+      if (err instanceof ApiError) throw new ManagementFailure(`API creation failure: ${err.message}`);
+      throw err;
+    }
+    const api = { tenant: identity.uuid, key: existing?.key ?? key, doc };
+    if (await store.saveApi(api, existing?.rev)) return apiDescription({ ...api, rev: 0 }, origin);
+  }
+  throw new ManagementFailure("API creation failure: the API was changed concurrently; try again");
+}
+
+async function getApi(store: Store, identity: Identity, params: Record<string, unknown>, origin: string) {
+  const outputFormat = text(params.outputFormat);
+  if (outputFormat !== undefined && outputFormat !== "apigw" && outputFormat !== "swagger") {
+    throw new ManagementFailure("Invalid outputFormat value. Valid values are: apigw, swagger");
+  }
+  const basePath = text(params.basepath);
+  let apis = await store.listApis(identity.uuid);
+  if (basePath !== undefined) apis = findApis(apis, basePath);
+  const skip = Number(text(params.skip) ?? 0) || 0;
+  const limit = text(params.limit) === undefined ? undefined : Number(params.limit);
+  apis = apis.slice(Math.max(0, skip));
+  if (limit !== undefined && !Number.isNaN(limit)) apis = limit < 1 ? [] : apis.slice(0, limit);
+  return { apis: apis.map((api) => ({ id: "Not Used", key: "Not Used", value: apiDescription(api, origin) })) };
+}
+
+async function deleteApi(store: Store, identity: Identity, params: Record<string, unknown>) {
+  const basePath = text(params.basepath);
+  if (basePath === undefined) throw new ManagementFailure("basepath is required.");
+  const relpath = text(params.relpath);
+  const operation = text(params.operation)?.toLowerCase();
+  if (operation !== undefined && relpath === undefined) throw new ManagementFailure("When specifying an operation, the path is required.");
+  for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+    const api = findApis(await store.listApis(identity.uuid), basePath)[0];
+    if (!api) throw new ManagementFailure(`API deletion failure: API '${basePath}' does not exist.`);
+    let remains = false;
+    const doc = structuredClone(api.doc);
+    if (relpath !== undefined) {
+      try {
+        remains = removeRoute(doc, relpath, operation);
+      } catch (err) {
+        if (err instanceof ApiError) throw new ManagementFailure(`API deletion failure: ${err.message}`);
+        throw err;
+      }
+    }
+    const done = remains ? await store.saveApi({ tenant: api.tenant, key: api.key, doc }, api.rev) : await store.deleteApi(api.tenant, api.key, api.rev);
+    if (done) return {};
+  }
+  throw new ManagementFailure("API deletion failure: the API was changed concurrently; try again");
+}
+
+interface Operation {
+  /** What the action answers a caller without a valid key. */
+  unauthenticated: string;
+  run(store: Store, identity: Identity, params: Record<string, unknown>, origin: string): Promise<object>;
+}
+
+const OPERATIONS: Record<string, Operation> = {
+  createApi: { unauthenticated: "A valid auth key is required.", run: createApi },
+  getApi: { unauthenticated: "Invalid authentication.", run: getApi },
+  deleteApi: { unauthenticated: "Invalid authentication.", run: deleteApi },
+};
+
+async function handle(c: ApiContext) {
+  if (c.req.method === "OPTIONS") return c.body(null, 200, WEB_CORS);
+  const operation = OPERATIONS[(c.req.param("operation") ?? "").replace(/\.(http|json)$/, "")];
+  if (!operation) return c.notFound();
+  const params = await managementParams(c);
+  const host = c.get("host");
+  const answer = (status: 200 | 502, body: object) => c.json(body, status, WEB_CORS);
+  try {
+    const identity = await identify(host, c.req.header("authorization"));
+    if (!identity) throw new ManagementFailure(operation.unauthenticated);
+    return answer(200, await operation.run(host.store, identity, params, new URL(c.req.url).origin));
+  } catch (err) {
+    // Validation failures of the request come as ApiError; failures of the change are worded per operation.
+    if (err instanceof ManagementFailure || err instanceof ApiError) return answer(502, { error: err.message });
+    throw err;
+  }
+}
+
+export const apiManagementRoutes = new Hono<ApiEnv>().all("/:operation{(createApi|getApi|deleteApi)(\\.(http|json))?}", handle);
