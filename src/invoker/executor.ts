@@ -27,6 +27,7 @@ import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "./isolates.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
+import { isConductor, runComposition } from "./conductor.js";
 
 /** Extra time the invoker grants the runner past the deadline before giving up on it. */
 const DEADLINE_GRACE_MS = 2_000;
@@ -133,9 +134,19 @@ export class ActivationExecutor {
   async execute(request: InvokeRequest): Promise<ActivationRecord> {
     const action = await this.resolve(request);
     assertNoImmutableOverride(request.params, immutableParams(action.doc.annotations, action.params));
-    const record = isSequence(action.doc.exec)
-      ? await runSequence(action, request, this.deps.invokeComponent, this.now)
-      : await this.runCode(action, request);
+    let record: ActivationRecord;
+    if (isSequence(action.doc.exec)) record = await runSequence(action, request, this.deps.invokeComponent, this.now);
+    else if (isConductor(action.doc.annotations)) {
+      record = await runComposition(action, request, {
+        invokeComponent: this.deps.invokeComponent,
+        runStep: async (step) => {
+          const stepRecord = await this.runCode(action, step);
+          await this.recordActivation(stepRecord);
+          return stepRecord;
+        },
+        now: this.now,
+      });
+    } else record = await this.runCode(action, request);
     await this.recordActivation(record);
     return record;
   }

@@ -185,6 +185,28 @@ export function packageScenarios(target: () => Target) {
       expect(failed.logs).toHaveLength(2);
     });
 
+    it("runs a conductor action's composition, as in OpenWhisk's conductor documentation", async () => {
+      const ow = client(target());
+      const [triple, increment, conductor] = [unique("triple"), unique("increment"), unique("conductor")];
+      await ow.actions.create({ name: triple, action: "function main({ value }) { return { value: value * 3 } }" });
+      await ow.actions.create({ name: increment, action: "function main({ value }) { return { value: value + 1 } }" });
+      await ow.actions.create({
+        name: conductor,
+        action: `function main(params) {
+          const step = params.$step || 0;
+          delete params.$step;
+          if (step === 0) return { action: "${triple}", params, state: { $step: 1 } };
+          if (step === 1) return { action: "${increment}", params, state: { $step: 2 } };
+          return { params };
+        }`,
+        annotations: { conductor: true },
+      });
+      const record = await ow.actions.invoke({ name: conductor, blocking: true, params: { value: 3 } });
+      expect(record.response?.result).toEqual({ value: 10 });
+      expect(record.logs).toHaveLength(5);
+      expect(record.annotations).toContainEqual({ key: "conductor", value: true });
+    });
+
     it("echoes through /whisk.system/utils/echo as in the chapter", async () => {
       const ow = client(target());
       expect(await ow.actions.invoke({ name: "/whisk.system/utils/echo", blocking: true, result: true, params: { message: "hello" } })).toEqual({
