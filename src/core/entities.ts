@@ -187,9 +187,17 @@ export function getAnnotation(list: readonly KeyValue[] | undefined, key: string
   return list?.find((kv) => kv.key === key)?.value;
 }
 
-export function isTruthyAnnotation(list: readonly KeyValue[] | undefined, key: string): boolean {
-  const value = getAnnotation(list, key);
-  return value === true || value === "true" || value === "yes";
+/** Web annotations (web-export, raw-http, web-custom-options, final) count only as the boolean true, as in OpenWhisk. */
+export function isTrueAnnotation(list: readonly KeyValue[] | undefined, key: string): boolean {
+  return getAnnotation(list, key) === true;
+}
+
+/** OpenWhisk's truthiness (conductor, provide-api-key): anything but false, 0, "" and null; absent as given. */
+export function isTruthyAnnotation(list: readonly KeyValue[] | undefined, key: string, whenAbsent = false): boolean {
+  const found = list?.find((kv) => kv.key === key);
+  if (!found) return whenAbsent;
+  const value = found.value;
+  return !(value === null || value === false || value === 0 || value === "");
 }
 
 export function toRecord(list: readonly KeyValue[] | undefined): Record<string, unknown> {

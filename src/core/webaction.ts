@@ -3,7 +3,7 @@
 // result into an HTTP response per extension, as OpenWhisk's WebActions does.
 import { isBinaryCode } from "./actions.js";
 import { base64ToText, textToBase64 } from "./base64.js";
-import { getAnnotation, isTruthyAnnotation, type KeyValue } from "./entities.js";
+import { getAnnotation, isTrueAnnotation, type KeyValue } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import { isValidEntityName } from "./names.js";
 
@@ -148,7 +148,7 @@ export function webAuthorized(annotations: readonly KeyValue[], headers: Record<
 }
 
 export function isWebExported(annotations: readonly KeyValue[]): boolean {
-  return isTruthyAnnotation(annotations, "web-export");
+  return isTrueAnnotation(annotations, "web-export");
 }
 
 export interface WebResponse {

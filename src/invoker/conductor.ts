@@ -4,7 +4,7 @@
 // for; all are caused by the composition, whose record lists their ids as
 // its logs and sums their durations, as OpenWhisk records compositions.
 import { activationResponse, buildActivation, whiskError, StatusCode, type ActivationRecord, type ActivationResponse } from "../core/activation.js";
-import { getAnnotation, type KeyValue } from "../core/entities.js";
+import { getAnnotation, isTruthyAnnotation, type KeyValue } from "../core/entities.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { qualifiedName, resolveQualifiedName } from "../core/names.js";
@@ -12,10 +12,8 @@ import type { ResolvedAction } from "../core/resolve.js";
 import type { InvokeRequest } from "../ports.js";
 import type { ComponentInvoker } from "./sequence.js";
 
-/** OpenWhisk's truthiness of an annotation: anything but false, 0, "", null or absence. */
 export function isConductor(annotations: readonly KeyValue[]): boolean {
-  const value = getAnnotation(annotations, "conductor");
-  return !(value === undefined || value === null || value === false || value === 0 || value === "");
+  return isTruthyAnnotation(annotations, "conductor");
 }
 
 export interface CompositionDeps {

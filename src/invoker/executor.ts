@@ -12,7 +12,7 @@ import {
   type ActivationRecord,
   type ActivationResponse,
 } from "../core/activation.js";
-import { type ActionDoc, type CodeExec, type KeyValue, isSequence, isTruthyAnnotation } from "../core/entities.js";
+import { type ActionDoc, type CodeExec, type KeyValue, isSequence, isTrueAnnotation, isTruthyAnnotation } from "../core/entities.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js";
 import { LIMITS, MEGABYTE } from "../core/limits.js";
@@ -99,7 +99,7 @@ export class ActivationExecutor {
     }
     const { annotations } = action.doc;
     if (!isWebExported(annotations)) throw notFound();
-    const customOptions = isTruthyAnnotation(annotations, "web-custom-options");
+    const customOptions = isTrueAnnotation(annotations, "web-custom-options");
     const isOptions = request.web.method.toUpperCase() === "OPTIONS";
     if (isOptions && !customOptions) return { kind: "options" };
     if (!isOptions && !webAuthorized(annotations, request.web.headers, request.user !== undefined)) {
@@ -107,7 +107,7 @@ export class ActivationExecutor {
     }
     const params = webArguments(
       request.web,
-      isTruthyAnnotation(annotations, "raw-http"),
+      isTrueAnnotation(annotations, "raw-http"),
       request.user?.namespace,
       immutableParams(annotations, action.params),
     );
@@ -268,9 +268,9 @@ function responseOf(reply: RunReply, doc: ActionDoc): ActivationResponse {
   }
 }
 
+/** Actions created here carry provide-api-key: false unless asked; one without the annotation gets the key, as in OpenWhisk. */
 function providesApiKey(doc: ActionDoc): boolean {
-  const value = doc.annotations.find((kv) => kv.key === "provide-api-key")?.value;
-  return value === true;
+  return isTruthyAnnotation(doc.annotations, "provide-api-key", true);
 }
 
 /** Init parameters are fixed when an isolate starts, so they are part of its identity (hashed: they may be secrets). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAction, execFromPut, isBinaryCode, limitsFromPut, updateAction } from "../../src/core/actions.js";
 import { limitViolation } from "../../src/core/limits.js";
+import { isTrueAnnotation, isTruthyAnnotation } from "../../src/core/entities.js";
 
 const ref = { namespace: "guest", name: "hello" };
 
@@ -58,5 +59,18 @@ describe("limits", () => {
     expect(limitViolation("logs", 11)).toBe("log size 11 MB exceeds allowed threshold of 10 MB");
     expect(limitViolation("concurrency", 0)).toBe("concurrency 0 below allowed threshold of 1");
     expect(() => limitsFromPut({ timeout: 300001 })).toThrow("duration 300001 milliseconds exceeds allowed threshold");
+  });
+});
+
+describe("annotation truthiness", () => {
+  const kv = (value: unknown) => [{ key: "a", value }];
+  it("counts web annotations only as the boolean true", () => {
+    expect(isTrueAnnotation(kv(true), "a")).toBe(true);
+    expect([kv("true"), kv("yes"), kv(1), []].map((list) => isTrueAnnotation(list, "a"))).toEqual([false, false, false, false]);
+  });
+  it("counts conductor and provide-api-key as OpenWhisk's isTruthy does", () => {
+    expect([kv(true), kv("false"), kv(1), kv({})].map((list) => isTruthyAnnotation(list, "a"))).toEqual([true, true, true, true]);
+    expect([kv(false), kv(0), kv(""), kv(null), []].map((list) => isTruthyAnnotation(list, "a"))).toEqual([false, false, false, false, false]);
+    expect(isTruthyAnnotation([], "a", true)).toBe(true);
   });
 });
