@@ -9,13 +9,21 @@ import type { EntityRef } from "../core/names.js";
 import { createPackage } from "../core/packages.js";
 import type { Store } from "../ports.js";
 import { alarmsActions } from "./alarms.js";
+import { samplesActions } from "./samples.js";
 import { utilsActions } from "./utils.js";
 
 export const CATALOG_NAMESPACE = "whisk.system";
 
-const PACKAGES: { name: string; description: string; feeds: boolean; actions: Record<string, { description: string; code: string }> }[] = [
+interface CatalogAction {
+  description: string;
+  code: string;
+  annotations?: { key: string; value: unknown }[];
+}
+
+const PACKAGES: { name: string; description: string; feeds: boolean; actions: Record<string, CatalogAction> }[] = [
   { name: "utils", description: "Building blocks that format and assemble data", feeds: false, actions: utilsActions },
   { name: "alarms", description: "Alarms and periodic utility", feeds: true, actions: alarmsActions },
+  { name: "samples", description: "A suite of simple actions to help you get started with OpenWhisk", feeds: false, actions: samplesActions },
 ];
 
 async function ensurePackage(store: Store, name: string, description: string): Promise<void> {
@@ -68,6 +76,7 @@ export async function installCatalog(store: Store): Promise<void> {
       const annotations = [
         { key: "description", value: action.description },
         ...(pkg.feeds ? [{ key: "feed", value: true }] : []),
+        ...(action.annotations ?? []),
       ];
       await ensureAction(store, { namespace: CATALOG_NAMESPACE, packageName: pkg.name, name }, action.code, annotations);
     }

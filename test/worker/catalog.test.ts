@@ -38,7 +38,7 @@ describe("/whisk.system/utils", () => {
       ["cat", "date", "echo", "head", "hosturl", "namespace", "smash", "sort", "split"],
     );
     const listed = await call("GET", "/api/v1/namespaces/whisk.system/packages");
-    expect(listed.body.map((p: { name: string }) => p.name).sort()).toEqual(["alarms", "utils"]);
+    expect(listed.body.map((p: { name: string }) => p.name).sort()).toEqual(["alarms", "samples", "utils"]);
     const change = await call("PUT", "/api/v1/namespaces/whisk.system/actions/utils/echo?overwrite=true", {
       body: { exec: { kind: "nodejs:20", code: "function main(){return {}}" } },
     });
@@ -49,5 +49,22 @@ describe("/whisk.system/utils", () => {
     const pkg = await call("GET", "/api/v1/namespaces/whisk.system/packages/alarms");
     expect(pkg.body.feeds.map((f: { name: string }) => f.name).sort()).toEqual(["alarm", "interval", "once"]);
     expect(pkg.body.actions).toEqual([]);
+  });
+});
+
+describe("/whisk.system/samples", () => {
+  it("greets as OpenWhisk's getting-started docs show", async () => {
+    expect((await invoke("samples/greeting", { name: "Bernie", place: "Vermont" })).body).toEqual({ payload: "Hello, Bernie from Vermont!" });
+    expect((await invoke("samples/greeting", {})).body).toEqual({ payload: "Hello, stranger from somewhere!" });
+    expect((await invoke("samples/wordCount", { payload: "Five fuzzy felines" })).body).toEqual({ count: 3 });
+    expect((await invoke("samples/wordCountAsync", { payload: "one two" })).body).toEqual({ count: 2 });
+    expect((await invoke("samples/printParams", { x: 1, b: 5 })).body).toEqual({ params: { b: 5, x: 1 } });
+  });
+
+  it("logs hello, and calls the platform back through the preinstalled openwhisk module", async () => {
+    const hello = await call("POST", "/api/v1/namespaces/whisk.system/actions/samples/helloWorld?blocking=true", { body: { payload: "Cat" } });
+    expect(hello.body.response.result).toEqual({});
+    expect(hello.body.logs).toEqual([expect.stringMatching(/ stdout: hello Cat!$/)]);
+    expect((await invoke("samples/helloPromises", { name: "Cat", place: "Narrowsburg" })).body).toEqual({ lines: ["Hello,", "Cat", "from", "Narrowsburg!"] });
   });
 });
