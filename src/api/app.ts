@@ -14,6 +14,7 @@ import { ruleRoutes } from "./rules.js";
 import { triggerRoutes } from "./triggers.js";
 import { webRoutes } from "./web.js";
 import { apiManagementRoutes } from "./apimgmt.js";
+import { apiDocsRoutes } from "./api-docs.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import type { Host } from "../ports.js";
 
@@ -48,6 +49,7 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   });
   app.options("/api/v1/*", (c) => c.body(null, 200, CORS_HEADERS));
   app.route("/", infoRoutes);
+  app.route("/", apiDocsRoutes);
 
   app.use("/api/v1/namespaces", requireAuth);
   app.use("/api/v1/namespaces/*", requireAuth);

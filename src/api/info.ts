@@ -47,6 +47,6 @@ export const infoRoutes = new Hono<ApiEnv>()
       api_paths: ["/api/v1"],
       build: BUILD.date,
       buildno: BUILD.number,
-      swagger_paths: { ui: "/api/v1/docs", "api-docs": "/api/v1/api-docs" },
+      swagger_paths: { ui: "/docs", "api-docs": "/api-docs" },
     }),
   );

@@ -1,6 +1,6 @@
 // The actions collection against the real Worker, D1 and invoker DOs.
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, createAction, HELLO_JS, OTHER_KEY, seedNamespaces } from "./helpers.js";
+import { call, createAction, fetchWorker, HELLO_JS, OTHER_KEY, seedNamespaces } from "./helpers.js";
 
 beforeAll(seedNamespaces);
 
@@ -207,6 +207,27 @@ describe("API information", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ description: "OpenWhisk API", api_paths: ["/api/v1"], api_version: "1.0.0" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("serves the Swagger document and UI where swagger_paths says, every reference resolving", async () => {
+    const info = (await call("GET", "/api/v1", { auth: null })).body;
+    expect(info.swagger_paths).toEqual({ ui: "/docs", "api-docs": "/api-docs" });
+    const docs = await call("GET", `/api/v1${info.swagger_paths["api-docs"]}`, { auth: null });
+    expect(docs.status).toBe(200);
+    expect(docs.body).toMatchObject({ swagger: "2.0", basePath: "/api/v1", host: "edgewhisk.test" });
+    expect(docs.body.paths["/namespaces/{namespace}/actions/{actionName}"]).toHaveProperty("post.operationId", "invokeAction");
+    expect(docs.body.paths["/namespaces/{namespace}/triggers/{triggerName}"]).toHaveProperty("post.operationId", "fireTrigger");
+    expect(Object.keys(docs.body.definitions)).toEqual(expect.arrayContaining(["ActionMeta", "ActionExecMeta", "RuleMeta", "TriggerMeta"]));
+    const refs = [...docs.text.matchAll(/"#\/definitions\/([^"]+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(20);
+    expect(refs.filter((name) => !(name in docs.body.definitions))).toEqual([]);
+
+    const redirect = await fetchWorker(`/api/v1${info.swagger_paths.ui}`, { redirect: "manual" });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get("location")).toBe("/api/v1/docs/index.html?url=/api/v1/api-docs");
+    const ui = await call("GET", "/api/v1/docs/index.html?url=%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E", { auth: null });
+    expect(ui.text).toContain("<title>Swagger UI</title>");
+    expect(ui.text).not.toContain("</script><script>alert(1)");
   });
 
   it("describes the platform at / with its limits and runtimes", async () => {
