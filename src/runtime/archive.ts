@@ -63,6 +63,15 @@ class Archive {
 
   constructor(private readonly files: Map<string, Uint8Array>) {}
 
+  paths(): string[] {
+    return [...this.files.keys()];
+  }
+
+  bytes(path: string): ArrayBuffer {
+    const data = this.files.get(path)!;
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  }
+
   has(path: string): boolean {
     return this.files.has(path);
   }
@@ -121,6 +130,27 @@ class Archive {
       if (dir === "") return /^\s*(import|export)\s/m.test(source) && !/\brequire\s*\(/.test(source);
     }
   }
+}
+
+const USE_STRICT = /^(\s*(?:(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*(["'])use strict\2;?)/;
+
+/**
+ * Isolates give CommonJS modules a __dirname outside the /bundle directory
+ * where node:fs finds the archive's files; set the one Node would give, on
+ * the first line (after any "use strict") so line numbers stay as written.
+ */
+function withBundlePaths(source: string, path: string): string {
+  const file = `/bundle/${ROOT}/${path}`;
+  const preamble = `var __filename = ${JSON.stringify(file)}, __dirname = ${JSON.stringify(dirname(file))};`;
+  const directive = USE_STRICT.exec(source);
+  return directive ? `${directive[1]} ${preamble}${source.slice(directive[1].length)}` : `${preamble}${source}`;
+}
+
+/** The same for ES modules, whose import.meta.url in an isolate is not a file URL. */
+function withBundleMeta(source: string, path: string): string {
+  const file = `/bundle/${ROOT}/${path}`;
+  const meta: Record<string, string> = { url: `file://${file}`, filename: file, dirname: dirname(file) };
+  return source.replace(/\bimport\.meta\.(url|filename|dirname)\b/g, (_match, field: string) => JSON.stringify(meta[field]));
 }
 
 function unpack(base64: string): Map<string, Uint8Array> {
@@ -194,7 +224,12 @@ export function archiveModules(base64: string, main: string, preinstalled: reado
       }
       return `${lead}${quote}${relative(dirname(path), target)}${quote}`;
     });
-    modules[name] = archive.isEsm(path, source) ? { js: source } : { cjs: source };
+    modules[name] = archive.isEsm(path, source) ? { js: withBundleMeta(source, path) } : { cjs: withBundlePaths(source, path) };
+  }
+  // The archive's own files (and packages' package.json) stay readable with node:fs, under /bundle.
+  for (const path of archive.paths()) {
+    if (seen.has(path) || (path.includes("node_modules/") && !path.endsWith("/package.json"))) continue;
+    modules[`${ROOT}/${path}`] = { data: archive.bytes(path) };
   }
   return {
     entry: `${ROOT}/${entry}`,

@@ -8,7 +8,7 @@ function zip(files: Record<string, string>): string {
 }
 
 describe("zip actions", () => {
-  it("rewrites specifiers to the files Node would resolve and loads only what is reachable", () => {
+  it("rewrites specifiers to the files Node would resolve and loads as code only what is reachable", () => {
     const result = archiveModules(
       zip({
         "package.json": JSON.stringify({ main: "lib/app.js" }),
@@ -29,7 +29,10 @@ describe("zip actions", () => {
       "action/lib/util.js",
       "action/node_modules/dep/dist/index.js",
       "action/node_modules/dep/dist/inner/index.js",
+      "action/node_modules/dep/package.json",
+      "action/package.json",
     ]);
+    expect(result.modules["action/package.json"]).toHaveProperty("data");
     const app = (result.modules["action/lib/app.js"] as { cjs: string }).cjs;
     expect(app).toContain("require('../node_modules/dep/dist/index.js')");
     expect(app).toContain("require('./util.js')");
@@ -77,5 +80,37 @@ describe("zip actions", () => {
     );
     expect(bundled.preinstalled).toEqual([]);
     expect(bundled.modules["action/index.js"]).toEqual({ cjs: expect.stringContaining('require("./node_modules/openwhisk/index.js")') });
+  });
+
+  it("keeps the archive's other files as data, and gives CommonJS modules a __dirname under /bundle on their first line", () => {
+    const result = archiveModules(
+      zip({
+        "index.js": '"use strict";\nexports.main = () => ({});',
+        "lib/plain.js": "module.exports = 1;\n",
+        "template.html": "<p>hi</p>",
+        "node_modules/dep/index.js": "module.exports = 2;",
+        "node_modules/dep/README.md": "docs",
+        "node_modules/dep/package.json": "{}",
+      }),
+      "main",
+    );
+    expect(result.modules["action/index.js"]).toEqual({
+      cjs: '"use strict"; var __filename = "/bundle/action/index.js", __dirname = "/bundle/action";\nexports.main = () => ({});',
+    });
+    expect(new TextDecoder().decode((result.modules["action/template.html"] as { data: ArrayBuffer }).data)).toBe("<p>hi</p>");
+    expect(result.modules["action/lib/plain.js"]).toHaveProperty("data");
+    expect(result.modules["action/node_modules/dep/package.json"]).toHaveProperty("data");
+    expect(result.modules).not.toHaveProperty("action/node_modules/dep/README.md");
+    expect(result.modules).not.toHaveProperty("action/node_modules/dep/index.js");
+  });
+
+  it("gives ES modules a file URL and paths under /bundle for import.meta", () => {
+    const result = archiveModules(
+      zip({ "package.json": JSON.stringify({ type: "module" }), "index.js": "export const main = () => ({ u: import.meta.url, d: import.meta.dirname, f: import.meta.filename });" }),
+      "main",
+    );
+    expect(result.modules["action/index.js"]).toEqual({
+      js: 'export const main = () => ({ u: "file:///bundle/action/index.js", d: "/bundle/action", f: "/bundle/action/index.js" });',
+    });
   });
 });

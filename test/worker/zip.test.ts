@@ -64,6 +64,27 @@ describe("zip actions", () => {
     expect((await invoke("zipped-ow")).body).toEqual({ hasActions: "function" });
   });
 
+  it("lets the archive's code read its own files with node:fs, by __dirname or import.meta.url", async () => {
+    await createZip(
+      "zipped-files",
+      zip({
+        "index.js": "'use strict';\nconst fs = require('fs');\nconst path = require('path');\nexports.main = (p) => ({ page: fs.readFileSync(path.join(__dirname, 'views/page.html'), 'utf8').replace('{{name}}', p.name), esm: require('./lib/esm.json') });",
+        "views/page.html": "<h1>{{name}}</h1>",
+        "lib/esm.json": JSON.stringify({ ok: true }),
+      }),
+    );
+    expect((await invoke("zipped-files", { name: "edge" })).body).toEqual({ page: "<h1>edge</h1>", esm: { ok: true } });
+    await createZip(
+      "zipped-files-esm",
+      zip({
+        "package.json": JSON.stringify({ type: "module", main: "src/main.js" }),
+        "src/main.js": "import { readFileSync } from 'node:fs';\nexport function main() { return { text: readFileSync(new URL('../data/notes.txt', import.meta.url), 'utf8') } }",
+        "data/notes.txt": "from a file",
+      }),
+    );
+    expect((await invoke("zipped-files-esm")).body).toEqual({ text: "from a file" });
+  });
+
   it("reports an archive without an entry as an initialisation failure", async () => {
     await createZip("zipped-bad", zip({ "readme.txt": "no code" }));
     const res = await invoke("zipped-bad");
