@@ -19,6 +19,8 @@ import {
   type StoredApi,
 } from "../core/apis.js";
 import { bytesToBase64 } from "../core/base64.js";
+import { Messages, WhiskError } from "../core/errors.js";
+import { LIMITS } from "../core/limits.js";
 import { WEB_CORS, webArguments } from "../core/webaction.js";
 import type { Identity, Store } from "../ports.js";
 import { identify } from "./auth.js";
@@ -31,6 +33,9 @@ class ManagementFailure extends Error {}
 
 async function managementParams(c: ApiContext): Promise<Record<string, unknown>> {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > LIMITS.parametersBytes) {
+    throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
+  }
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
   const request = {

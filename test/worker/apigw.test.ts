@@ -128,6 +128,9 @@ describe("route management", () => {
     expect(noKey.status).toBe(502);
     expect(noKey.body).toEqual({ error: "A valid auth key is required." });
     expect((await call("GET", `${MGMT}/getApi.http?basepath=%2Fbad&${cliQuery()}`)).body).toEqual({ apis: [] });
+    const huge = await call("POST", `${MGMT}/createApi.http?${cliQuery()}`, { body: routeDoc("/huge", "/x", "GET", "greet", { padding: "x".repeat(1024 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect((await call("GET", `${MGMT}/getApi.http?basepath=%2Fhuge&${cliQuery()}`)).body).toEqual({ apis: [] });
   });
 
   it("deletes an operation, a path, then a whole API", async () => {
