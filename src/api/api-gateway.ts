@@ -3,7 +3,7 @@
 // gateway forwards them: same method, query, body and headers, plus
 // X-Forwarded-Url and the route's X-Require-Whisk-Auth secret.
 import type { Context } from "hono";
-import { matchGatewayRequest } from "../core/apis.js";
+import { matchGatewayRequest } from "../core/api-routing.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { serveWebRequest } from "./web.js";
 

@@ -1,7 +1,6 @@
 // The API gateway's model (`wsk api`, the openwhisk client's `routes`): one
 // Swagger 2.0 document per tenant and base path, built, merged and pruned
-// as OpenWhisk's route management builds them, and the matching of a
-// gateway request to the web action behind one of its operations.
+// as OpenWhisk's route management builds them. Serving them: api-routing.ts.
 
 /** One operation under a path: what route management writes, or what a user's swagger holds. */
 export interface ApiOperation {
@@ -11,7 +10,7 @@ export interface ApiOperation {
   [field: string]: unknown;
 }
 
-interface GatewayCase {
+export interface GatewayCase {
   operations?: string[];
   execute?: { invoke?: { "target-url"?: string; verb?: string }; "set-variable"?: { actions?: { set?: string; value?: unknown }[] } }[];
 }
@@ -39,8 +38,6 @@ export interface StoredApi {
   /** Store revision, for updates that must not lose a concurrent one. */
   rev: number;
 }
-
-export const API_VERBS = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 export class ApiError extends Error {}
 
@@ -144,7 +141,7 @@ function operationsOf(pathItem: Record<string, ApiOperation | unknown[]>): [stri
   return Object.entries(pathItem).filter((entry): entry is [string, ApiOperation] => entry[0] !== "parameters");
 }
 
-function caseFor(doc: ApiDocument, operationId: string | undefined): GatewayCase | undefined {
+export function caseFor(doc: ApiDocument, operationId: string | undefined): GatewayCase | undefined {
   const cases = doc["x-ibm-configuration"]?.assembly?.execute?.[0]?.["operation-switch"]?.case;
   return operationId === undefined ? undefined : cases?.find((c) => c.operations?.[0] === operationId);
 }
@@ -196,78 +193,6 @@ export function removeRoute(doc: ApiDocument, relpath: string, operation?: strin
   }
   if (operationsOf(item).length === 0) delete doc.paths[relpath];
   return Object.keys(doc.paths).length > 0;
-}
-
-/** What a gateway request resolves to. */
-export type GatewayMatch =
-  | { kind: "not found" }
-  | { kind: "verb not supported" }
-  | { kind: "preflight"; api: StoredApi }
-  | {
-      kind: "route";
-      api: StoredApi;
-      /** The web action path (`/api/v1/web/...`) to call, with what follows it. */
-      backendPath: string;
-      secureKey?: string;
-    };
-
-const segmentsOf = (path: string) => path.split("/").filter(Boolean);
-
-/** The document path serving `segments`: exact first, then templates with as many segments. */
-function matchPath(doc: ApiDocument, segments: string[]): string | undefined {
-  const exact = `/${segments.join("/")}`;
-  for (const candidate of [exact, `${exact}/`]) if (doc.paths[candidate]) return candidate;
-  return Object.keys(doc.paths).find((path) => {
-    const template = segmentsOf(path);
-    return (
-      template.length === segments.length &&
-      template.every((part, i) => part === segments[i] || (/^\{[^/]+\}$/.test(part) && segments[i] !== ""))
-    );
-  });
-}
-
-function secureKeyOf(gatewayCase: GatewayCase | undefined): string | undefined {
-  for (const step of gatewayCase?.execute ?? []) {
-    const header = step["set-variable"]?.actions?.find((a) => a.set === "message.headers.X-Require-Whisk-Auth");
-    if (header?.value !== undefined) return String(header.value);
-  }
-  return undefined;
-}
-
-/**
- * Finds the operation serving `method` at `path` (what follows `/api/<tenant>`),
- * trying the longest base path first and, as the gateway does, shorter
- * resource paths when nothing matches the whole one.
- */
-export function matchGatewayRequest(apis: StoredApi[], path: string, method: string): GatewayMatch {
-  const requested = segmentsOf(path);
-  const byLongestBase = [...apis].sort((a, b) => segmentsOf(b.key).length - segmentsOf(a.key).length);
-  for (const api of byLongestBase) {
-    const base = segmentsOf(api.key);
-    if (!base.every((part, i) => requested[i] === part)) continue;
-    const rest = requested.slice(base.length);
-    for (let length = rest.length; length >= 0; length--) {
-      const relpath = matchPath(api.doc, rest.slice(0, length));
-      if (!relpath) continue;
-      const item = api.doc.paths[relpath];
-      const verb = method.toLowerCase();
-      const operation = item[verb] as ApiOperation | undefined;
-      if (!operation || verb === "parameters") {
-        if (verb === "options" && api.doc["x-ibm-configuration"]?.cors?.enabled !== false) return { kind: "preflight", api };
-        return { kind: "verb not supported" };
-      }
-      const gatewayCase = caseFor(api.doc, operation.operationId);
-      const target = gatewayCase?.execute?.[0]?.invoke?.["target-url"] ?? operation["x-openwhisk"]?.url;
-      if (!target) return { kind: "not found" };
-      const withRequestPath = target.endsWith("$(request.path)");
-      const url = new URL(withRequestPath ? target.slice(0, -"$(request.path)".length) : target);
-      const extra = withRequestPath ? requested : rest.slice(length);
-      const backendPath = url.pathname + (extra.length ? `/${extra.join("/")}` : "");
-      const secureKey = secureKeyOf(gatewayCase);
-      return { kind: "route", api, backendPath, ...(secureKey !== undefined ? { secureKey } : {}) };
-    }
-  }
-  return { kind: "not found" };
 }
 
 /** What a createApi request asks for: a route to add, or a whole swagger document. */

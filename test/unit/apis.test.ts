@@ -5,13 +5,13 @@ import {
   checkPathParameters,
   findApis,
   managedUrl,
-  matchGatewayRequest,
   operationIdOf,
   readApiChange,
   removeRoute,
   type ApiDocument,
   type StoredApi,
 } from "../../src/core/apis.js";
+import { matchGatewayRequest } from "../../src/core/api-routing.js";
 
 const KEY = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret";
 
