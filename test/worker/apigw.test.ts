@@ -178,6 +178,20 @@ describe("route management", () => {
     expect(byName.body.apis.map((a: { value: { apidoc: { basePath: string } } }) => a.value.apidoc.basePath)).toEqual(["/docs"]);
   });
 
+  it("passes a route's secure key to an action that requires it, as the CLI sets it from require-whisk-auth", async () => {
+    await createAction("guarded", "function main() { return { opened: true } }", {
+      annotations: [{ key: "web-export", value: true }, { key: "require-whisk-auth", value: "s3cret" }],
+    });
+    await createRoute("/vault", "/open", "GET", "guarded");
+    expect((await call("GET", `/api/${GUEST_UUID}/vault/open`, { auth: null })).status).toBe(401);
+    const doc = routeDoc("/vault", "/open", "GET", "guarded");
+    (doc.apidoc.action as Record<string, unknown>).secureKey = "s3cret";
+    expect((await call("POST", `${MGMT}/createApi.http?${cliQuery()}`, { body: doc })).status).toBe(200);
+    const opened = await call("GET", `/api/${GUEST_UUID}/vault/open`, { auth: null });
+    expect(opened.status).toBe(200);
+    expect(opened.body).toEqual({ opened: true });
+  });
+
   it("keeps each key's APIs to itself, whatever spaceguid a caller sends", async () => {
     await createRoute("/private", "/data", "GET", "greet");
     const otherUuid = OTHER_KEY.split(":")[0];
