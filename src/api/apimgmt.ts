@@ -29,8 +29,6 @@ import type { ApiContext, ApiEnv } from "./context.js";
 /** Attempts at a read-modify-write of an API before giving up on concurrent changes. */
 const SAVE_ATTEMPTS = 5;
 
-class ManagementFailure extends Error {}
-
 async function managementParams(c: ApiContext): Promise<Record<string, unknown>> {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   if (bytes.length > LIMITS.parametersBytes) {
@@ -60,19 +58,19 @@ async function createApi(store: Store, identity: Identity, params: Record<string
       doc = applyApiChange(existing?.doc, change);
       checkPathParameters(doc);
     } catch (err) {
-      if (err instanceof ApiError) throw new ManagementFailure(`API creation failure: ${err.message}`);
+      if (err instanceof ApiError) throw new ApiError(`API creation failure: ${err.message}`);
       throw err;
     }
     const api = { tenant: identity.uuid, key: existing?.key ?? key, doc };
     if (await store.saveApi(api, existing?.rev)) return apiDescription({ ...api, rev: 0 }, origin);
   }
-  throw new ManagementFailure("API creation failure: the API was changed concurrently; try again");
+  throw new ApiError("API creation failure: the API was changed concurrently; try again");
 }
 
 async function getApi(store: Store, identity: Identity, params: Record<string, unknown>, origin: string) {
   const outputFormat = text(params.outputFormat);
   if (outputFormat !== undefined && outputFormat !== "apigw" && outputFormat !== "swagger") {
-    throw new ManagementFailure("Invalid outputFormat value. Valid values are: apigw, swagger");
+    throw new ApiError("Invalid outputFormat value. Valid values are: apigw, swagger");
   }
   const basePath = text(params.basepath);
   let apis = await store.listApis(identity.uuid);
@@ -86,27 +84,27 @@ async function getApi(store: Store, identity: Identity, params: Record<string, u
 
 async function deleteApi(store: Store, identity: Identity, params: Record<string, unknown>) {
   const basePath = text(params.basepath);
-  if (basePath === undefined) throw new ManagementFailure("basepath is required.");
+  if (basePath === undefined) throw new ApiError("basepath is required.");
   const relpath = text(params.relpath);
   const operation = text(params.operation)?.toLowerCase();
-  if (operation !== undefined && relpath === undefined) throw new ManagementFailure("When specifying an operation, the path is required.");
+  if (operation !== undefined && relpath === undefined) throw new ApiError("When specifying an operation, the path is required.");
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const api = findApis(await store.listApis(identity.uuid), basePath)[0];
-    if (!api) throw new ManagementFailure(`API deletion failure: API '${basePath}' does not exist.`);
+    if (!api) throw new ApiError(`API deletion failure: API '${basePath}' does not exist.`);
     let remains = false;
     const doc = structuredClone(api.doc);
     if (relpath !== undefined) {
       try {
         remains = removeRoute(doc, relpath, operation);
       } catch (err) {
-        if (err instanceof ApiError) throw new ManagementFailure(`API deletion failure: ${err.message}`);
+        if (err instanceof ApiError) throw new ApiError(`API deletion failure: ${err.message}`);
         throw err;
       }
     }
     const done = remains ? await store.saveApi({ tenant: api.tenant, key: api.key, doc }, api.rev) : await store.deleteApi(api.tenant, api.key, api.rev);
     if (done) return {};
   }
-  throw new ManagementFailure("API deletion failure: the API was changed concurrently; try again");
+  throw new ApiError("API deletion failure: the API was changed concurrently; try again");
 }
 
 interface Operation {
@@ -130,11 +128,10 @@ async function handle(c: ApiContext) {
   const answer = (status: 200 | 502, body: object) => c.json(body, status, WEB_CORS);
   try {
     const identity = await identify(host, c.req.header("authorization"));
-    if (!identity) throw new ManagementFailure(operation.unauthenticated);
+    if (!identity) throw new ApiError(operation.unauthenticated);
     return answer(200, await operation.run(host.store, identity, params, new URL(c.req.url).origin));
   } catch (err) {
-    // Validation failures of the request come as ApiError; failures of the change are worded per operation.
-    if (err instanceof ManagementFailure || err instanceof ApiError) return answer(502, { error: err.message });
+    if (err instanceof ApiError) return answer(502, { error: err.message });
     throw err;
   }
 }
