@@ -118,8 +118,9 @@ export async function runComposition(conductor: ResolvedAction, request: InvokeR
   const annotations: KeyValue[] = [{ key: "topmost", value: topmost }, { key: "conductor", value: true }];
   if (!topmost) annotations.push({ key: "causedBy", value: "sequence" });
   if (conductor.binding) annotations.push({ key: "binding", value: conductor.binding });
+  // OpenWhisk writes the conductor's timeout and logs, the largest memory seen, and the default concurrency.
   const { timeout, logs } = conductor.doc.limits;
-  annotations.push({ key: "limits", value: { timeout, memory: session.maxMemory, logs } });
+  annotations.push({ key: "limits", value: { timeout, memory: session.maxMemory, logs, concurrency: LIMITS.concurrency.std } });
   return buildActivation({
     activationId: request.activationId,
     namespace,

@@ -50,7 +50,7 @@ describe("conductor actions", () => {
         { key: "conductor", value: true },
         { key: "kind", value: "sequence" },
         { key: "path", value: "guest/tripleAndIncrement" },
-        { key: "limits", value: { timeout: 60000, memory: 256, logs: 10 } },
+        { key: "limits", value: { timeout: 60000, memory: 256, logs: 10, concurrency: 1 } },
       ]),
     );
     const derived = await Promise.all(res.body.logs.map((id: string) => waitForActivation(id)));
