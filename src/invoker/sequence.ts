@@ -12,6 +12,7 @@ import {
 } from "../core/activation.js";
 import type { KeyValue, SequenceExec } from "../core/entities.js";
 import { Messages, WhiskError } from "../core/errors.js";
+import { LIMITS } from "../core/limits.js";
 import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import type { ResolvedAction } from "../core/resolve.js";
 import type { Identity, InvokeRequest } from "../ports.js";
@@ -82,9 +83,10 @@ export async function runSequence(
   const annotations: KeyValue[] = [{ key: "topmost", value: topmost }];
   if (!topmost) annotations.push({ key: "causedBy", value: "sequence" });
   if (sequence.binding) annotations.push({ key: "binding", value: sequence.binding });
-  const { limits } = sequence.doc;
+  const { timeout, logs } = sequence.doc.limits;
   if (accounting.maxMemory !== undefined) {
-    annotations.push({ key: "limits", value: { ...limits, memory: accounting.maxMemory } });
+    // As OpenWhisk writes it: the sequence's timeout and logs, the largest memory seen, the default concurrency.
+    annotations.push({ key: "limits", value: { timeout, memory: accounting.maxMemory, logs, concurrency: LIMITS.concurrency.std } });
   }
 
   return buildActivation({
