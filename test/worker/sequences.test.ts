@@ -41,6 +41,13 @@ describe("sequences", () => {
     expect(res.body.duration).toBe(components.reduce((sum, c) => sum + c.duration, 0));
   });
 
+  it("records the largest component memory in its limits, with its own timeout and logs", async () => {
+    await createAction("roomy", "function main(p) { return p }", { limits: { memory: 512 } });
+    await put("roomyPipeline", { ...sequence(["/_/split", "/_/roomy"]), limits: { timeout: 30000, logs: 5 } });
+    const res = await invoke("roomyPipeline", "blocking=true", { text: "a b" });
+    expect(res.body.annotations).toContainEqual({ key: "limits", value: { timeout: 30000, memory: 512, logs: 5, concurrency: 1 } });
+  });
+
   it("stops at the first failing component and answers its error", async () => {
     await put("broken", sequence(["/_/split", "/_/fail", "/_/count"]));
     const res = await invoke("broken", "blocking=true", { text: "x y" });
