@@ -89,6 +89,8 @@ const LIMITS_CACHE_MS = 30_000;
 /** A controller's side: charges each attempt, asking the authority only when its batch is spent. */
 export class RateGate {
   private readonly tokens = new Map<string, { minute: number; left: number }>();
+  /** Authority requests in flight per key, each settling once its caller has pooled its spare tokens. */
+  private readonly asking = new Map<string, Set<Promise<unknown>>>();
   private readonly limits = new ExpiringCache<NamespaceLimits>(LIMITS_CACHE_MS, 1_000);
   private readonly now: () => number;
 
@@ -102,12 +104,23 @@ export class RateGate {
     const minute = minuteOf(this.now());
     const key = `${kind}:${namespace}`;
     if (this.take(key, minute)) return;
-    const grant = await this.options.authority(namespace, kind, minute, batchSize(limit), limit);
-    if (grant.granted > 0) {
-      this.add(key, minute, grant.granted - 1);
-      return;
+    const asking = this.asking.get(key) ?? new Set();
+    this.asking.set(key, asking);
+    const request = this.options.authority(namespace, kind, minute, batchSize(limit), limit).then((grant) => {
+      if (grant.granted > 0) this.add(key, minute, grant.granted - 1);
+      return grant;
+    });
+    asking.add(request);
+    let grant: Grant;
+    try {
+      grant = await request;
+    } finally {
+      asking.delete(request);
+      if (asking.size === 0) this.asking.delete(key);
     }
-    // Requests that asked together may have brought back more than they needed.
+    if (grant.granted > 0) return;
+    // Requests asked alongside this one may bring back more than they need: wait for those (not later ones).
+    await Promise.allSettled([...asking]);
     if (this.take(key, minute)) return;
     throw new WhiskError(429, Messages.tooManyRequests(grant.count, limit));
   }

@@ -126,8 +126,13 @@ describe.skipIf(!services)("PostgreSQL store", () => {
       );
       const admitted = outcomes.filter((o) => o === "ok").length;
       expect(admitted).toBeLessThanOrEqual(40);
-      expect(admitted).toBeGreaterThanOrEqual(36);
       expect(outcomes.filter((o) => o !== "ok").every((o) => /^429 Too many requests in the last minute \(count: \d+, allowed: 40\)\.$/.test(o))).toBe(true);
+      // Tokens a replica took but did not need in the burst are spent by its next requests: the minute admits exactly 40.
+      let later = 0;
+      for (let i = 0; i < 40; i++) {
+        await gates[i % 2]!.admit("busy", "invoke").then(() => later++, () => undefined);
+      }
+      expect(admitted + later).toBe(40);
       const { rows } = await pool.query("SELECT issued FROM throttle_counts WHERE namespace = 'busy' AND kind = 'invoke'");
       expect(rows).toEqual([{ issued: 40 }]);
 

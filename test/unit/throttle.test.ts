@@ -84,6 +84,21 @@ describe("RateGate", () => {
     expect(outcomes.filter((o) => o === true).length).toBeGreaterThanOrEqual(50 - 2 * batchSize(50));
   });
 
+  it("lets a refused request use what concurrent requests brought back, even when their answers arrive later", async () => {
+    const { authority } = mapAuthority();
+    // Answers arrive in reverse order: the refusals first, the grants last.
+    let pending = 30;
+    const late: GrantAuthority = async (...args) => {
+      const delay = pending--;
+      const grant = await authority(...args);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      return grant;
+    };
+    const g = gate(late, { guest: { invocationsPerMinute: 40 } }, clock);
+    const outcomes = await Promise.all(Array.from({ length: 30 }, () => g.admit("guest", "invoke").then(() => "ok", (err: Error) => err.message)));
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(30);
+  });
+
   it("starts over when the minute turns", async () => {
     const { authority } = mapAuthority();
     const local = { now: clock.now };
