@@ -6,6 +6,8 @@ import { buildActivation, resultResponse } from "../../src/core/activation.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, numberPlaceholders, PostgresSql } from "../../src/node/postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
+import { spawnSync } from "node:child_process";
+import { hashAuthKey, parseAuthKey } from "../../src/core/auth.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { RateGate } from "../../src/core/throttle.js";
 import { postgresAuthority } from "../../src/node/throttle.js";
@@ -143,5 +145,29 @@ describe.skipIf(!services)("PostgreSQL store", () => {
     } finally {
       await replica.end();
     }
+  });
+
+  it("is administered by wskadmin --database-url: keys stored hashed, limits set, read and deleted", async () => {
+    await applyMigrations(pool);
+    const wskadmin = (...args: string[]) => {
+      const run = spawnSync(process.execPath, ["scripts/wskadmin.mjs", ...args, "--database-url", database.url], { encoding: "utf8" });
+      expect(run.status, run.stderr).toBe(0);
+      return run.stdout.trim();
+    };
+    const key = wskadmin("user", "create", "alice");
+    const [uuid] = key.split(":");
+    const subject = await store.findSubject(uuid!);
+    expect(subject).toMatchObject({ namespace: "alice", subject: "alice" });
+    expect(subject!.keyHash).toBe(await hashAuthKey(parseAuthKey(key)!));
+    expect(subject!.keyHash).not.toContain(key.split(":")[1]);
+
+    expect(wskadmin("limits", "set", "alice", "--invocationsPerMinute", "7")).toBe("Limits successfully set");
+    wskadmin("limits", "set", "alice", "--firesPerMinute", "3");
+    expect(await store.getNamespaceLimits("alice")).toEqual({ invocationsPerMinute: 7, firesPerMinute: 3 });
+    expect(wskadmin("limits", "get", "alice")).toBe("invocationsPerMinute = 7\nfiresPerMinute = 3");
+    wskadmin("limits", "delete", "alice");
+    expect(await store.getNamespaceLimits("alice")).toEqual({});
+    wskadmin("user", "delete", uuid!);
+    expect(await store.findSubject(uuid!)).toBeUndefined();
   });
 });
