@@ -18,32 +18,18 @@ import {
   removeRoute,
   type StoredApi,
 } from "../core/apis.js";
-import { bytesToBase64 } from "../core/base64.js";
-import { Messages, WhiskError } from "../core/errors.js";
-import { LIMITS } from "../core/limits.js";
 import { WEB_CORS, webArguments } from "../core/webaction.js";
 import type { Identity, Store } from "../ports.js";
 import { identify } from "./auth.js";
 import type { ApiContext, ApiEnv } from "./context.js";
+import { readWebRequest } from "./web.js";
 
 /** Attempts at a read-modify-write of an API before giving up on concurrent changes. */
 const SAVE_ATTEMPTS = 5;
 
+/** The actions' arguments: query and JSON or form body merged, as for any web action. */
 async function managementParams(c: ApiContext): Promise<Record<string, unknown>> {
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.length > LIMITS.parametersBytes) {
-    throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
-  }
-  const headers: Record<string, string> = {};
-  c.req.raw.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
-  const request = {
-    method: c.req.method,
-    headers,
-    path: "",
-    query: new URL(c.req.url).search.replace(/^\?/, ""),
-    ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: bytesToBase64(bytes) } } : {}),
-  };
-  return webArguments(request, false, undefined, new Set());
+  return webArguments(await readWebRequest(c.req.raw, ""), false, undefined, new Set());
 }
 
 const text = (value: unknown): string | undefined => (value === undefined || value === null || value === "" ? undefined : String(value));

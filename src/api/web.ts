@@ -7,7 +7,7 @@ import { newActivationId, type ActivationRecord } from "../core/activation.js";
 import { base64ToBytes, bytesToBase64 } from "../core/base64.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
-import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension } from "../core/webaction.js";
+import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension, type WebRequest } from "../core/webaction.js";
 import { identify } from "./auth.js";
 import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
@@ -32,6 +32,23 @@ function render(record: ActivationRecord, extension: WebExtension, head: boolean
   return new Response(body, { status: web.status, headers: web.headers });
 }
 
+/** A web request as actions see it (within the parameter size limit); `path` is what follows the action. */
+export async function readWebRequest(request: Request, path: string): Promise<WebRequest> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > LIMITS.parametersBytes) {
+    throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
+  }
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+  return {
+    method: request.method.toUpperCase(),
+    headers,
+    path,
+    query: new URL(request.url).search.replace(/^\?/, ""),
+    ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: bytesToBase64(bytes) } } : {}),
+  };
+}
+
 /** Serves a web action request; the API gateway hands in the requests it forwards. */
 export async function serveWebRequest(c: ApiContext, request: Request): Promise<Response> {
   const method = request.method.toUpperCase();
@@ -44,25 +61,14 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
   await host.throttle.admit(target.namespace, "invoke");
   const user = await identify(host, request.headers.get("authorization") ?? undefined);
 
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > LIMITS.parametersBytes) {
-    throw new WhiskError(413, Messages.entityTooBig("Request", bytes.length, LIMITS.parametersBytes));
-  }
-  const headers: Record<string, string> = {};
-  request.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+  const web = await readWebRequest(request, target.path);
   const activationId = newActivationId(() => crypto.randomUUID());
 
   const pending = host.invokers.invokeWeb({
     activationId,
     transactionId: c.get("transactionId"),
     action: { namespace: target.namespace, ...(target.packageName ? { packageName: target.packageName } : {}), name: target.name },
-    web: {
-      method,
-      headers,
-      path: target.path,
-      query: url.search.replace(/^\?/, ""),
-      ...(bytes.length ? { body: { contentType: headers["content-type"] ?? "", base64: bytesToBase64(bytes) } } : {}),
-    },
+    web,
     ...(user ? { user } : {}),
     receivedAt: Date.now(),
     apiHost: url.origin,
