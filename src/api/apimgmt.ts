@@ -16,6 +16,7 @@ import {
   findApis,
   readApiChange,
   removeRoute,
+  type ApiDocument,
   type StoredApi,
 } from "../core/apis.js";
 import { WEB_CORS, webArguments } from "../core/webaction.js";
@@ -39,7 +40,7 @@ async function createApi(store: Store, identity: Identity, params: Record<string
   const key = apiKey(change.basePath);
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const existing: StoredApi | undefined = findApis(await store.listApis(identity.uuid), change.basePath)[0];
-    let doc;
+    let doc: ApiDocument;
     try {
       doc = applyApiChange(existing?.doc, change);
       checkPathParameters(doc);
@@ -48,7 +49,7 @@ async function createApi(store: Store, identity: Identity, params: Record<string
       throw err;
     }
     const api = { tenant: identity.uuid, key: existing?.key ?? key, doc };
-    if (await store.saveApi(api, existing?.rev)) return apiDescription({ ...api, rev: 0 }, origin);
+    if (await store.saveApi(api, existing?.rev)) return apiDescription(api, origin);
   }
   throw new ApiError("API creation failure: the API was changed concurrently; try again");
 }

@@ -77,8 +77,9 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   app.use("/api/v1/feeds/*", requireAuth);
   app.route("/api/v1/feeds", feedRoutes);
   // The API gateway's routes, under the tenant (never `v1`: that is this API).
-  app.all("/api/:tenant{[A-Za-z0-9-]+}/*", (c) => (c.req.param("tenant") === "v1" ? c.notFound() : serveGatewayRoute(c)));
-  app.all("/api/:tenant{[A-Za-z0-9-]+}", (c) => (c.req.param("tenant") === "v1" ? c.notFound() : serveGatewayRoute(c)));
+  const gateway = (c: Context<ApiEnv>) => (c.req.param("tenant") === "v1" ? c.notFound() : serveGatewayRoute(c));
+  app.all("/api/:tenant{[A-Za-z0-9-]+}", gateway);
+  app.all("/api/:tenant{[A-Za-z0-9-]+}/*", gateway);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

@@ -286,7 +286,7 @@ export function applyApiChange(existing: ApiDocument | undefined, change: ApiCha
 }
 
 /** What createApi answers and getApi lists for each API. */
-export function apiDescription(api: StoredApi, origin: string) {
+export function apiDescription(api: Pick<StoredApi, "tenant" | "doc">, origin: string) {
   return {
     namespace: "Not Used",
     gwApiActivated: true,
