@@ -192,6 +192,40 @@ describe("route management", () => {
     expect(opened.body).toEqual({ opened: true });
   });
 
+  it("pages getApi with limit and skip, checks outputFormat, and leaves CORS off where a swagger turns it off", async () => {
+    const otherKey = OTHER_KEY; // a tenant of its own, so the other tests' APIs stay out of its pages
+    const otherQuery = "accesstoken=t";
+    await createAction("open", "function main() { return { ok: true } }", { annotations: [{ key: "web-export", value: true }] }, otherKey);
+    const doc = (base: string) => ({
+      apidoc: {
+        namespace: "_",
+        gatewayBasePath: base,
+        gatewayPath: "/x",
+        gatewayMethod: "GET",
+        action: { name: "open", namespace: "_", backendMethod: "GET", backendUrl: "http://edgewhisk.test/api/v1/web/_/default/open.http", authkey: otherKey },
+      },
+    });
+    for (const base of ["/p1", "/p2", "/p3"]) {
+      expect((await call("POST", `${MGMT}/createApi.http?${otherQuery}`, { body: doc(base), auth: otherKey })).status).toBe(200);
+    }
+    const page = await call("GET", `${MGMT}/getApi.http?limit=1&skip=1&${otherQuery}`, { auth: otherKey });
+    expect(page.body.apis.map((a: { value: { apidoc: { basePath: string } } }) => a.value.apidoc.basePath)).toEqual(["/p2"]);
+    expect((await call("GET", `${MGMT}/getApi.http?limit=0&${otherQuery}`, { auth: otherKey })).body).toEqual({ apis: [] });
+    const badFormat = await call("GET", `${MGMT}/getApi.http?outputFormat=xml&${otherQuery}`, { auth: otherKey });
+    expect(badFormat.status).toBe(502);
+    expect(badFormat.body).toEqual({ error: "Invalid outputFormat value. Valid values are: apigw, swagger" });
+
+    const otherUuid = otherKey.split(":")[0];
+    const served = await call("GET", `/api/${otherUuid}/p1/x`, { auth: null, headers: { origin: "https://app.example" } });
+    expect(served.headers.get("access-control-allow-credentials")).toBe("true");
+    const swagger = (await call("GET", `${MGMT}/getApi.http?basepath=%2Fp1&${otherQuery}`, { auth: otherKey })).body.apis[0].value.apidoc;
+    swagger["x-ibm-configuration"].cors.enabled = false;
+    await call("POST", `${MGMT}/createApi.http?${otherQuery}`, { body: { apidoc: { namespace: "_", swagger } }, auth: otherKey });
+    const closed = await call("GET", `/api/${otherUuid}/p1/x`, { auth: null, headers: { origin: "https://app.example" } });
+    expect(closed.status).toBe(200);
+    expect(closed.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
   it("keeps each key's APIs to itself, whatever spaceguid a caller sends", async () => {
     await createRoute("/private", "/data", "GET", "greet");
     const otherUuid = OTHER_KEY.split(":")[0];
