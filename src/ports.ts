@@ -193,4 +193,10 @@ export interface Host {
   throttle: Throttle;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
+  /**
+   * What actions see as __OW_API_HOST (configuration: API_HOST). Unset, the
+   * origin a request came in on stands in, which suits only a local server:
+   * that origin is whatever Host header the caller sent.
+   */
+  apiHost?: string;
 }

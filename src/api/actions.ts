@@ -11,7 +11,7 @@ import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest, Store } from "../ports.js";
 import { startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
-import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
@@ -134,7 +134,7 @@ export function newInvokeRequest(c: ApiContext, action: EntityRef, params: Recor
     identity: c.get("identity"),
     params,
     receivedAt: Date.now(),
-    apiHost: new URL(c.req.url).origin,
+    apiHost: actionApiHost(c),
   };
 }
 

@@ -13,3 +13,8 @@ export const ACTIVATION_ID_HEADER = "x-openwhisk-activation-id";
 
 export type ApiEnv = { Variables: ApiVariables };
 export type ApiContext = Context<ApiEnv>;
+
+/** The API host actions started by this request see: the configured one, else the request's origin. */
+export function actionApiHost(c: ApiContext): string {
+  return c.get("host").apiHost ?? new URL(c.req.url).origin;
+}

@@ -8,7 +8,7 @@ import { WhiskError, notFound } from "../core/errors.js";
 import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import type { AlarmState } from "../ports.js";
 import { readJson } from "./body.js";
-import type { ApiContext, ApiEnv } from "./context.js";
+import { actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, getOwned } from "./crud.js";
 
 const KINDS = new Set<AlarmKind>(["alarm", "once", "interval"]);
@@ -51,7 +51,7 @@ async function lifecycle(c: ApiContext) {
     case "CREATE": {
       await getOwned(host.store, trigger, "triggers");
       const schedule = parseAlarmSchedule(kind, params, now);
-      await host.alarms.create(trigger, identity, schedule, new URL(c.req.url).origin);
+      await host.alarms.create(trigger, identity, schedule, actionApiHost(c));
       return c.json({ status: "success" });
     }
     case "READ": {

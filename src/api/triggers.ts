@@ -6,7 +6,7 @@ import { invokeFeed } from "../invoker/feeds.js";
 import { acceptFire } from "../invoker/fire.js";
 import { invocationParams } from "./actions.js";
 import { parseBody, readJson } from "./body.js";
-import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 
@@ -74,7 +74,7 @@ async function fire(c: ApiContext) {
     trigger: ref,
     payload,
     headers,
-    apiHost: new URL(c.req.url).origin,
+    apiHost: actionApiHost(c),
     transactionId: c.get("transactionId"),
   });
   if (!activationId) return c.body(null, 204);

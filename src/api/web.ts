@@ -9,7 +9,7 @@ import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension, type WebRequest } from "../core/webaction.js";
 import { identify } from "./auth.js";
-import { ACTIVATION_ID_HEADER, type ApiContext, type ApiEnv } from "./context.js";
+import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
 import { waitFor } from "./wait.js";
 
@@ -71,7 +71,7 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
     web,
     ...(user ? { user } : {}),
     receivedAt: Date.now(),
-    apiHost: url.origin,
+    apiHost: actionApiHost(c),
   });
   const outcome = await waitFor(pending, LIMITS.blockingWaitMs);
   if (!outcome) {

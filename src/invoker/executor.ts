@@ -184,7 +184,7 @@ export class ActivationExecutor {
       deadline,
       logLimitBytes: doc.limits.logs * MEGABYTE,
     };
-    const key = await isolateKey(action, main, params.init);
+    const key = await isolateKey(request.identity.namespace, action, main, params.init);
     const spec = {
       key,
       memoryMb: doc.limits.memory,
@@ -273,9 +273,14 @@ function providesApiKey(doc: ActionDoc): boolean {
   return isTruthyAnnotation(doc.annotations, "provide-api-key", true);
 }
 
-/** Init parameters are fixed when an isolate starts, so they are part of its identity (hashed: they may be secrets). */
-async function isolateKey(action: ResolvedAction, mainName: string, initEnv: Record<string, unknown>): Promise<string> {
-  const base = `${qualifiedName(action.ref)}@${action.doc.version}#${action.codeDigest ?? ""}|${mainName}`;
+/**
+ * The identity of a warm isolate. As OpenWhisk keeps containers per invoking
+ * namespace, an isolate serves one invocation namespace only: module globals
+ * one caller leaves behind never reach another. Init parameters are fixed when
+ * an isolate starts, so they are part of it too (hashed: they may be secrets).
+ */
+async function isolateKey(invoker: string, action: ResolvedAction, mainName: string, initEnv: Record<string, unknown>): Promise<string> {
+  const base = `${invoker}>${qualifiedName(action.ref)}@${action.doc.version}#${action.codeDigest ?? ""}|${mainName}`;
   if (Object.keys(initEnv).length === 0) return base;
   return `${base}|${await sha256Hex(JSON.stringify(initEnv))}`;
 }
