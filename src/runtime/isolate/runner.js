@@ -13,7 +13,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
 import process from "node:process";
 
-const logContext = new AsyncLocalStorage();
+// What belongs to one activation: its log sink and its __OW_* values. An
+// isolate may serve several activations of its namespace at once (limits.
+// concurrency), so neither may live in a global.
+const activationContext = new AsyncLocalStorage();
 const encoder = new TextEncoder();
 
 class LogSink {
@@ -50,7 +53,7 @@ for (const [method, stream] of [
 ]) {
   const fallback = console[method].bind(console);
   console[method] = (...args) => {
-    const sink = logContext.getStore();
+    const sink = activationContext.getStore()?.sink;
     if (sink) sink.write(stream, format(...args));
     else fallback(...args);
   };
@@ -73,7 +76,8 @@ async function initialize(mainName) {
   }
 }
 
-function setEnvironment(request) {
+/** The __OW_* values of one activation, as the stock runtime sets them in its environment. */
+function activationEnvironment(request) {
   const values = {
     __OW_API_HOST: request.apiHost,
     __OW_NAMESPACE: request.namespace,
@@ -83,10 +87,58 @@ function setEnvironment(request) {
     __OW_TRANSACTION_ID: request.transactionId,
     __OW_DEADLINE: String(request.deadline),
   };
-  for (const [key, value] of Object.entries(values)) process.env[key] = value ?? "";
-  if (request.apiKey) process.env.__OW_API_KEY = request.apiKey;
-  else delete process.env.__OW_API_KEY;
+  for (const key of Object.keys(values)) values[key] ??= "";
+  if (request.apiKey) values.__OW_API_KEY = request.apiKey;
+  return values;
 }
+
+const isActivationKey = (key) => typeof key === "string" && key.startsWith("__OW_");
+
+// process.env as each activation sees it: __OW_* names read and write the
+// current activation's own values (kept in activationContext, so they follow
+// it across awaits), everything else is the isolate's shared environment.
+// Another activation running in the same isolate meanwhile never sees them.
+const sharedEnv = process.env;
+const scopedEnv = () => activationContext.getStore()?.env;
+const activationEnv = new Proxy(sharedEnv, {
+  get(target, key) {
+    if (!isActivationKey(key)) return Reflect.get(target, key);
+    return scopedEnv()?.[key];
+  },
+  set(target, key, value) {
+    if (!isActivationKey(key)) return Reflect.set(target, key, value);
+    const env = scopedEnv();
+    if (env) env[key] = String(value);
+    return true;
+  },
+  has(target, key) {
+    if (!isActivationKey(key)) return Reflect.has(target, key);
+    return Object.hasOwn(scopedEnv() ?? {}, key);
+  },
+  deleteProperty(target, key) {
+    if (!isActivationKey(key)) return Reflect.deleteProperty(target, key);
+    const env = scopedEnv();
+    if (env) delete env[key];
+    return true;
+  },
+  ownKeys(target) {
+    const shared = Reflect.ownKeys(target).filter((key) => !isActivationKey(key));
+    return [...shared, ...Object.keys(scopedEnv() ?? {})];
+  },
+  getOwnPropertyDescriptor(target, key) {
+    if (!isActivationKey(key)) return Reflect.getOwnPropertyDescriptor(target, key);
+    const env = scopedEnv();
+    if (!env || !Object.hasOwn(env, key)) return undefined;
+    return { value: env[key], writable: true, enumerable: true, configurable: true };
+  },
+  defineProperty(target, key, descriptor) {
+    if (!isActivationKey(key)) return Reflect.defineProperty(target, key, descriptor);
+    const env = scopedEnv();
+    if (env && "value" in descriptor) env[key] = String(descriptor.value);
+    return true;
+  },
+});
+Object.defineProperty(process, "env", { value: activationEnv, writable: false, configurable: true, enumerable: true });
 
 function setInitEnvironment(env) {
   for (const [key, value] of Object.entries(env ?? {})) {
@@ -139,7 +191,7 @@ async function execute(request) {
 
 async function run(request) {
   const sink = new LogSink(request.logLimitBytes);
-  return logContext.run(sink, async () => {
+  return activationContext.run({ sink, env: activationEnvironment(request) }, async () => {
     let initMs;
     if (!initialization) {
       const started = Date.now();
@@ -153,7 +205,6 @@ async function run(request) {
     const reply = (fields) => ({ ...fields, initMs, logs: sink.lines, truncated: sink.truncated });
     if (initError) return reply({ outcome: "init", message: initError });
 
-    setEnvironment(request);
     const runStarted = Date.now();
     let timer;
     const deadline = new Promise((resolve) => {
