@@ -1,12 +1,18 @@
 // Basic auth middleware: resolves the caller's identity, caching verified
 // keys briefly so a warm request costs no store read and no hash.
+//
+// Revocation is by expiry, not by notice: a deleted or replaced key (wskadmin
+// user delete) is read again from the store at most CACHE_MS after it was
+// last verified, in every controller isolate alike, with nothing to
+// broadcast. One second keeps a deleted key's life under 2 s while a busy
+// key still costs one store read a second per isolate.
 import type { MiddlewareHandler } from "hono";
 import { hashAuthKey, parseBasicAuth, sameDigest } from "../core/auth.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import type { Host, Identity } from "../ports.js";
 import type { ApiEnv } from "./context.js";
 
-const CACHE_MS = 30_000;
+const CACHE_MS = 1_000;
 const CACHE_MAX = 1_000;
 const verified = new Map<string, { identity: Identity; expires: number }>();
 
