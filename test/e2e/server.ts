@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunningServer {
   url: string;
+  /** The local state directory (EDGEWHISK_STATE), for wskadmin against the running server. */
+  state: string;
   stop(): Promise<void>;
   output(): string;
 }
@@ -62,7 +64,7 @@ export async function killGroup(child: ChildProcess): Promise<void> {
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** Runs an npm script to completion (e.g. wskadmin), failing loudly. */
-function npmRun(args: string[], env: Record<string, string>): string {
+export function npmRun(args: string[], env: Record<string, string>): string {
   const result = spawnSync("npm", ["run", "--silent", ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`npm run ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
@@ -106,6 +108,7 @@ export async function startWranglerServer(subjects: Record<string, string> = {})
   }
   return {
     url,
+    state,
     output: () => log,
     async stop() {
       await killGroup(child);
