@@ -26,17 +26,20 @@ class LogSink {
     this.lines = [];
     this.truncated = false;
   }
+  // The limit counts the lines as stored, time and stream prefix included,
+  // so a record's logs never outgrow it whatever the lines' lengths.
   write(stream, text) {
     if (this.truncated) return;
-    const now = new Date().toISOString();
+    const prefix = `${new Date().toISOString()} ${stream}: `;
     for (const line of String(text).split("\n")) {
-      const size = encoder.encode(line).length;
+      const stored = prefix + line;
+      const size = encoder.encode(stored).length;
       if (this.bytes + size > this.limitBytes) {
         this.truncated = true;
         return;
       }
       this.bytes += size;
-      this.lines.push(`${now} ${stream}: ${line}`);
+      this.lines.push(stored);
     }
   }
 }
@@ -54,6 +57,7 @@ for (const [method, stream] of [
   const fallback = console[method].bind(console);
   console[method] = (...args) => {
     const sink = activationContext.getStore()?.sink;
+    if (sink?.truncated) return;
     if (sink) sink.write(stream, format(...args));
     else fallback(...args);
   };

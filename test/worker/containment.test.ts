@@ -1,0 +1,40 @@
+// Abusive actions end as their own activations with OpenWhisk's records:
+// floods of logs (issue: containment), inside workerd with real bindings.
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, createAction, seedNamespaces } from "./helpers.js";
+
+beforeAll(seedNamespaces);
+
+const encoder = new TextEncoder();
+
+describe("log floods", () => {
+  it("keeps the result of an action that logs ten million lines, its logs cut at the limit as stored", async () => {
+    await createAction(
+      "logflood",
+      `function main(p) { for (let i = 0; i < p.lines; i++) console.log("x"); return { done: p.lines }; }`,
+      { limits: { logs: 1 } },
+    );
+    const res = await call("POST", "/api/v1/namespaces/_/actions/logflood?blocking=true", { body: { lines: 10_000_000 } });
+    expect(res.status).toBe(200);
+    expect(res.body.response).toMatchObject({ status: "success", result: { done: 10_000_000 } });
+    const logs: string[] = res.body.logs;
+    expect(logs.at(-1)).toMatch(/stderr: Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes\.$/);
+    const stored = logs.slice(0, -1).reduce((sum, line) => sum + encoder.encode(line).length, 0);
+    expect(stored).toBeLessThanOrEqual(1_048_576);
+    // Each stored line is "<ISO time> stdout: x": the prefix counts.
+    expect(logs.length - 1).toBe(Math.floor(1_048_576 / encoder.encode(logs[0]).length));
+  }, 60_000);
+});
+
+describe("log floods at the default limit", () => {
+  it("records a million-line log at the default 10 MB limit, truncated, with its result", async () => {
+    await createAction("logmillion", `function main() { for (let i = 0; i < 1_000_000; i++) console.log("x"); return { ok: true }; }`);
+    const res = await call("POST", "/api/v1/namespaces/_/actions/logmillion?blocking=true", { body: {} });
+    expect(res.status).toBe(200);
+    expect(res.body.response).toMatchObject({ status: "success", result: { ok: true } });
+    expect(res.body.logs.at(-1)).toMatch(/Logs were truncated/);
+    const recorded = await call("GET", `/api/v1/namespaces/_/activations/${res.body.activationId}`);
+    expect(recorded.status).toBe(200);
+    expect(recorded.body.logs.length).toBe(res.body.logs.length);
+  }, 60_000);
+});
