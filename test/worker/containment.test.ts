@@ -38,3 +38,23 @@ describe("log floods at the default limit", () => {
     expect(recorded.body.logs.length).toBe(res.body.logs.length);
   }, 60_000);
 });
+
+describe("the preinstalled openwhisk client", () => {
+  it("waits out a blocking call longer than 10 s and writes nothing of its own to the logs", async () => {
+    await createAction("sleeper", `function main(p) { return new Promise((r) => setTimeout(() => r({ slept: p.ms }), p.ms)); }`);
+    await createAction(
+      "caller",
+      `const openwhisk = require("openwhisk");
+      async function main(p) {
+        console.log("calling");
+        return openwhisk().actions.invoke({ name: "sleeper", blocking: true, result: true, params: { ms: p.ms } });
+      }`,
+      { annotations: [{ key: "provide-api-key", value: true }], limits: { timeout: 30_000 } },
+    );
+    const res = await call("POST", "/api/v1/namespaces/_/actions/caller?blocking=true", { body: { ms: 12_000 } });
+    expect(res.status).toBe(200);
+    expect(res.body.response).toMatchObject({ status: "success", result: { slept: 12_000 } });
+    expect(res.body.logs).toHaveLength(1);
+    expect(res.body.logs[0]).toMatch(/stdout: calling$/);
+  }, 30_000);
+});
