@@ -153,14 +153,85 @@ function withBundleMeta(source: string, path: string): string {
   return source.replace(/\bimport\.meta\.(url|filename|dirname)\b/g, (_match, field: string) => JSON.stringify(meta[field]));
 }
 
+/**
+ * What an archive may expand to. An invoker inflates an archive when it
+ * builds an isolate, in memory shared with other activations, so a zip bomb
+ * (1 MiB expanding to 1 GiB) must be refused before anything is inflated: the
+ * sizes come from the zip's central directory, and the inflater writes into
+ * buffers of exactly the declared sizes, so a directory that lies about them
+ * cannot make it write more.
+ */
+export const ARCHIVE_BOUNDS = {
+  /** Total of the files' uncompressed sizes. */
+  uncompressedBytes: 64 * 1024 * 1024,
+  /** Total uncompressed over total compressed size. */
+  ratio: 100,
+  files: 20_000,
+} as const;
+
+const isZip = (bytes: Uint8Array) => bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+
+/** Throws an ArchiveError when a zip's central directory declares more than ARCHIVE_BOUNDS allow. */
+function assertBounds(bytes: Uint8Array): void {
+  let files = 0;
+  let compressed = 0;
+  let uncompressed = 0;
+  try {
+    // A filter that takes nothing reads the directory and inflates nothing.
+    unzipSync(bytes, {
+      filter: (file) => {
+        files++;
+        compressed += file.size;
+        uncompressed += file.originalSize;
+        return false;
+      },
+    });
+  } catch {
+    throw new ArchiveError("There was an error uncompressing the action Zip archive.");
+  }
+  if (files > ARCHIVE_BOUNDS.files) {
+    throw new ArchiveError(`The action archive holds ${files} files, more than the ${ARCHIVE_BOUNDS.files} allowed.`);
+  }
+  if (uncompressed > ARCHIVE_BOUNDS.uncompressedBytes) {
+    throw new ArchiveError(
+      `The action archive expands to ${uncompressed} bytes, more than the ${ARCHIVE_BOUNDS.uncompressedBytes} bytes allowed.`,
+    );
+  }
+  const ratio = uncompressed / Math.max(1, compressed);
+  if (ratio > ARCHIVE_BOUNDS.ratio) {
+    throw new ArchiveError(
+      `The action archive's compression ratio ${Math.round(ratio)}:1 exceeds the ${ARCHIVE_BOUNDS.ratio}:1 allowed.`,
+    );
+  }
+}
+
+/**
+ * The create-time check of an action's archive: a zip whose directory
+ * declares more than the bounds allow is refused (its message says why).
+ * Anything that is not a zip is left to the run, which answers it as
+ * OpenWhisk's runtime does.
+ */
+export function archiveBoundsViolation(base64: string): string | undefined {
+  const bytes = base64ToBytes(base64);
+  if (!isZip(bytes)) return undefined;
+  try {
+    assertBounds(bytes);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ArchiveError) return err.message;
+    throw err;
+  }
+}
+
 function unpack(base64: string): Map<string, Uint8Array> {
   const bytes = base64ToBytes(base64);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
   }
-  if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
+  if (!isZip(bytes)) {
     throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
   }
+  assertBounds(bytes);
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);

@@ -1,6 +1,6 @@
 import { zipSync, strToU8 } from "fflate";
 import { describe, expect, it } from "vitest";
-import { archiveModules } from "../../src/runtime/archive.js";
+import { ARCHIVE_BOUNDS, archiveBoundsViolation, archiveModules } from "../../src/runtime/archive.js";
 
 function zip(files: Record<string, string>): string {
   const bytes = zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
@@ -112,5 +112,28 @@ describe("zip actions", () => {
     expect(result.modules["action/index.js"]).toEqual({
       js: 'export const main = () => ({ u: "file:///bundle/action/index.js", d: "/bundle/action", f: "/bundle/action/index.js" });',
     });
+  });
+});
+
+describe("zip bombs", () => {
+  const zeros = (bytes: number) => new Uint8Array(bytes);
+  const zipBytes = (files: Record<string, Uint8Array>) => Buffer.from(zipSync(files, { level: 9 })).toString("base64");
+
+  it("refuses an archive whose directory declares more than the bounds, before inflating it", () => {
+    // 65 MiB of zeros compresses to about 64 KiB: over both the size and the ratio bound.
+    const bomb = zipBytes({ "index.js": strToU8("exports.main = () => ({})"), "pad.bin": zeros(65 * 1024 * 1024) });
+    expect(archiveBoundsViolation(bomb)).toMatch(/^The action archive expands to \d+ bytes, more than the 67108864 bytes allowed\.$/);
+    expect(() => archiveModules(bomb, "main")).toThrow(/expands to/);
+  });
+
+  it("refuses a small archive with a bomb's compression ratio", () => {
+    const dense = zipBytes({ "index.js": strToU8("exports.main = () => ({})"), "pad.bin": zeros(8 * 1024 * 1024) });
+    expect(archiveBoundsViolation(dense)).toMatch(/^The action archive's compression ratio \d+:1 exceeds the 100:1 allowed\.$/);
+  });
+
+  it("accepts an ordinary archive and leaves what is not a zip to the run", () => {
+    expect(archiveBoundsViolation(zip({ "index.js": "exports.main = () => ({ ok: true })" }))).toBeUndefined();
+    expect(archiveBoundsViolation(Buffer.from("not a zip at all").toString("base64"))).toBeUndefined();
+    expect(ARCHIVE_BOUNDS.ratio).toBe(100);
   });
 });
