@@ -124,6 +124,12 @@ export interface InvokeRequest {
   extraAnnotations?: { key: string; value: unknown }[];
   /** What actions see as __OW_API_HOST. */
   apiHost: string;
+  /**
+   * The activation holds a place of its namespace's concurrentInvocations
+   * (ConcurrencyGate), which whoever ends it releases. Set where the
+   * controller admitted it; sequence components and conductor steps hold none.
+   */
+  leased?: true;
 }
 
 /** A request to a web action, as the controller hands it to the action's invoker. */
@@ -184,6 +190,18 @@ export interface Throttle {
   admit(namespace: string, kind: ThrottledKind): Promise<void>;
 }
 
+/**
+ * Per-namespace concurrent activations (`concurrentInvocations`; the rule is
+ * in src/core/concurrency.ts). A place is leased per activation id, from
+ * admission until the activation ends, and expires by itself after `ttlMs`.
+ */
+export interface ConcurrencyGate {
+  /** Takes a place for the activation; throws OpenWhisk's 429 when the namespace has its limit in flight. Idempotent per id. */
+  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  /** Frees the activation's place (nothing happens when it holds none). */
+  release(namespace: string, activationId: string): Promise<void>;
+}
+
 /** The ports a request is served with. */
 export interface Host {
   store: Store;
@@ -191,6 +209,7 @@ export interface Host {
   invokers: Invokers;
   alarms: AlarmService;
   throttle: Throttle;
+  concurrency: ConcurrencyGate;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
   /**

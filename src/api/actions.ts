@@ -9,7 +9,7 @@ import { LIMITS } from "../core/limits.js";
 import type { EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest, Store } from "../ports.js";
-import { startActivation } from "../invoker/start.js";
+import { leasePlace, releasePlace, startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
@@ -153,14 +153,20 @@ async function invoke(c: ApiContext) {
   const blocking = isTrue(c.req.query("blocking"));
   const resultOnly = isTrue(c.req.query("result"));
   const wait = blocking ? waitLimit(c) : 0;
-  const request = newInvokeRequest(c, ref, await invocationParams(c));
+  const params = await invocationParams(c);
+  // Queued or running, the activation holds a place of the namespace's concurrentInvocations until it ends.
+  const request = await leasePlace(host.concurrency, newInvokeRequest(c, ref, params));
 
   if (!blocking) {
     await startActivation(host, request);
     c.header(ACTIVATION_ID_HEADER, request.activationId);
     return c.json({ activationId: request.activationId }, 202);
   }
-  const pending = host.invokers.invoke(request);
+  // The executor gives the place back when the activation ends (its errors are WhiskErrors); if no invoker answered, this does.
+  const pending = host.invokers.invoke(request).catch((err) => {
+    if (!(err instanceof WhiskError)) host.defer(releasePlace(host.concurrency, request));
+    throw err;
+  });
   const record = await waitFor(pending, wait);
   if (!record) {
     host.defer(pending.catch((err) => console.error(`activation ${request.activationId} failed late:`, err)));

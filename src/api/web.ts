@@ -1,7 +1,9 @@
 // /api/v1/web/{namespace}/{package|default}/{action}[.ext][/path]: web
 // actions, reachable without an API key. The action's invoker decides what
-// the request may do (it holds the action's annotations); this route reads
-// the request and renders the activation as OpenWhisk renders it.
+// the request may do (it holds the action's annotations) and charges the
+// owner's rate limit and concurrent places only once the action is found
+// and web-exported; this route reads the request and renders the
+// activation as OpenWhisk renders it.
 import { Hono } from "hono";
 import { newActivationId, type ActivationRecord } from "../core/activation.js";
 import { base64ToBytes, bytesToBase64 } from "../core/base64.js";
@@ -57,22 +59,29 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
   const target = url.pathname.startsWith(PREFIX) ? parseWebPath(url.pathname.slice(PREFIX.length)) : undefined;
   if (!target) throw notFound();
   const host = c.get("host");
-  // Web activations count against the namespace that owns the action, as in OpenWhisk.
-  await host.throttle.admit(target.namespace, "invoke");
   const user = await identify(host, request.headers.get("authorization") ?? undefined);
 
   const web = await readWebRequest(request, target.path);
   const activationId = newActivationId(() => crypto.randomUUID());
 
-  const pending = host.invokers.invokeWeb({
-    activationId,
-    transactionId: c.get("transactionId"),
-    action: { namespace: target.namespace, ...(target.packageName ? { packageName: target.packageName } : {}), name: target.name },
-    web,
-    ...(user ? { user } : {}),
-    receivedAt: Date.now(),
-    apiHost: actionApiHost(c),
-  });
+  const pending = host.invokers
+    .invokeWeb({
+      activationId,
+      transactionId: c.get("transactionId"),
+      action: { namespace: target.namespace, ...(target.packageName ? { packageName: target.packageName } : {}), name: target.name },
+      web,
+      ...(user ? { user } : {}),
+      receivedAt: Date.now(),
+      apiHost: actionApiHost(c),
+    })
+    .catch((err) => {
+      // The executor gives back a place it took (its errors are WhiskErrors); if no invoker answered, this does.
+      if (!(err instanceof WhiskError)) {
+        const release = host.concurrency.release(target.namespace, activationId);
+        host.defer(release.catch((cause) => console.error(`web activation ${activationId}: releasing its place failed:`, cause)));
+      }
+      throw err;
+    });
   const outcome = await waitFor(pending, LIMITS.blockingWaitMs);
   if (!outcome) {
     host.defer(pending.catch((err) => console.error(`web activation ${activationId} failed late:`, err)));

@@ -11,7 +11,7 @@ import { DurableObjectAlarms } from "./alarms.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
 import { QueueDispatcher } from "./queue.js";
-import { rateGate } from "./throttle.js";
+import { concurrencyGate, rateGate } from "./throttle.js";
 
 export function hostFor(env: Env, ctx: ExecutionContext): Host {
   const store = new SqlStore(new D1Sql(env.DB));
@@ -21,6 +21,7 @@ export function hostFor(env: Env, ctx: ExecutionContext): Host {
     invokers: new DurableObjectInvokers(env.INVOKER),
     alarms: new DurableObjectAlarms(env.ALARMS),
     throttle: rateGate(env.THROTTLE, store),
+    concurrency: concurrencyGate(env.THROTTLE, store),
     defer: (work) => ctx.waitUntil(work),
   };
 }

@@ -2,7 +2,7 @@
 // that exhaust their retries land in the dead-letter queue, whose consumer
 // records a whisk internal error: nothing accepted is lost.
 import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../invoker/dispatch.js";
-import type { Dispatcher, DispatchMessage, Store } from "../ports.js";
+import type { ConcurrencyGate, Dispatcher, DispatchMessage, Store } from "../ports.js";
 
 export class QueueDispatcher implements Dispatcher {
   constructor(private readonly queue: Queue<DispatchMessage>) {}
@@ -22,10 +22,10 @@ export async function consumeActivations(batch: MessageBatch<DispatchMessage>, d
   );
 }
 
-export async function consumeDeadLetters(batch: MessageBatch<DispatchMessage>, store: Store): Promise<void> {
+export async function consumeDeadLetters(batch: MessageBatch<DispatchMessage>, store: Store, concurrency?: ConcurrencyGate): Promise<void> {
   await Promise.all(
     batch.messages.map(async (message) => {
-      await handleDeadLetter(message.body, store);
+      await handleDeadLetter(message.body, store, concurrency);
       message.ack();
     }),
   );

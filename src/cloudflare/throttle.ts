@@ -1,10 +1,13 @@
-// The Throttle port on Cloudflare: one RateGate per controller isolate,
-// taking tokens from each namespace's NamespaceThrottle Durable Object.
+// The Throttle and ConcurrencyGate ports on Cloudflare: one RateGate and one
+// ConcurrencyLimiter per isolate, asking each namespace's NamespaceThrottle
+// Durable Object for rate tokens and activation leases.
+import { ConcurrencyLimiter } from "../core/concurrency.js";
 import { RateGate } from "../core/throttle.js";
-import type { Store, Throttle } from "../ports.js";
+import type { ConcurrencyGate, Store, Throttle } from "../ports.js";
 import type { NamespaceThrottle } from "./throttle-do.js";
 
 let gate: RateGate | undefined;
+let limiter: ConcurrencyLimiter | undefined;
 
 /** The isolate's gate; its tokens and cached limits outlive a request, the bindings it is given do not matter. */
 export function rateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): Throttle {
@@ -13,4 +16,18 @@ export function rateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, s
     limitsOf: (ns) => store.getNamespaceLimits(ns),
   });
   return gate;
+}
+
+/** The isolate's concurrency gate: limits cached as rateGate's are; a stub per call (a stub belongs to a request). */
+export function concurrencyGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): ConcurrencyGate {
+  limiter ??= new ConcurrencyLimiter({
+    authority: {
+      acquire: (ns, activationId, ttlMs, limit) => namespace.get(namespace.idFromName(ns)).acquireLease(activationId, ttlMs, limit),
+      release: async (ns, activationId) => {
+        await namespace.get(namespace.idFromName(ns)).releaseLease(activationId);
+      },
+    },
+    limitsOf: (ns) => store.getNamespaceLimits(ns),
+  });
+  return limiter;
 }

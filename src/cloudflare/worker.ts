@@ -7,7 +7,7 @@ import { serveApi } from "./controller.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
-import { rateGate } from "./throttle.js";
+import { concurrencyGate, rateGate } from "./throttle.js";
 import { consumeActivations, consumeDeadLetters, QueueDispatcher } from "./queue.js";
 
 export { AlarmFeed } from "./alarm-do.js";
@@ -24,13 +24,14 @@ export default {
 
   async queue(batch, env, _ctx) {
     const store = new SqlStore(new D1Sql(env.DB));
-    if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store);
+    if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store, concurrencyGate(env.THROTTLE, store));
     else {
       const deps = {
         store,
         invokers: new DurableObjectInvokers(env.INVOKER),
         dispatcher: new QueueDispatcher(env.ACTIVATIONS),
         throttle: rateGate(env.THROTTLE, store),
+        concurrency: concurrencyGate(env.THROTTLE, store),
       };
       await consumeActivations(batch, deps);
     }

@@ -2,10 +2,13 @@
 // Queues, NATS JetStream). Delivery is at least once, so a message whose
 // activation is already recorded is done without running again; a message
 // that cannot succeed is recorded as a failed activation, never dropped.
+// An activation that ends here without reaching an executor gives back its
+// concurrent place (the executor gives it back otherwise).
 import { Messages, WhiskError } from "../core/errors.js";
-import type { Dispatcher, DispatchMessage, Invokers, Store, Throttle } from "../ports.js";
+import type { ConcurrencyGate, Dispatcher, DispatchMessage, Invokers, Store, Throttle } from "../ports.js";
 import { failedActivation } from "./failures.js";
 import { carryOutFire } from "./fire.js";
+import { releasePlace } from "./start.js";
 
 export type Disposition = "done" | "retry";
 
@@ -16,6 +19,8 @@ export interface DispatchDeps {
   dispatcher: Dispatcher;
   /** Rule activations of a fire count against the namespace's invoke rate. */
   throttle: Throttle;
+  /** ... and hold places of its concurrentInvocations until they end (every host wires it; without it none are taken). */
+  concurrency?: ConcurrencyGate;
 }
 
 export async function handleDispatch(message: DispatchMessage, deps: DispatchDeps): Promise<Disposition> {
@@ -30,14 +35,20 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
   }
   const { request } = message;
   try {
-    if (await deps.store.getActivation(request.identity.namespace, request.activationId)) return "done";
+    if (await deps.store.getActivation(request.identity.namespace, request.activationId)) {
+      // Run before (a redelivery): its place may have been taken again by a redelivered fire.
+      await releasePlace(deps.concurrency, request);
+      return "done";
+    }
     await deps.invokers.invoke(request);
     return "done";
   } catch (err) {
-    if (err instanceof WhiskError) {
+    // An invoker at its bound: the activation waits in the queue, keeping its place.
+    if (err instanceof WhiskError && err.status !== 503) {
       // The action cannot run any more (deleted, access revoked): record why.
       const detail = err.status === 404 ? Messages.actionRemovedWhileInvoking : err.message;
       await deps.store.putActivation(failedActivation(request, detail, Date.now()));
+      await releasePlace(deps.concurrency, request);
       return "done";
     }
     console.error(`activation ${request.activationId} failed, will retry:`, err);
@@ -45,11 +56,16 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
   }
 }
 
-/** For a message that used up its retries: record the failure so the activation id resolves. */
-export async function handleDeadLetter(message: DispatchMessage, store: Store): Promise<void> {
+/**
+ * For a message that used up its retries: record the failure so the
+ * activation id resolves, and give back its place (without the gate, the
+ * place expires by itself).
+ */
+export async function handleDeadLetter(message: DispatchMessage, store: Store, concurrency?: ConcurrencyGate): Promise<void> {
   const now = Date.now();
   if (message.type === "invoke") {
     await store.putActivation(failedActivation(message.request, Messages.dispatchExhausted, now));
+    await releasePlace(concurrency, message.request);
     return;
   }
   const { fire } = message;

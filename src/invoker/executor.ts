@@ -19,18 +19,30 @@ import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
-import type { Identity, InvokeRequest, Store, SubjectRecord, WebInvokeRequest, WebOutcome } from "../ports.js";
+import type {
+  ConcurrencyGate,
+  Identity,
+  InvokeRequest,
+  Store,
+  SubjectRecord,
+  Throttle,
+  WebInvokeRequest,
+  WebOutcome,
+} from "../ports.js";
 import { actionModules, entryFunctionName, type PreinstalledPackages } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "./isolates.js";
+import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
 
 /** Extra time the invoker grants the runner past the deadline before giving up on it. */
 const DEADLINE_GRACE_MS = 2_000;
+/** How long an activation's answer waits at most for its concurrent place to be given back. */
+const RELEASE_WAIT_MS = 1_000;
 /** Resolved actions are also refreshed on this schedule, for changes no invalidation reaches. */
 const RESOLVED_TTL_MS = 10_000;
 
@@ -42,6 +54,16 @@ export interface ExecutorDeps {
   preinstalled: PreinstalledPackages;
   /** Runs a sequence component (another action, possibly on another invoker). */
   invokeComponent: ComponentInvoker;
+  /**
+   * The owner's rate limit and concurrent places, charged for a web request
+   * once its action is found and web-exported (so 404s and 401s cost the
+   * namespace nothing).
+   */
+  throttle: Throttle;
+  /** Also releases the place of every request that holds one (`leased`) when it ends. */
+  concurrency: ConcurrencyGate;
+  /** How many isolates this invoker keeps busy at once, and how many activations may wait for one. */
+  slots?: IsolateSlotOptions;
   /**
    * Makes a finished record durable; resolves once it cannot be lost (it may
    * reach the store a moment later). Defaults to writing the store directly.
@@ -57,9 +79,11 @@ export class ActivationExecutor {
   private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
   private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
+  private readonly slots: IsolateSlots;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
+    this.slots = new IsolateSlots(deps.slots);
     this.deadlines = new DeadlineClock(this.now);
     this.recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
@@ -111,6 +135,9 @@ export class ActivationExecutor {
       request.user?.namespace,
       immutableParams(annotations, action.params),
     );
+    // Web activations count against the namespace that owns the action, as in OpenWhisk, once it is known to run.
+    await this.deps.throttle.admit(identity.namespace, "invoke");
+    await this.deps.concurrency.acquire(identity.namespace, request.activationId);
     const record = await this.execute({
       activationId: request.activationId,
       transactionId: request.transactionId,
@@ -119,6 +146,7 @@ export class ActivationExecutor {
       params,
       receivedAt: request.receivedAt,
       apiHost: request.apiHost,
+      leased: true,
     });
     return { kind: "record", record, customOptions };
   }
@@ -131,7 +159,36 @@ export class ActivationExecutor {
     return owner;
   }
 
+  /**
+   * Runs an activation and records it. A request holding a concurrent place
+   * gives it back when it ends, however it ends, before it is answered (a
+   * caller's next invoke must not find its own finished activation still in
+   * flight); the release overlaps the record's write, and is waited for at
+   * most RELEASE_WAIT_MS (a place not released expires).
+   */
   async execute(request: InvokeRequest): Promise<ActivationRecord> {
+    let releasing: Promise<unknown> | undefined;
+    const release = () => {
+      if (request.leased) releasing ??= this.releasePlace(request);
+    };
+    try {
+      return await this.executeActivation(request, release);
+    } finally {
+      release();
+      if (releasing) await this.deadlines.race(releasing, this.now() + RELEASE_WAIT_MS);
+    }
+  }
+
+  private async releasePlace(request: InvokeRequest): Promise<void> {
+    const { namespace } = request.identity;
+    try {
+      await this.deps.concurrency.release(namespace, request.activationId);
+    } catch (err) {
+      console.error(`activation ${request.activationId}: releasing its place in ${namespace} failed (it expires):`, err);
+    }
+  }
+
+  private async executeActivation(request: InvokeRequest, ended: () => void): Promise<ActivationRecord> {
     const action = await this.resolve(request);
     assertNoImmutableOverride(request.params, immutableParams(action.doc.annotations, action.params));
     let record: ActivationRecord;
@@ -147,6 +204,7 @@ export class ActivationExecutor {
         now: this.now,
       });
     } else record = await this.runCode(action, request);
+    ended();
     await this.recordActivation(record);
     return record;
   }
@@ -168,6 +226,26 @@ export class ActivationExecutor {
     const main = exec.main ?? "main";
     const mainName = entryFunctionName(main, exec.binary);
     const params = runtimeParams(action.params, request.params);
+    const key = await isolateKey(request.identity.namespace, action, main, params.init);
+    // Waiting for a slot (when the invoker is at its bound) is waitTime, not part of the run.
+    const slot = await this.slots.acquire(key, doc.limits.concurrency);
+    try {
+      return await this.runInSlot(action, request, slot.id, params, mainName, main);
+    } finally {
+      slot.release();
+    }
+  }
+
+  private async runInSlot(
+    action: ResolvedAction,
+    request: InvokeRequest,
+    key: string,
+    params: ReturnType<typeof runtimeParams>,
+    mainName: string,
+    main: string,
+  ): Promise<ActivationRecord> {
+    const { doc } = action;
+    const exec = doc.exec as CodeExec;
     const start = this.now();
     const deadline = start + doc.limits.timeout;
     const runRequest: RunRequest = {
@@ -184,7 +262,6 @@ export class ActivationExecutor {
       deadline,
       logLimitBytes: doc.limits.logs * MEGABYTE,
     };
-    const key = await isolateKey(request.identity.namespace, action, main, params.init);
     const spec = {
       key,
       memoryMb: doc.limits.memory,

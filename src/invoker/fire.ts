@@ -14,8 +14,8 @@ import {
   triggerActivation,
   type RuleOutcome,
 } from "../core/triggers.js";
-import type { Dispatcher, Identity, Store, Throttle, TriggerFire } from "../ports.js";
-import { startActivation } from "./start.js";
+import type { ConcurrencyGate, Dispatcher, Identity, Store, Throttle, TriggerFire } from "../ports.js";
+import { leasePlace, startActivation } from "./start.js";
 
 /**
  * Accepts a fire of `trigger` by `identity`: undefined (OpenWhisk's 204) when
@@ -62,8 +62,16 @@ export async function ruleActivationId(fireId: string, rule: string): Promise<st
   return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);
 }
 
-/** Starts the activations of a fire's active rules; each counts against the namespace's invoke rate, as OpenWhisk's do. */
-export async function carryOutFire(fire: TriggerFire, deps: { store: Store; dispatcher: Dispatcher; throttle: Throttle }): Promise<void> {
+/**
+ * Starts the activations of a fire's active rules; each counts against the
+ * namespace's invoke rate and holds a place of its concurrent activations
+ * until it ends, as OpenWhisk's do. A refused one is logged in the trigger
+ * activation.
+ */
+export async function carryOutFire(
+  fire: TriggerFire,
+  deps: { store: Store; dispatcher: Dispatcher; throttle: Throttle; concurrency?: ConcurrencyGate },
+): Promise<void> {
   if (await deps.store.getActivation(fire.identity.namespace, fire.activationId)) return;
   const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
   const outcomes: RuleOutcome[] = [];
@@ -77,7 +85,7 @@ export async function carryOutFire(fire: TriggerFire, deps: { store: Store; disp
     const activationId = await ruleActivationId(fire.activationId, rule);
     try {
       await deps.throttle.admit(fire.identity.namespace, "invoke");
-      await startActivation(deps, {
+      const request = await leasePlace(deps.concurrency, {
         activationId,
         transactionId: fire.transactionId,
         action: actionRef,
@@ -87,6 +95,7 @@ export async function carryOutFire(fire: TriggerFire, deps: { store: Store; disp
         apiHost: fire.apiHost,
         cause: fire.activationId,
       });
+      await startActivation(deps, request);
       outcomes.push({ rule, action, statusCode: 0, success: true, activationId });
     } catch (err) {
       if (!(err instanceof WhiskError)) throw err;

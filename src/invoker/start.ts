@@ -1,9 +1,41 @@
 // Starting a non-blocking activation: the action must be invocable by the
 // caller now (so errors are answered at once), then the work is queued.
+// Also where an admitted activation takes and gives back its place among
+// its namespace's concurrent activations (concurrentInvocations).
 import { resolveAction } from "../core/resolve.js";
-import type { Dispatcher, InvokeRequest, Store } from "../ports.js";
+import type { ConcurrencyGate, Dispatcher, InvokeRequest, Store } from "../ports.js";
 
-export async function startActivation(deps: { store: Store; dispatcher: Dispatcher }, request: InvokeRequest) {
-  await resolveAction(deps.store, request.action, request.identity.namespace);
-  await deps.dispatcher.dispatch({ type: "invoke", request });
+/**
+ * Takes the activation's place (OpenWhisk's 429 when the namespace has its
+ * limit in flight); the request it answers carries the lease, so whoever
+ * ends the activation gives the place back.
+ */
+export async function leasePlace(gate: ConcurrencyGate | undefined, request: InvokeRequest): Promise<InvokeRequest> {
+  if (!gate) return request;
+  await gate.acquire(request.identity.namespace, request.activationId);
+  return { ...request, leased: true };
+}
+
+/** Gives back a request's place, if it holds one; a failure is logged (the place expires anyway). */
+export async function releasePlace(gate: ConcurrencyGate | undefined, request: InvokeRequest): Promise<void> {
+  if (!request.leased || !gate) return;
+  try {
+    await gate.release(request.identity.namespace, request.activationId);
+  } catch (err) {
+    console.error(`activation ${request.activationId}: releasing its place in ${request.identity.namespace} failed (it expires):`, err);
+  }
+}
+
+/** Queues the activation; one that cannot be queued gives back its place. */
+export async function startActivation(
+  deps: { store: Store; dispatcher: Dispatcher; concurrency?: ConcurrencyGate },
+  request: InvokeRequest,
+) {
+  try {
+    await resolveAction(deps.store, request.action, request.identity.namespace);
+    await deps.dispatcher.dispatch({ type: "invoke", request });
+  } catch (err) {
+    await releasePlace(deps.concurrency, request);
+    throw err;
+  }
 }

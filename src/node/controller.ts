@@ -19,7 +19,7 @@ import { applyMigrations } from "./migrate.js";
 import { activationStream, consumeActivations, ensureActivationStream, NatsDispatcher } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { closeServer, listen } from "./serve.js";
-import { postgresThrottle } from "./throttle.js";
+import { postgresConcurrency, postgresThrottle } from "./throttle.js";
 
 const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
 const CLEANUP_EVERY_MS = 60 * 60_000;
@@ -53,6 +53,7 @@ export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
     invokers: host.invokers,
     dispatcher: host.dispatcher,
     throttle: host.throttle,
+    concurrency: host.concurrency,
   });
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
@@ -105,6 +106,7 @@ export async function startController(
     invokers: new HttpInvokers(config.invokerUrls),
     alarms,
     throttle: postgresThrottle(pool, store),
+    concurrency: postgresConcurrency(pool, store),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));
       deferred.add(tracked);

@@ -20,6 +20,7 @@ import { HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-c
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
+import { postgresConcurrency, postgresThrottle } from "./throttle.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
 
 export interface RunningInvoker {
@@ -33,12 +34,15 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const supervisor = new WorkerdSupervisor({ memoryLimitMb: config.memoryLimitMb });
   await supervisor.start();
   const invokers = new HttpInvokers(config.invokerUrls);
+  const store = new SqlStore(new PostgresSql(pool));
   const executor = new ActivationExecutor({
-    store: new SqlStore(new PostgresSql(pool)),
+    store,
     isolates: supervisor,
     runnerSource,
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
+    throttle: postgresThrottle(pool, store),
+    concurrency: postgresConcurrency(pool, store),
   });
 
   let draining = false;

@@ -86,6 +86,30 @@ describe("rate limits", { timeout: 20_000 }, () => {
     });
   });
 
+  it("charges web requests only once the action is found and web-exported: anonymous 404s and 401s cost the owner nothing", { timeout: 60_000 }, async () => {
+    await awayFromMinuteTurn();
+    const { name, key } = await namespaceWith({ invocationsPerMinute: 3 });
+    await createAction("private", HELLO_JS, {}, key);
+    await createAction("secret", HELLO_JS, { annotations: [{ key: "web-export", value: true }, { key: "require-whisk-auth", value: "s3cret" }] }, key);
+    const flood = async (path: (i: number) => string, status: number, n: number) => {
+      for (let i = 0; i < n; i += 25) {
+        const answers = await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => call("GET", path(i + j), { auth: null })));
+        expect(answers.map((r) => r.status)).toEqual(answers.map(() => status));
+      }
+    };
+    await flood((i) => `/api/v1/web/${name}/default/no-such-action-${i}.json`, 404, 200);
+    await flood(() => `/api/v1/web/${name}/default/private.json`, 404, 10);
+    await flood(() => `/api/v1/web/${name}/default/secret.json`, 401, 10);
+
+    for (let i = 0; i < 3; i++) {
+      expect((await call("POST", "/api/v1/namespaces/_/actions/private?blocking=true", { auth: key })).status).toBe(200);
+    }
+    // The budget the owner spent is its own three invokes, nothing of the flood.
+    const refused = await call("POST", "/api/v1/namespaces/_/actions/private?blocking=true", { auth: key });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe("Too many requests in the last minute (count: 4, allowed: 3).");
+  });
+
   it("charges alarm fires to the trigger owner's fires per minute and retries a refused one", async () => {
     await awayFromMinuteTurn();
     const { name, key } = await namespaceWith({ firesPerMinute: 1 });
