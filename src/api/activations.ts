@@ -10,7 +10,8 @@ import { isTrue, listPage } from "./list.js";
 
 function epoch(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim())) throw new WhiskError(400, Messages.badEpoch(text));
+  // Epoch milliseconds, within what both stores hold exactly.
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new WhiskError(400, Messages.badEpoch(text));
   return Number(text);
 }
 

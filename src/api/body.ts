@@ -2,6 +2,7 @@
 // OpenWhisk answers it.
 import type { z } from "zod";
 import { Messages, WhiskError } from "../core/errors.js";
+import { parseRequestJson } from "../core/json.js";
 import { LIMITS } from "../core/limits.js";
 import type { ApiContext } from "./context.js";
 
@@ -16,11 +17,7 @@ export async function readJson(c: ApiContext): Promise<unknown> {
   if (type && !/^application\/(.+\+)?json\b/i.test(type.trim())) {
     throw new WhiskError(415, Messages.unsupportedContentType);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WhiskError(400, `${Messages.malformedJson}\n${(err as Error).message}`);
-  }
+  return parseRequestJson(text);
 }
 
 function tooLarge(size: number): WhiskError {

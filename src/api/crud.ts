@@ -3,21 +3,29 @@
 // caller's right to change only its own namespace.
 import type { AnyEntityDoc, Collection, StoredEntity } from "../core/entities.js";
 import { Messages, WhiskError, forbidden, notFound } from "../core/errors.js";
-import { parseEntityRoute, qualifiedName, resolveNamespace, type EntityRef } from "../core/names.js";
+import { isValidEntityName, parseEntityRoute, qualifiedName, resolveNamespace, type EntityRef } from "../core/names.js";
 import type { CodeBlob, Identity, Store } from "../ports.js";
 import type { ApiContext } from "./context.js";
 
-/** The entity a route names, with `_` resolved to the caller's namespace. */
+/**
+ * The entity a route names, with `_` resolved to the caller's namespace.
+ * Route parameters arrive decoded, so an encoded slash (`x%2Fy`) is a
+ * character of the one segment it came in, which no entity name may hold:
+ * 400, rather than an entity stored under a path nobody can fetch.
+ */
 export function routeRef(c: ApiContext): EntityRef {
-  const identity = c.get("identity");
-  const namespace = resolveNamespace(c.req.param("namespace")!, identity.namespace);
+  const namespace = routeNamespace(c);
   const pkg = c.req.param("pkg");
   const name = c.req.param("name")!;
+  if (name.includes("/") || pkg?.includes("/")) throw new WhiskError(400, Messages.entityNameIllegal);
   return parseEntityRoute(namespace, pkg ? `${pkg}/${name}` : name);
 }
 
+/** The namespace a route names; one no entity name could be (a NUL, say) is refused before any store sees it. */
 export function routeNamespace(c: ApiContext): string {
-  return resolveNamespace(c.req.param("namespace")!, c.get("identity").namespace);
+  const namespace = resolveNamespace(c.req.param("namespace")!, c.get("identity").namespace);
+  if (!isValidEntityName(namespace)) throw new WhiskError(400, Messages.entityNameIllegal);
+  return namespace;
 }
 
 /** Writes go only to the caller's own namespace. */

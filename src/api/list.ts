@@ -5,9 +5,15 @@ import { LIMITS } from "../core/limits.js";
 import type { ListPage } from "../ports.js";
 import type { ApiContext } from "./context.js";
 
+const INT_MAX = 2 ** 31 - 1;
+
+/** OpenWhisk reads limit and skip as 32-bit integers: anything outside is "not an integer". */
 function integer(collection: string, text: string): number {
-  if (!/^-?\d+$/.test(text.trim())) throw new WhiskError(400, Messages.argumentNotInteger(collection, text));
-  return Number(text);
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || Math.abs(value) > INT_MAX) {
+    throw new WhiskError(400, Messages.argumentNotInteger(collection, text));
+  }
+  return value;
 }
 
 export function listPage(c: ApiContext, collection: string): ListPage {

@@ -110,13 +110,38 @@ export const ExecPut = z
   })
   .strip();
 
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * A version as OpenWhisk reads one: up to three dot-separated whole numbers,
+ * missing parts 0 and parts past the third ignored ("1" is 1.0.0), never
+ * negative or 0.0.0. Undefined when the text is not one.
+ */
+export function normalizeSemVer(text: string): string | undefined {
+  const parts = text === "" ? [] : text.split(".");
+  const numbers = [0, 1, 2].map((i) => (i < parts.length ? parts[i] : "0"));
+  if (!numbers.every((part) => /^\+?\d+$/.test(part) && Number(part) <= INT_MAX)) return undefined;
+  const [major, minor, patch] = numbers.map(Number);
+  if (major === 0 && minor === 0 && patch === 0) return undefined;
+  return `${major}.${minor}.${patch}`;
+}
+
+const SemVerPut = z.string().transform((text, ctx) => {
+  const version = normalizeSemVer(text);
+  if (version === undefined) {
+    ctx.addIssue({ code: "custom", message: "semantic version malformed" });
+    return z.NEVER;
+  }
+  return version;
+});
+
 export const ActionPut = z
   .object({
     exec: ExecPut.optional(),
     parameters: KeyValueList.optional(),
     annotations: KeyValueList.optional(),
     limits: LimitsPut.optional(),
-    version: z.string().optional(),
+    version: SemVerPut.optional(),
     publish: z.boolean().optional(),
     delAnnotations: z.array(z.string()).optional(),
   })
@@ -128,7 +153,7 @@ export const PackagePut = z
     binding: z.object({ namespace: z.string(), name: z.string() }).strip().or(z.object({}).strict()).optional(),
     parameters: KeyValueList.optional(),
     annotations: KeyValueList.optional(),
-    version: z.string().optional(),
+    version: SemVerPut.optional(),
     publish: z.boolean().optional(),
   })
   .strip();
@@ -139,7 +164,7 @@ export const TriggerPut = z
     parameters: KeyValueList.optional(),
     annotations: KeyValueList.optional(),
     limits: z.object({}).passthrough().optional(),
-    version: z.string().optional(),
+    version: SemVerPut.optional(),
     publish: z.boolean().optional(),
   })
   .strip();
@@ -150,7 +175,7 @@ export const RulePut = z
     trigger: z.unknown().optional(),
     action: z.unknown().optional(),
     annotations: KeyValueList.optional(),
-    version: z.string().optional(),
+    version: SemVerPut.optional(),
     publish: z.boolean().optional(),
   })
   .strip();

@@ -5,6 +5,7 @@ import { isBinaryCode } from "./actions.js";
 import { base64ToText, textToBase64 } from "./base64.js";
 import { getAnnotation, isTrueAnnotation, type KeyValue } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
+import { parseRequestJson } from "./json.js";
 import { isValidEntityName } from "./names.js";
 
 export const WEB_EXTENSIONS = [".http", ".json", ".html", ".svg", ".text"] as const;
@@ -90,11 +91,7 @@ function bodyValue(body: WebBody | undefined, raw: boolean): { value: unknown } 
   if (!raw && JSON_FAMILY.test(type)) {
     const text = base64ToText(body.base64);
     if (text.trim() === "") return undefined;
-    try {
-      return { value: JSON.parse(text) };
-    } catch (err) {
-      throw new WhiskError(400, `${Messages.malformedJson}\n${(err as Error).message}`);
-    }
+    return { value: parseRequestJson(text) };
   }
   if (!raw && FORM.test(type)) return { value: Object.fromEntries(new URLSearchParams(base64ToText(body.base64))) };
   return { value: isBinaryMedia(type) ? body.base64 : base64ToText(body.base64) };
