@@ -1,0 +1,95 @@
+// concurrentInvocations on the Node host: leases in PostgreSQL, taken by
+// controller replicas (each its own pool) under the namespace's advisory lock.
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConcurrencyLimiter, LEASE_TTL_MS } from "../../src/core/concurrency.js";
+import { WhiskError } from "../../src/core/errors.js";
+import { applyMigrations } from "../../src/node/migrate.js";
+import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/throttle.js";
+import { SqlStore } from "../../src/store/sql-store.js";
+import { createTestDatabase, testServices } from "./services.js";
+
+const services = await testServices();
+
+const outcome = (work: Promise<void>) =>
+  work.then(
+    () => "ok",
+    (err: WhiskError) => `${err.status} ${err.message}`,
+  );
+
+describe.skipIf(!services)("PostgreSQL concurrency leases", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pools: pg.Pool[];
+  const clock = { now: 1_700_000_000_000 };
+
+  beforeAll(async () => {
+    database = await createTestDatabase(services!);
+    pools = [createPool(database.url), createPool(database.url)];
+    await applyMigrations(pools[0]!);
+  });
+
+  afterAll(async () => {
+    await Promise.all((pools ?? []).map((pool) => pool.end()));
+    await database?.drop();
+  });
+
+  const replicas = (limit: number) =>
+    pools.map(
+      (pool) =>
+        new ConcurrencyLimiter({
+          authority: postgresLeaseAuthority(pool, () => clock.now),
+          limitsOf: async () => ({ concurrentInvocations: limit }),
+          now: () => clock.now,
+        }),
+    );
+  const leases = async (namespace: string) =>
+    (await pools[0]!.query("SELECT activation_id FROM concurrency_leases WHERE namespace = $1 ORDER BY activation_id", [namespace])).rows.map(
+      (row) => row.activation_id as string,
+    );
+
+  it("never admits more than the limit across replicas, and admits again once places are released", async () => {
+    const gates = replicas(5);
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => outcome(gates[i % 2]!.acquire("busy", `a${i}`))));
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(5);
+    expect(outcomes.filter((o) => o !== "ok")).toEqual(Array(35).fill("429 Too many concurrent requests in flight (count: 5, allowed: 5)."));
+    const held = await leases("busy");
+    expect(held).toHaveLength(5);
+
+    // One replica's places are released through the other.
+    await gates[1]!.release("busy", held[0]!);
+    await gates[1]!.release("busy", held[1]!);
+    const more = await Promise.all(Array.from({ length: 6 }, (_, i) => outcome(gates[i % 2]!.acquire("busy", `b${i}`))));
+    expect(more.filter((o) => o === "ok")).toHaveLength(2);
+    expect(await leases("busy")).toHaveLength(5);
+    // Other namespaces are counted apart.
+    await gates[0]!.acquire("quiet", "q1");
+    expect(await leases("quiet")).toEqual(["q1"]);
+  });
+
+  it("frees the places of activations nobody released once their leases expire", async () => {
+    const gates = replicas(2);
+    await gates[0]!.acquire("crashy", "lost1");
+    await gates[1]!.acquire("crashy", "lost2", 10_000);
+    expect(await outcome(gates[0]!.acquire("crashy", "next"))).toBe("429 Too many concurrent requests in flight (count: 2, allowed: 2).");
+    clock.now += 10_000;
+    await gates[1]!.acquire("crashy", "next");
+    expect(await leases("crashy")).toEqual(["lost1", "next"]);
+    clock.now += LEASE_TTL_MS;
+    await gates[0]!.acquire("crashy", "later");
+    expect(await leases("crashy")).toEqual(["later"]);
+  });
+
+  it("lets a redelivered activation keep its place, and reads the limit wskadmin stores", async () => {
+    const store = new SqlStore(new PostgresSql(pools[0]!));
+    await store.putNamespaceLimits("admin", { concurrentInvocations: 1 });
+    const gate = postgresConcurrency(pools[1]!, store);
+    await gate.acquire("admin", "once");
+    await gate.acquire("admin", "once");
+    expect(await outcome(gate.acquire("admin", "twice"))).toBe("429 Too many concurrent requests in flight (count: 1, allowed: 1).");
+    await gate.release("admin", "once");
+    await gate.release("admin", "once");
+    await gate.acquire("admin", "twice");
+    expect(await leases("admin")).toEqual(["twice"]);
+  });
+});
