@@ -4,7 +4,7 @@ import { assertPutSizes, createAction, execFromPut, updateAction, withoutCode } 
 import { blockingHttpStatus, newActivationId, type ActivationRecord } from "../core/activation.js";
 import { sha256Hex } from "../core/digest.js";
 import { ActionPut, entitySummary, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
-import { Messages, WhiskError } from "../core/errors.js";
+import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import type { EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
@@ -12,7 +12,7 @@ import type { InvokeRequest, Store } from "../ports.js";
 import { leasePlace, releasePlace, startActivation } from "../invoker/start.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
-import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef, type Built } from "./crud.js";
+import { assertOwner, deleteStored, getOwned, putEntity, routePath, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
@@ -39,9 +39,13 @@ function listItem(doc: ActionDoc) {
 
 async function list(c: ApiContext) {
   const identity = c.get("identity");
-  const namespace = routeNamespace(c);
+  // The package may come in the namespace segment (`ns%2Fpkg`) or after the collection.
+  const path = routePath(c);
+  const { namespace } = path;
   assertOwner(identity, namespace);
-  const packageName = c.req.param("pkg");
+  const inRoute = c.req.param("pkg");
+  if (path.packageName !== undefined && inRoute !== undefined) throw notFound();
+  const packageName = path.packageName ?? inRoute;
   const { store } = c.get("host");
   if (isTrue(c.req.query("count"))) {
     return c.json({ actions: await store.countEntities(namespace, "actions", packageName) });

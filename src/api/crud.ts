@@ -8,24 +8,45 @@ import type { CodeBlob, Identity, Store } from "../ports.js";
 import type { ApiContext } from "./context.js";
 
 /**
- * The entity a route names, with `_` resolved to the caller's namespace.
- * Route parameters arrive decoded, so an encoded slash (`x%2Fy`) is a
- * character of the one segment it came in, which no entity name may hold:
- * 400, rather than an entity stored under a path nobody can fetch.
+ * The entity path a route's namespace segment names. As OpenWhisk reads it,
+ * the segment is an entity path: split on `/` (an encoded slash arrives
+ * decoded), empty parts dropped, so `%2Fwhisk.system` is `whisk.system` and
+ * `guest%2Fpkg` is package `pkg` of `guest` — clients send both forms. `_`
+ * is the caller's namespace. A part no entity name could be (a NUL, say) is
+ * refused before any store sees it.
+ */
+export function routePath(c: ApiContext): { namespace: string; packageName?: string } {
+  const parts = c.req.param("namespace")!.split("/").filter((part) => part.length > 0);
+  if (parts.length < 1 || parts.length > 2 || !parts.every(isValidEntityName)) {
+    throw new WhiskError(400, Messages.namespaceIllegal);
+  }
+  const namespace = resolveNamespace(parts[0], c.get("identity").namespace);
+  return parts.length === 2 ? { namespace, packageName: parts[1] } : { namespace };
+}
+
+/**
+ * The namespace a route names, for collections that live directly in one:
+ * a path into a package holds none of them (nothing there to list).
+ */
+export function routeNamespace(c: ApiContext): string {
+  const path = routePath(c);
+  if (path.packageName !== undefined) throw notFound();
+  return path.namespace;
+}
+
+/**
+ * The entity a route names. Route parameters arrive decoded, so an encoded
+ * slash (`x%2Fy`) in a name segment is a character of that segment, which no
+ * entity name may hold: 400, rather than an entity stored under a path
+ * nobody can fetch.
  */
 export function routeRef(c: ApiContext): EntityRef {
-  const namespace = routeNamespace(c);
+  const path = routePath(c);
   const pkg = c.req.param("pkg");
   const name = c.req.param("name")!;
   if (name.includes("/") || pkg?.includes("/")) throw new WhiskError(400, Messages.entityNameIllegal);
-  return parseEntityRoute(namespace, pkg ? `${pkg}/${name}` : name);
-}
-
-/** The namespace a route names; one no entity name could be (a NUL, say) is refused before any store sees it. */
-export function routeNamespace(c: ApiContext): string {
-  const namespace = resolveNamespace(c.req.param("namespace")!, c.get("identity").namespace);
-  if (!isValidEntityName(namespace)) throw new WhiskError(400, Messages.entityNameIllegal);
-  return namespace;
+  const tail = [path.packageName, pkg, name].filter((part) => part !== undefined);
+  return parseEntityRoute(path.namespace, tail.join("/"));
 }
 
 /** Writes go only to the caller's own namespace. */

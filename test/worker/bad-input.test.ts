@@ -57,3 +57,22 @@ describe("bad input", () => {
     expect(stored.body.version).toBe("2.1.0");
   });
 });
+
+describe("a slash inside the namespace segment, as OpenWhisk reads it", () => {
+  it("lists another namespace's public packages by /ns and reaches a package's actions by ns/pkg", async () => {
+    const system = await call("GET", "/api/v1/namespaces/%2Fwhisk.system/packages");
+    expect(system.status).toBe(200);
+    expect(system.body.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["utils", "samples"]));
+
+    expect((await call("PUT", "/api/v1/namespaces/_/packages/slashed?overwrite=true", { body: {} })).status).toBe(200);
+    await createAction("slashed/color", "function main() { return { color: 'red' } }");
+    const listed = await call("GET", "/api/v1/namespaces/guest%2Fslashed/actions");
+    expect(listed.body.map((a: { name: string }) => a.name)).toEqual(["color"]);
+    const got = await call("GET", "/api/v1/namespaces/guest%2Fslashed/actions/color");
+    expect(got.body).toMatchObject({ name: "color", namespace: "guest/slashed" });
+    const deleted = await call("DELETE", "/api/v1/namespaces/guest%2Fslashed/actions/color");
+    expect(deleted.status).toBe(200);
+    expect((await call("GET", "/api/v1/namespaces/_/actions/slashed/color")).status).toBe(404);
+    await expectRefused("GET", "/api/v1/namespaces/guest%2Fa%2Fb/actions");
+  });
+});
