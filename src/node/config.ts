@@ -1,5 +1,6 @@
 // The environment the Node host reads: one table per process role, so the
 // Kubernetes manifests can be checked against it (test/node/manifests.test.ts).
+import { isIP } from "node:net";
 
 export interface EnvVar {
   name: string;
@@ -12,6 +13,8 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled)" },
   { name: "INVOKER_URLS", required: true, description: "comma-separated base URLs of the invokers" },
+  { name: "INVOKER_SECRET", required: true, description: "shared secret the invokers require of every call (Authorization: Bearer)" },
+  { name: "API_HOST", required: false, description: "the API's public URL, what actions see as __OW_API_HOST (default: the origin each request came in on)" },
   { name: "NATS_STREAM", required: false, description: "JetStream stream of activations (default EDGEWHISK)" },
   { name: "GUEST_AUTH", required: false, description: "uuid:key of the guest namespace, seeded at start" },
   { name: "WHISK_SYSTEM_AUTH", required: false, description: "uuid:key of the whisk.system namespace, seeded at start" },
@@ -19,8 +22,16 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
 
 export const INVOKER_ENV: readonly EnvVar[] = [
   { name: "PORT", required: false, description: "HTTP port the controllers call (default 8080)" },
+  { name: "LISTEN_HOST", required: false, description: "address the HTTP port is bound to (default: all interfaces)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "INVOKER_URLS", required: true, description: "base URLs of all invokers (sequence components may run on another)" },
+  { name: "INVOKER_SECRET", required: true, description: "shared secret required of every call but GET /healthz, and sent to other invokers" },
+  { name: "CONTROLLER_URL", required: true, description: "internal URL of the controllers, where actions' requests to their API host go" },
+  {
+    name: "EGRESS_ALLOW",
+    required: false,
+    description: "comma-separated CIDRs or host:port actions may reach besides the public internet (never platform components)",
+  },
   { name: "WORKERD_MEMORY_MB", required: false, description: "resident memory cap of one workerd child (default 1024)" },
 ];
 
@@ -46,11 +57,66 @@ function urlList(text: string | undefined): string[] {
   return (text ?? "").split(",").map((url) => url.trim().replace(/\/+$/, "")).filter(Boolean);
 }
 
+/** A guessable secret would let anything that reaches an invoker run actions as anyone. */
+function secret(text: string): string {
+  if (text.length < 16) throw new Error("INVOKER_SECRET must be at least 16 characters (generate-secrets.sh makes 64)");
+  return text;
+}
+
+function httpUrl(name: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${name} is not a URL: ${text}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`${name} is not an http(s) URL: ${text}`);
+  return url.origin;
+}
+
+/** Where action isolates may connect besides the public internet (EGRESS_ALLOW). */
+export interface EgressAllowance {
+  /** Address blocks, as workerd's network filter takes them. */
+  cidrs: string[];
+  /** Named destinations, lower-cased `host:port` (IPv6 in brackets), reachable whatever they resolve to. */
+  destinations: string[];
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function egressEntry(entry: string, into: EgressAllowance): void {
+  const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+  if (cidr) {
+    const family = isIP(cidr[1]);
+    if (family && Number(cidr[2]) <= (family === 4 ? 32 : 128)) return void into.cidrs.push(entry.toLowerCase());
+  } else if (isIP(entry)) {
+    return void into.cidrs.push(`${entry.toLowerCase()}/${isIP(entry) === 4 ? 32 : 128}`);
+  } else {
+    const hostPort = /^(\[([0-9a-f:.]+)\]|[^:\[\]]+):(\d{1,5})$/i.exec(entry.toLowerCase());
+    const host = hostPort?.[2] ?? hostPort?.[1];
+    const port = Number(hostPort?.[3]);
+    const validHost = host !== undefined && (hostPort?.[2] ? isIP(host) === 6 : isIP(host) === 4 || HOSTNAME.test(host));
+    if (validHost && port >= 1 && port <= 65_535) {
+      return void into.destinations.push(`${hostPort![2] ? `[${host}]` : host}:${port}`);
+    }
+  }
+  throw new Error(`EGRESS_ALLOW entry is neither a CIDR, an IP address nor host:port: ${entry}`);
+}
+
+export function egressAllowance(text: string | undefined): EgressAllowance {
+  const allowance: EgressAllowance = { cidrs: [], destinations: [] };
+  for (const entry of (text ?? "").split(",").map((e) => e.trim()).filter(Boolean)) egressEntry(entry, allowance);
+  return allowance;
+}
+
 export interface ControllerConfig {
   port: number;
   databaseUrl: string;
   natsUrl: string;
   invokerUrls: string[];
+  invokerSecret: string;
+  /** What actions see as __OW_API_HOST; unset, the origin each request came in on. */
+  apiHost?: string;
   stream: string;
   guestAuth?: string;
   whiskSystemAuth?: string;
@@ -58,8 +124,14 @@ export interface ControllerConfig {
 
 export interface InvokerConfig {
   port: number;
+  /** Unset: all interfaces. */
+  listenHost?: string;
   databaseUrl: string;
   invokerUrls: string[];
+  invokerSecret: string;
+  /** Origin of the controllers, for actions' requests to their API host. */
+  controllerUrl: string;
+  egressAllow: EgressAllowance;
   memoryLimitMb: number;
 }
 
@@ -70,6 +142,8 @@ export function controllerConfig(env: Env = process.env): ControllerConfig {
     databaseUrl: v.DATABASE_URL!,
     natsUrl: v.NATS_URL!,
     invokerUrls: urlList(v.INVOKER_URLS),
+    invokerSecret: secret(v.INVOKER_SECRET!),
+    ...(v.API_HOST ? { apiHost: httpUrl("API_HOST", v.API_HOST) } : {}),
     stream: v.NATS_STREAM ?? "EDGEWHISK",
     ...(v.GUEST_AUTH ? { guestAuth: v.GUEST_AUTH } : {}),
     ...(v.WHISK_SYSTEM_AUTH ? { whiskSystemAuth: v.WHISK_SYSTEM_AUTH } : {}),
@@ -82,8 +156,12 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
   if (!(memory > 0)) throw new Error(`WORKERD_MEMORY_MB is not a size in MB: ${v.WORKERD_MEMORY_MB}`);
   return {
     port: port(v.PORT, DEFAULT_INVOKER_PORT),
+    ...(v.LISTEN_HOST ? { listenHost: v.LISTEN_HOST } : {}),
     databaseUrl: v.DATABASE_URL!,
     invokerUrls: urlList(v.INVOKER_URLS),
+    invokerSecret: secret(v.INVOKER_SECRET!),
+    controllerUrl: httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!),
+    egressAllow: egressAllowance(v.EGRESS_ALLOW),
     memoryLimitMb: memory,
   };
 }

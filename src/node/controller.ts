@@ -86,6 +86,19 @@ async function healthy(services: ControllerServices): Promise<boolean> {
   }
 }
 
+/**
+ * nats.js takes credentials as options, not from the URL: NATS_URL
+ * nats://user:password@host:port (or nats://token@host:port) becomes the
+ * server and its user and password (or token).
+ */
+export function natsConnectionOptions(natsUrl: string): { servers: string; user?: string; pass?: string; token?: string } {
+  const url = URL.canParse(natsUrl) ? new URL(natsUrl) : undefined;
+  if (!url?.username) return { servers: natsUrl };
+  const servers = `${url.protocol}//${url.host}`;
+  const user = decodeURIComponent(url.username);
+  return url.password ? { servers, user, pass: decodeURIComponent(url.password) } : { servers, token: user };
+}
+
 export async function startController(
   config: ControllerConfig,
   tasks: readonly BackgroundTask[] = DEFAULT_TASKS,
@@ -94,7 +107,7 @@ export async function startController(
   await applyMigrations(pool);
   const store = new SqlStore(new PostgresSql(pool));
   await seed(store, config);
-  const nats = await connect({ servers: config.natsUrl, maxReconnectAttempts: -1, name: "edgewhisk-controller" });
+  const nats = await connect({ ...natsConnectionOptions(config.natsUrl), maxReconnectAttempts: -1, name: "edgewhisk-controller" });
   const stream = activationStream(config.stream);
   await ensureActivationStream(nats, stream);
 
@@ -103,10 +116,11 @@ export async function startController(
   const host: Host = {
     store,
     dispatcher: new NatsDispatcher(nats, stream),
-    invokers: new HttpInvokers(config.invokerUrls),
+    invokers: new HttpInvokers(config.invokerUrls, config.invokerSecret),
     alarms,
     throttle: postgresThrottle(pool, store),
     concurrency: postgresConcurrency(pool, store),
+    ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));
       deferred.add(tracked);

@@ -2,8 +2,11 @@
 // goes to the invoker that rendezvous hashing picks among those up, so it
 // stays on the invoker that holds its warm isolate; an invoker that cannot be
 // reached is passed over (the next one in the action's order takes it) and
-// skipped for a while.
-import { createHash } from "node:crypto";
+// skipped for a while. Every call carries the shared INVOKER_SECRET: an
+// invoker runs whatever identity a request names, so it must know the
+// request comes from a controller (or another invoker), never from action
+// code or anything else on the network.
+import { createHash, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { ActivationRecord } from "../core/activation.js";
 import { WhiskError } from "../core/errors.js";
@@ -27,11 +30,24 @@ const agent = new http.Agent({ keepAlive: true });
 /** Error codes meaning the request was not delivered. */
 const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
-/** POSTs JSON and reads JSON back; NotDelivered when no invoker took the request. */
-export function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+/** The Authorization header of a call to an invoker. */
+export function invokerAuthorization(secret: string): string {
+  return `Bearer ${secret}`;
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/** Whether an Authorization header carries the secret, compared in constant time (digests, so no length leaks). */
+export function authorizedByInvokerSecret(header: string | undefined, secret: string): boolean {
+  return timingSafeEqual(digest(header ?? ""), digest(invokerAuthorization(secret)));
+}
+
+/** POSTs JSON with the invoker secret and reads JSON back; NotDelivered when no invoker took the request. */
+export function postJson(url: string, body: unknown, secret: string): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     let connected = false;
-    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+    const headers = { "content-type": "application/json", authorization: invokerAuthorization(secret) };
+    const req = http.request(url, { method: "POST", agent, headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
@@ -80,7 +96,10 @@ export function rendezvousOrder(urls: readonly string[], key: string): string[] 
 export class HttpInvokers implements Invokers {
   private readonly downUntil = new Map<string, number>();
 
-  constructor(private readonly urls: readonly string[]) {
+  constructor(
+    private readonly urls: readonly string[],
+    private readonly secret: string,
+  ) {
     if (urls.length === 0) throw new Error("no invoker URLs configured (INVOKER_URLS)");
   }
 
@@ -107,7 +126,7 @@ export class HttpInvokers implements Invokers {
     for (const url of this.candidates(ref)) {
       let answer: { status: number; json: unknown };
       try {
-        answer = await postJson(`${url}${path}`, body);
+        answer = await postJson(`${url}${path}`, body, this.secret);
       } catch (err) {
         if (!(err instanceof NotDelivered)) throw err;
         this.downUntil.set(url, Date.now() + DOWN_FOR_MS);
@@ -120,6 +139,7 @@ export class HttpInvokers implements Invokers {
         throw new WhiskError(outcome.error.status, outcome.error.message);
       }
       if (answer.status === 200 && outcome) return outcome as T;
+      if (answer.status === 401) throw new Error(`invoker ${url} refused this process's INVOKER_SECRET (401)`);
       const message = outcome && "message" in outcome ? outcome.message : "no answer";
       throw new Error(`invoker ${url} failed (${answer.status}): ${message}`);
     }
@@ -130,10 +150,15 @@ export class HttpInvokers implements Invokers {
   async invalidate(refs: EntityRef[]): Promise<void> {
     await Promise.all(
       this.urls.map((url) =>
-        postJson(`${url}/invalidate`, { refs }).catch((err) => {
-          // An invoker that is down holds nothing; its cache also expires on its own.
-          if (!(err instanceof NotDelivered)) console.error(`invalidate on ${url} failed:`, (err as Error).message);
-        }),
+        postJson(`${url}/invalidate`, { refs }, this.secret).then(
+          ({ status }) => {
+            if (status !== 204) console.error(`invalidate on ${url} answered ${status}`);
+          },
+          (err) => {
+            // An invoker that is down holds nothing; its cache also expires on its own.
+            if (!(err instanceof NotDelivered)) console.error(`invalidate on ${url} failed:`, (err as Error).message);
+          },
+        ),
       ),
     );
   }

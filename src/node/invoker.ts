@@ -7,6 +7,10 @@
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //   POST /invalidate  {refs}        → 204
 //   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503
+//
+// A request names the identity it runs as, so every route but /healthz
+// requires the INVOKER_SECRET the controllers hold (401 before the body is
+// read); nothing else, action code included, can run anything here.
 import type { ServerType } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { WhiskError } from "../core/errors.js";
@@ -16,7 +20,7 @@ import { ActivationExecutor } from "../invoker/executor.js";
 import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
-import { HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-client.js";
+import { authorizedByInvokerSecret, HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
@@ -31,9 +35,12 @@ export interface RunningInvoker {
 
 export async function startInvoker(config: InvokerConfig): Promise<RunningInvoker> {
   const pool = createPool(config.databaseUrl);
-  const supervisor = new WorkerdSupervisor({ memoryLimitMb: config.memoryLimitMb });
+  const supervisor = new WorkerdSupervisor({
+    memoryLimitMb: config.memoryLimitMb,
+    egress: { controllerUrl: config.controllerUrl, allow: config.egressAllow },
+  });
   await supervisor.start();
-  const invokers = new HttpInvokers(config.invokerUrls);
+  const invokers = new HttpInvokers(config.invokerUrls, config.invokerSecret);
   const store = new SqlStore(new PostgresSql(pool));
   const executor = new ActivationExecutor({
     store,
@@ -64,6 +71,13 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   }
 
   const app = new Hono()
+    .use(async (c, next) => {
+      if (c.req.method === "GET" && c.req.path === "/healthz") return next();
+      if (!authorizedByInvokerSecret(c.req.header("authorization"), config.invokerSecret)) {
+        return c.json({ message: "INVOKER_SECRET missing or wrong" }, 401);
+      }
+      return next();
+    })
     .post("/invoke", async (c) => {
       const request = await c.req.json<InvokeRequest>();
       return answer(c, async () => ({ record: await executor.execute(request) }) satisfies InvokeOutcome);
@@ -85,7 +99,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     return c.json({ message: err.message }, 500);
   });
 
-  const server: ServerType = await listen(app.fetch, config.port);
+  const server: ServerType = await listen(app.fetch, config.port, config.listenHost);
   const port = (server.address() as { port: number }).port;
   console.log(`edgewhisk invoker listening on :${port}`);
 

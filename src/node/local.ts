@@ -2,8 +2,10 @@
 // invoker process (with its workerd child), against the PostgreSQL and NATS
 // given by DATABASE_URL and NATS_URL. The controller applies the migrations
 // and seeds GUEST_AUTH (by default the development key `npm start` uses,
-// from .dev.vars). Ctrl-C stops both.
+// from .dev.vars). Ctrl-C stops both. The invoker listens on loopback only
+// and takes calls only with this run's random INVOKER_SECRET.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -52,6 +54,8 @@ const port = process.env.PORT ?? String(DEFAULT_CONTROLLER_PORT);
 const invokerPort = await freePort();
 const invokerUrl = `http://127.0.0.1:${invokerPort}`;
 const guestAuth = process.env.GUEST_AUTH ?? developmentGuestKey();
+const invokerSecret = randomBytes(32).toString("hex");
+const controllerUrl = `http://127.0.0.1:${port}`;
 const children: ChildProcess[] = [];
 
 function start(role: "controller" | "invoker", env: Record<string, string | undefined>): ChildProcess {
@@ -79,8 +83,14 @@ function stop(code: number): void {
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
-const invoker = start("invoker", { PORT: String(invokerPort), INVOKER_URLS: invokerUrl });
+const invoker = start("invoker", {
+  PORT: String(invokerPort),
+  LISTEN_HOST: "127.0.0.1",
+  INVOKER_URLS: invokerUrl,
+  INVOKER_SECRET: invokerSecret,
+  CONTROLLER_URL: controllerUrl,
+});
 await waitUntilServing(`${invokerUrl}/healthz`, invoker);
-const controller = start("controller", { PORT: port, INVOKER_URLS: invokerUrl, GUEST_AUTH: guestAuth });
-await waitUntilServing(`http://127.0.0.1:${port}/healthz`, controller);
-console.log(`edgewhisk (Node host) is serving on http://127.0.0.1:${port}`);
+const controller = start("controller", { PORT: port, INVOKER_URLS: invokerUrl, INVOKER_SECRET: invokerSecret, GUEST_AUTH: guestAuth });
+await waitUntilServing(`${controllerUrl}/healthz`, controller);
+console.log(`edgewhisk (Node host) is serving on ${controllerUrl}`);

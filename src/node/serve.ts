@@ -3,9 +3,10 @@ import { serve, type ServerType } from "@hono/node-server";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
 
-export function listen(fetch: FetchHandler, port: number): Promise<ServerType> {
+/** `hostname` unset: all interfaces. */
+export function listen(fetch: FetchHandler, port: number, hostname?: string): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port }, () => resolve(server));
+    const server = serve({ fetch, port, hostname }, () => resolve(server));
     server.once("error", reject);
   });
 }

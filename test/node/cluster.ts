@@ -1,7 +1,10 @@
 // The Node host as separate processes on loopback, as the Kubernetes
 // manifests run it: controllers and invokers (each invoker with its workerd
-// children) against a database and a JetStream stream of their own.
+// children) against a database and a JetStream stream of their own. As
+// local.ts does, invokers listen on loopback and require a secret made for
+// this cluster.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { seedSubject } from "../../src/store/seed.js";
 import { SqlStore } from "../../src/store/sql-store.js";
@@ -75,19 +78,45 @@ export class HostProcess {
 export interface NodeCluster {
   controllers: HostProcess[];
   invokers: HostProcess[];
+  /** The INVOKER_SECRET controllers and invokers share. */
+  invokerSecret: string;
   stop(): Promise<void>;
 }
 
-export async function startCluster(services: TestServices, size = { controllers: 2, invokers: 2 }): Promise<NodeCluster> {
+export interface ClusterOptions {
+  controllers: number;
+  invokers: number;
+  /** More environment for the invokers (EGRESS_ALLOW, say) and the controllers (API_HOST). */
+  invokerEnv?: Record<string, string>;
+  controllerEnv?: Record<string, string>;
+}
+
+export async function startCluster(services: TestServices, options: ClusterOptions = { controllers: 2, invokers: 2 }): Promise<NodeCluster> {
   const database = await createTestDatabase(services);
   const stream = testStreamName(services);
-  const invokerPorts = await Promise.all(Array.from({ length: size.invokers }, () => freePort()));
-  const controllerPorts = await Promise.all(Array.from({ length: size.controllers }, () => freePort()));
+  const invokerPorts = await Promise.all(Array.from({ length: options.invokers }, () => freePort()));
+  const controllerPorts = await Promise.all(Array.from({ length: options.controllers }, () => freePort()));
   const invokerUrls = invokerPorts.map((port) => `http://127.0.0.1:${port}`).join(",");
-  const common = { DATABASE_URL: database.url, INVOKER_URLS: invokerUrls };
-  const invokers = invokerPorts.map((port) => new HostProcess("invoker", port, { ...common, WORKERD_MEMORY_MB: "512" }));
+  const invokerSecret = randomBytes(32).toString("hex");
+  const common = { DATABASE_URL: database.url, INVOKER_URLS: invokerUrls, INVOKER_SECRET: invokerSecret };
+  const invokerEnv = {
+    ...common,
+    LISTEN_HOST: "127.0.0.1",
+    // The first controller serves the actions' API calls (a Service spreads them in Kubernetes).
+    CONTROLLER_URL: `http://127.0.0.1:${controllerPorts[0]}`,
+    WORKERD_MEMORY_MB: "512",
+    ...options.invokerEnv,
+  };
+  const invokers = invokerPorts.map((port) => new HostProcess("invoker", port, invokerEnv));
   const controllers = controllerPorts.map(
-    (port) => new HostProcess("controller", port, { ...common, NATS_URL: services.natsUrl, NATS_STREAM: stream.name, GUEST_AUTH: GUEST_KEY }),
+    (port) =>
+      new HostProcess("controller", port, {
+        ...common,
+        NATS_URL: services.natsUrl,
+        NATS_STREAM: stream.name,
+        GUEST_AUTH: GUEST_KEY,
+        ...options.controllerEnv,
+      }),
   );
   const all = [...invokers, ...controllers];
   const stop = async () => {
@@ -105,5 +134,5 @@ export async function startCluster(services: TestServices, size = { controllers:
     await stop();
     throw err;
   }
-  return { controllers, invokers, stop };
+  return { controllers, invokers, invokerSecret, stop };
 }

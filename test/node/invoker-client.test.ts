@@ -1,7 +1,10 @@
 // Which invoker an action goes to: rendezvous hashing keeps each action on
 // one invoker, and a change of invokers moves only the actions it must.
+// And how a call proves it comes from a controller: the invoker secret.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { rendezvousOrder } from "../../src/node/invoker-client.js";
+import { authorizedByInvokerSecret, HttpInvokers, rendezvousOrder } from "../../src/node/invoker-client.js";
 
 const invokers = ["http://invoker-0.invoker:8080", "http://invoker-1.invoker:8080", "http://invoker-2.invoker:8080"];
 const actions = Array.from({ length: 300 }, (_, i) => `guest/action-${i}`);
@@ -29,6 +32,37 @@ describe("rendezvousOrder", () => {
       const before = rendezvousOrder(invokers, action);
       const after = first(remaining, action);
       expect(after).toBe(before[0] === gone ? before[1] : before[0]);
+    }
+  });
+});
+
+describe("the invoker secret", () => {
+  const secret = "s".repeat(64);
+
+  it("accepts exactly `Bearer <secret>`", () => {
+    expect(authorizedByInvokerSecret(`Bearer ${secret}`, secret)).toBe(true);
+    for (const header of [undefined, "", secret, `Bearer ${secret} `, `Bearer ${secret.slice(1)}`, `bearer ${secret}`, `Basic ${secret}`]) {
+      expect(authorizedByInvokerSecret(header, secret), String(header)).toBe(false);
+    }
+  });
+
+  it("goes with every call a controller makes, invalidations included", async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume().on("end", () => res.writeHead(401, { "content-type": "application/json" }).end('{"message":"no"}'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const invokers = new HttpInvokers([`http://127.0.0.1:${(server.address() as AddressInfo).port}`], secret);
+      const action = { namespace: "guest", name: "hello" };
+      const request = { activationId: "a", transactionId: "t", action, identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "k" }, params: {}, receivedAt: 0, apiHost: "http://x" };
+      await expect(invokers.invoke(request)).rejects.toThrow(/INVOKER_SECRET \(401\)/);
+      await invokers.invalidate([action]);
+      expect(seen).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -63,7 +63,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
     nc = await connect({ servers: services!.natsUrl });
     await ensureActivationStream(nc, activationStream(stream.name), FAST);
     // No invoker listens here: every attempt to run fails as with all invokers down.
-    invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`]);
+    invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`], "no invoker takes it anyway");
     consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }, FAST);
   });
 

@@ -2,6 +2,11 @@
 // Loader binding for action isolates. The supervisor owns its life: it is
 // killed (SIGKILL; a spinning isolate ignores anything gentler) and
 // replaced, never repaired.
+//
+// Its configuration is also the wall around action code: the isolates'
+// only way out is host-worker.js's Gateway, whose networks reach the public
+// internet (and what EGRESS_ALLOW names), and whose "platform" service
+// reaches only the controllers.
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -10,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunReply } from "../../runtime/protocol.js";
+import type { EgressAllowance } from "../config.js";
 
 const HOST_WORKER = fileURLToPath(new URL("./host-worker.js", import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
@@ -43,22 +49,64 @@ export type RunAnswer =
   | { startError: string }
   | { error: string };
 
-function configText(socketPath: string, compatibilityDate: string): string {
+/** Where action isolates may connect besides the public internet. */
+export interface Egress {
+  /** Origin of the controllers: actions' requests to their API host go there, never to the API host as given. */
+  controllerUrl?: string;
+  /** What the operator opened (EGRESS_ALLOW). */
+  allow?: EgressAllowance;
+}
+
+/**
+ * Refused even where EGRESS_ALLOW would open them: link-local, where cloud
+ * metadata servers answer (169.254.169.254, fd00:ec2::254). workerd's
+ * "public" alone already refuses these, loopback (also IPv4-mapped, 127.1,
+ * 0.0.0.0), RFC 1918, CGNAT (100.64/10) and unique-local (fc00::/7)
+ * addresses; test/node/walls.test.ts keeps checking that.
+ */
+const ALWAYS_DENIED = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"];
+
+const text = (value: string) => JSON.stringify(value);
+const list = (values: readonly string[]) => `[${values.map(text).join(", ")}]`;
+
+function network(allow: readonly string[]): string {
+  return `network = (allow = ${list(allow)}, deny = ${list(ALWAYS_DENIED)}, tlsOptions = (trustBrowserCas = true))`;
+}
+
+function platformService(controllerUrl: string): string {
+  const url = new URL(controllerUrl);
+  const protocol = url.protocol === "https:" ? "https = (tlsOptions = (trustBrowserCas = true))" : "http = ()";
+  return `(name = "platform", external = (address = ${text(url.host)}, ${protocol})),`;
+}
+
+export function configText(socketPath: string, compatibilityDate: string, egress: Egress = {}): string {
+  const destinations = egress.allow?.destinations ?? [];
+  const services = [
+    `(name = "internet", ${network(["public", ...(egress.allow?.cidrs ?? [])])}),`,
+    // Named host:port destinations: the operator vouches for what they resolve to.
+    ...(destinations.length ? [`(name = "named", ${network(["public", "private", "local"])}),`] : []),
+    ...(egress.controllerUrl ? [platformService(egress.controllerUrl)] : []),
+  ];
+  const bindings = [
+    `(name = "LOADER", workerLoader = ())`,
+    `(name = "INTERNET", service = "internet")`,
+    ...(destinations.length ? [`(name = "NAMED", service = "named")`, `(name = "DESTINATIONS", json = ${text(JSON.stringify(destinations))})`] : []),
+    ...(egress.controllerUrl ? [`(name = "PLATFORM", service = "platform")`] : []),
+  ];
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "host", worker = .hostWorker),
-    # Actions may call anything the invoker pod can reach, as in OpenWhisk:
-    # the public internet and the cluster (the platform's own API included).
-    (name = "outbound", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
+    ${services.join("\n    ")}
   ],
-  sockets = [ (name = "http", address = "unix:${socketPath}", http = (), service = "host") ],
+  sockets = [ (name = "http", address = ${text(`unix:${socketPath}`)}, http = (), service = "host") ],
 );
+# ctx.exports (the Gateway entrypoint) is on by default since 2025-11-17.
 const hostWorker :Workerd.Worker = (
   modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
-  compatibilityDate = "${compatibilityDate}",
+  compatibilityDate = ${text(compatibilityDate)},
   compatibilityFlags = ["nodejs_compat"],
-  bindings = [ (name = "LOADER", workerLoader = ()), (name = "OUTBOUND", service = "outbound") ],
+  bindings = [ ${bindings.join(", ")} ],
 );
 `;
 }
@@ -92,13 +140,15 @@ export class WorkerdChild {
     });
   }
 
-  static async start(options: { binary: string; compatibilityDate: string }): Promise<WorkerdChild> {
+  static async start(options: { binary: string; compatibilityDate: string; egress?: Egress }): Promise<WorkerdChild> {
     const dir = await mkdtemp(join(tmpdir(), "edgewhisk-workerd-"));
     const socketPath = join(dir, "host.sock");
     await copyFile(HOST_WORKER, join(dir, "host-worker.js"));
-    await writeFile(join(dir, "config.capnp"), configText(socketPath, options.compatibilityDate));
+    await writeFile(join(dir, "config.capnp"), configText(socketPath, options.compatibilityDate, options.egress));
+    // No environment: the invoker's holds its secret and the database password.
     const child = spawn(options.binary, ["serve", "--experimental", join(dir, "config.capnp")], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: {},
     });
     const workerd = new WorkerdChild(child, dir, socketPath);
     await workerd.ready();

@@ -7,8 +7,75 @@
 // POST /run  {id, modules?, compatibilityDate, request} →
 //   200 {reply, cold} | 409 {missing: true} | 422 {startError} | 500 {error}
 // GET /ping → "ok" (the supervisor's sign that the event loop still turns)
+//
+// Every outbound request and socket of an isolate goes through its Gateway
+// (its globalOutbound), as src/cloudflare/gateway.ts does on Cloudflare:
+// requests to the action's API host go to the controllers (PLATFORM, the
+// internal URL the operator configured), never to wherever the API host
+// resolves, since it may come from a caller's Host header; everything else
+// goes out through a network that admits only the public internet and what
+// the operator opened (child.ts builds those services).
+import { WorkerEntrypoint } from "cloudflare:workers";
 
 const START_FAILURE = /^Failed to start Worker:\s*/;
+
+/** `host:port` as EGRESS_ALLOW names it: lower case, IPv6 in brackets. */
+function destination(host, port) {
+  const lower = host.toLowerCase();
+  return `${lower.includes(":") && !lower.startsWith("[") ? `[${lower}]` : lower}:${port}`;
+}
+
+/** What a URL connects to (URL parsing already lower-cases and brackets the host). */
+function urlDestination(url) {
+  return destination(url.hostname, url.port || (url.protocol === "https:" ? "443" : "80"));
+}
+
+function sameOrigin(url, origin) {
+  try {
+    return url.origin === new URL(origin).origin;
+  } catch {
+    return false;
+  }
+}
+
+export class Gateway extends WorkerEntrypoint {
+  /** The network a destination is reached through: a name the operator opened, else the public internet. */
+  network(to) {
+    return this.env.NAMED && this.env.DESTINATIONS.includes(to) ? this.env.NAMED : this.env.INTERNET;
+  }
+
+  fetch(request) {
+    const url = new URL(request.url);
+    // A redirect goes back to the action, and its next request through here.
+    const forwarded = new Request(request, { redirect: "manual" });
+    // The external service keeps the URL's host, so the API sees the host it was called by.
+    if (this.env.PLATFORM && sameOrigin(url, this.ctx.props.apiHost)) return this.env.PLATFORM.fetch(forwarded);
+    return this.network(urlDestination(url)).fetch(forwarded);
+  }
+
+  /**
+   * Raw TCP from connect(): piped to the same destination through the same
+   * network, so it reaches only what fetch() may. (workerd hands TLS sockets
+   * to a gateway like this one no further: secureTransport "on" fails.)
+   */
+  async connect(socket) {
+    const { localAddress } = await socket.opened;
+    const at = localAddress.lastIndexOf(":");
+    const host = localAddress.slice(0, at).replace(/^\[(.*)\]$/, "$1");
+    const port = Number(localAddress.slice(at + 1));
+    let upstream;
+    try {
+      upstream = this.network(destination(host, port)).connect({ hostname: host, port });
+      await upstream.opened;
+    } catch {
+      // Refused: the action's next read or write fails; no byte went anywhere.
+      await socket.close();
+      return;
+    }
+    await Promise.allSettled([socket.readable.pipeTo(upstream.writable), upstream.readable.pipeTo(socket.writable)]);
+    await Promise.allSettled([socket.close(), upstream.close()]);
+  }
+}
 
 function decodeModules(modules) {
   const decoded = {};
@@ -22,9 +89,12 @@ function decodeModules(modules) {
   return decoded;
 }
 
-async function run(body, env) {
+async function run(body, env, ctx) {
   let cold = false;
   let missing = false;
+  // The gateway knows one API host, fixed when the isolate loads; the
+  // supervisor gives a caller that came in on another its own isolate id.
+  const apiHost = String(body.request?.apiHost ?? "");
   const worker = env.LOADER.get(body.id, async () => {
     cold = true;
     // The supervisor sends modules only for ids this child has not loaded;
@@ -39,9 +109,9 @@ async function run(body, env) {
       mainModule: body.mainModule,
       modules: decodeModules(body.modules),
       env: {},
-      // The isolate reaches the network (the platform's API host included)
-      // but none of this worker's bindings.
-      globalOutbound: env.OUTBOUND,
+      // The isolate reaches the network only through its gateway, and
+      // none of this worker's bindings.
+      globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
     };
   });
   try {
@@ -58,10 +128,10 @@ async function run(body, env) {
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
     if (pathname === "/ping") return new Response("ok");
-    if (pathname === "/run" && request.method === "POST") return run(await request.json(), env);
+    if (pathname === "/run" && request.method === "POST") return run(await request.json(), env, ctx);
     return new Response("not found", { status: 404 });
   },
 };

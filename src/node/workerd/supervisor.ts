@@ -12,7 +12,7 @@ import type { IsolateHost, IsolateRun, IsolateSpec } from "../../invoker/isolate
 import { IsolateStartError } from "../../invoker/isolates.js";
 import type { ActionModules } from "../../runtime/modules.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
-import { ChildLost, WorkerdChild, workerdBinary, type LossReason, type RunAnswer } from "./child.js";
+import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
 
 /** The date action isolates run with; the same as on Cloudflare (src/cloudflare/loader-isolates.ts). */
 export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   /** Resident memory cap of one workerd child. */
   memoryLimitMb: number;
   binary?: string;
+  /** Where action isolates may connect; by default the public internet only. */
+  egress?: Egress;
 }
 
 export interface SupervisorStatus {
@@ -131,7 +133,8 @@ export class WorkerdSupervisor implements IsolateHost {
   }
 
   private async send(child: WorkerdChild, spec: IsolateSpec, request: RunRequest): Promise<RunAnswer> {
-    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}`;
+    // An isolate's gateway knows one API host (host-worker.js): another one needs another isolate.
+    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}@${request.apiHost}`;
     const first = !child.loaded.has(id);
     const built = first ? await spec.build() : undefined;
     const answer = await child.run({
@@ -157,7 +160,11 @@ export class WorkerdSupervisor implements IsolateHost {
   }
 
   private launch(): Promise<WorkerdChild> {
-    const starting = WorkerdChild.start({ binary: this.binary, compatibilityDate: ISOLATE_COMPATIBILITY_DATE });
+    const starting = WorkerdChild.start({
+      binary: this.binary,
+      compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
+      ...(this.options.egress ? { egress: this.options.egress } : {}),
+    });
     starting.then(
       (child) => void child.exited.then(() => this.replace(child, "crashed")),
       () => undefined,
