@@ -10,6 +10,7 @@ import type { EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest, Store } from "../ports.js";
 import { leasePlace, releasePlace, startActivation } from "../invoker/start.js";
+import { archiveBoundsViolation } from "../runtime/archive.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteStored, getOwned, putEntity, routePath, routeRef, type Built } from "./crud.js";
@@ -79,6 +80,10 @@ async function put(c: ApiContext) {
   const body = parseBody(ActionPut, await readJson(c));
   assertPutSizes(body);
   const exec = body.exec ? execFromPut(body.exec) : undefined;
+  if (exec && "binary" in exec && exec.binary) {
+    const violation = archiveBoundsViolation(exec.code);
+    if (violation) throw new WhiskError(400, violation);
+  }
   if (exec && isSequence(exec)) {
     exec.components = await validateSequence(host.store, ref, exec.components, identity.namespace);
   }

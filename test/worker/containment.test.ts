@@ -58,3 +58,16 @@ describe("the preinstalled openwhisk client", () => {
     expect(res.body.logs[0]).toMatch(/stdout: calling$/);
   }, 30_000);
 });
+
+describe("zip bombs", () => {
+  it("refuses at create time an archive expanding past the bounds, and stores nothing", async () => {
+    const { zipSync, strToU8 } = await import("fflate");
+    const bomb = zipSync({ "index.js": strToU8("exports.main = () => ({})"), "pad.bin": new Uint8Array(65 * 1024 * 1024) }, { level: 9 });
+    let binary = "";
+    for (const byte of bomb) binary += String.fromCharCode(byte);
+    const res = await call("PUT", "/api/v1/namespaces/_/actions/zipbomb", { body: { exec: { kind: "nodejs:default", code: btoa(binary) } } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^The action archive expands to \d+ bytes, more than the 67108864 bytes allowed\.$/);
+    expect((await call("GET", "/api/v1/namespaces/_/actions/zipbomb")).status).toBe(404);
+  }, 30_000);
+});
