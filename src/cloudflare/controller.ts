@@ -3,6 +3,7 @@
 // seeded once per isolate.
 import { createApp } from "../api/app.js";
 import { installCatalog } from "../catalog/install.js";
+import { apiOrigin } from "../core/egress.js";
 import type { Host } from "../ports.js";
 import { seedSubject } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
@@ -23,6 +24,8 @@ export function hostFor(env: Env, ctx: ExecutionContext): Host {
     throttle: rateGate(env.THROTTLE, store),
     concurrency: concurrencyGate(env.THROTTLE, store),
     defer: (work) => ctx.waitUntil(work),
+    // A malformed API_HOST fails every request loudly rather than hand actions a wrong host.
+    apiHost: env.API_HOST ? apiOrigin(env.API_HOST) : undefined,
   };
 }
 

@@ -16,4 +16,14 @@ export interface Env {
   GUEST_AUTH?: string;
   /** `uuid:key` of the whisk.system namespace to seed (local development). */
   WHISK_SYSTEM_AUTH?: string;
+  /**
+   * What actions see as __OW_API_HOST, e.g. https://whisk.example.com. Unset,
+   * the origin each request came in on stands in (fine for a local server).
+   */
+  API_HOST?: string;
+  /**
+   * Private destinations action code may reach: comma-separated CIDRs or
+   * host[:port] (src/core/egress.ts). Loopback and metadata are refused.
+   */
+  EGRESS_ALLOW?: string;
 }
