@@ -16,7 +16,7 @@ import { DurableObjectInvokers, type InvokeOutcome } from "./invokers.js";
 import type { GatewayProps } from "./gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
-import { concurrencyGate, rateGate } from "./throttle.js";
+import { concurrencyGate, invokerRateGate } from "./throttle.js";
 
 export class Invoker extends DurableObject<Env> {
   private readonly executor: ActivationExecutor;
@@ -37,7 +37,7 @@ export class Invoker extends DurableObject<Env> {
       preinstalled: { openwhisk: openwhiskSource },
       recordActivation: (record) => this.outbox.add(record),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
-      throttle: rateGate(env.THROTTLE, store),
+      throttle: invokerRateGate(env.THROTTLE, store),
       concurrency: concurrencyGate(env.THROTTLE, store),
     });
     // Records a previous incarnation accepted but did not deliver.

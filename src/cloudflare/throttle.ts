@@ -7,6 +7,7 @@ import type { ConcurrencyGate, Store, Throttle } from "../ports.js";
 import type { NamespaceThrottle } from "./throttle-do.js";
 
 let gate: RateGate | undefined;
+let invokerGate: RateGate | undefined;
 let limiter: ConcurrencyLimiter | undefined;
 
 /** The isolate's gate; its tokens and cached limits outlive a request, the bindings it is given do not matter. */
@@ -16,6 +17,21 @@ export function rateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, s
     limitsOf: (ns) => store.getNamespaceLimits(ns),
   });
   return gate;
+}
+
+/**
+ * The gate of invoker Durable Objects (web requests are charged there, once
+ * their action is known to run): one token per request, as there is an
+ * invoker per action and tokens one took but did not spend would be lost to
+ * the namespace's minute.
+ */
+export function invokerRateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): Throttle {
+  invokerGate ??= new RateGate({
+    authority: (ns, kind, minute, wanted, limit) => namespace.get(namespace.idFromName(ns)).grant(kind, minute, wanted, limit),
+    limitsOf: (ns) => store.getNamespaceLimits(ns),
+    batch: () => 1,
+  });
+  return invokerGate;
 }
 
 /** The isolate's concurrency gate: limits cached as rateGate's are; a stub per call (a stub belongs to a request). */

@@ -81,6 +81,12 @@ export interface RateGateOptions {
   authority: GrantAuthority;
   /** A namespace's own limits (read from the store; cached here). */
   limitsOf: (namespace: string) => Promise<NamespaceLimits>;
+  /**
+   * Tokens asked for at once (default batchSize). A gate in a short-lived or
+   * numerous holder (an invoker Durable Object per action) asks for 1: tokens
+   * it took but never spent would be lost to the namespace for the minute.
+   */
+  batch?: (limit: number) => number;
   now?: () => number;
 }
 
@@ -106,7 +112,8 @@ export class RateGate {
     if (this.take(key, minute)) return;
     const asking = this.asking.get(key) ?? new Set();
     this.asking.set(key, asking);
-    const request = this.options.authority(namespace, kind, minute, batchSize(limit), limit).then((grant) => {
+    const wanted = (this.options.batch ?? batchSize)(limit);
+    const request = this.options.authority(namespace, kind, minute, wanted, limit).then((grant) => {
       if (grant.granted > 0) this.add(key, minute, grant.granted - 1);
       return grant;
     });

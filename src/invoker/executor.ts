@@ -135,9 +135,7 @@ export class ActivationExecutor {
       request.user?.namespace,
       immutableParams(annotations, action.params),
     );
-    // Web activations count against the namespace that owns the action, as in OpenWhisk, once it is known to run.
-    await this.deps.throttle.admit(identity.namespace, "invoke");
-    await this.deps.concurrency.acquire(identity.namespace, request.activationId);
+    await this.charge(identity.namespace, request.activationId);
     const record = await this.execute({
       activationId: request.activationId,
       transactionId: request.transactionId,
@@ -149,6 +147,24 @@ export class ActivationExecutor {
       leased: true,
     });
     return { kind: "record", record, customOptions };
+  }
+
+  /**
+   * Web activations count against the namespace that owns the action, as in
+   * OpenWhisk, once it is known to run: its rate (checked first, as
+   * OpenWhisk does, so a refused place still spent a token) and a place
+   * among its concurrent activations, asked for together.
+   */
+  private async charge(namespace: string, activationId: string): Promise<void> {
+    const [rate, place] = await Promise.allSettled([
+      this.deps.throttle.admit(namespace, "invoke"),
+      this.deps.concurrency.acquire(namespace, activationId),
+    ]);
+    if (rate.status === "rejected") {
+      if (place.status === "fulfilled") await this.releasePlace({ namespace, activationId });
+      throw rate.reason;
+    }
+    if (place.status === "rejected") throw place.reason;
   }
 
   private async ownerOf(namespace: string): Promise<SubjectRecord | undefined> {
@@ -169,7 +185,7 @@ export class ActivationExecutor {
   async execute(request: InvokeRequest): Promise<ActivationRecord> {
     let releasing: Promise<unknown> | undefined;
     const release = () => {
-      if (request.leased) releasing ??= this.releasePlace(request);
+      if (request.leased) releasing ??= this.releasePlace({ namespace: request.identity.namespace, activationId: request.activationId });
     };
     try {
       return await this.executeActivation(request, release);
@@ -179,12 +195,11 @@ export class ActivationExecutor {
     }
   }
 
-  private async releasePlace(request: InvokeRequest): Promise<void> {
-    const { namespace } = request.identity;
+  private async releasePlace({ namespace, activationId }: { namespace: string; activationId: string }): Promise<void> {
     try {
-      await this.deps.concurrency.release(namespace, request.activationId);
+      await this.deps.concurrency.release(namespace, activationId);
     } catch (err) {
-      console.error(`activation ${request.activationId}: releasing its place in ${namespace} failed (it expires):`, err);
+      console.error(`activation ${activationId}: releasing its place in ${namespace} failed (it expires):`, err);
     }
   }
 
