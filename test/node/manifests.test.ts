@@ -1,15 +1,22 @@
 // k8s/ rendered by `kubectl kustomize` (with secrets.env generated as at
 // deploy time) and checked against what the Node host reads: images,
-// commands, ports, environment, ConfigMap and Secret references, probes.
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+// commands, ports, environment, ConfigMap and Secret references, probes;
+// and the walls: NetworkPolicies (evaluated below as a CNI would), NATS
+// authentication (tried on a real nats-server when one is installed) and
+// the invokers' shared secret.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseAuthKey } from "../../src/core/auth.js";
 import { CONTROLLER_ENV, INVOKER_ENV, type EnvVar } from "../../src/node/config.js";
+import { natsConnectionOptions } from "../../src/node/controller.js";
+import { freePort } from "../e2e/server.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const hasKubectl = spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).status === 0;
@@ -19,8 +26,71 @@ if (!hasKubectl) {
   console.warn(`SKIPPED: ${message}`);
 }
 
+const hasNatsServer = spawnSync("nats-server", ["--version"], { stdio: "ignore" }).status === 0;
+
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON */
 type K8sObject = any;
+
+/** One end of a connection: a pod of a component of ours, or an address outside. */
+type Peer = { component: string } | { ip: string };
+
+async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(port, "127.0.0.1", () => resolve(true)).on("error", () => resolve(false));
+      socket.unref();
+      setTimeout(() => socket.destroy(), 200);
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function ipv4(text: string): number {
+  return text.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+}
+
+/**
+ * Whether NetworkPolicies let `from` open a connection to `to` on a port, as
+ * an enforcing CNI decides: each end that some policy selects (for egress,
+ * for ingress) must have a rule admitting the other end and the port.
+ * Enough of the API for these manifests: matchLabels, ipBlock, numeric ports.
+ */
+function policyAllows(objects: K8sObject[], labelsOf: (component: string) => Record<string, string>, from: Peer, to: Peer, port: number, protocol = "TCP"): boolean {
+  const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+  const selects = (selector: K8sObject, labels: Record<string, string>) => {
+    expect(selector.matchExpressions, "matchExpressions are not evaluated here").toBeUndefined();
+    return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  };
+  const peerMatches = (rule: K8sObject, peer: Peer) => {
+    if (rule.namespaceSelector) return false;
+    if (rule.podSelector) return "component" in peer && selects(rule.podSelector, labelsOf(peer.component));
+    if (rule.ipBlock) {
+      return "ip" in peer && inCidr(peer.ip, rule.ipBlock.cidr) && !(rule.ipBlock.except ?? []).some((c: string) => inCidr(peer.ip, c));
+    }
+    throw new Error(`unknown peer ${JSON.stringify(rule)}`);
+  };
+  const side = (subject: Peer, other: Peer, type: "Ingress" | "Egress") => {
+    if (!("component" in subject)) return true;
+    const applying = policies.filter((p) => p.spec.policyTypes.includes(type) && selects(p.spec.podSelector, labelsOf(subject.component)));
+    if (applying.length === 0) return true;
+    return applying.some((p) =>
+      (p.spec[type === "Ingress" ? "ingress" : "egress"] ?? []).some((rule: K8sObject) => {
+        const peers = rule[type === "Ingress" ? "from" : "to"];
+        const portOk = !rule.ports || rule.ports.some((p: K8sObject) => (p.protocol ?? "TCP") === protocol && p.port === port);
+        return portOk && (!peers || peers.some((peer: K8sObject) => peerMatches(peer, other)));
+      }),
+    );
+  };
+  return side(from, to, "Egress") && side(to, from, "Ingress");
+}
 
 /** What each role's server answers on, for the probes. */
 const SERVED_PATHS = { controller: ["/healthz", "/api/v1"], invoker: ["/healthz"] };
@@ -70,6 +140,28 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     execFileSync("sh", [join(dir, "generate-secrets.sh")], { stdio: "ignore" });
     expect(readFileSync(join(dir, "secrets.env"), "utf8")).toBe(secretsEnv);
     expect(decodeSecret("GUEST_AUTH")).toBe(guest);
+  });
+
+  it("generates every internal secret, random and long", () => {
+    expect(decodeSecret("INVOKER_SECRET")).toMatch(/^[0-9a-f]{64}$/);
+    expect(decodeSecret("NATS_PASSWORD")).toMatch(/^[0-9a-f]{48}$/);
+    expect(decodeSecret("POSTGRES_PASSWORD")).toMatch(/^[0-9a-f]{48}$/);
+    expect(new Set(["INVOKER_SECRET", "NATS_PASSWORD", "POSTGRES_PASSWORD"].map(decodeSecret)).size).toBe(3);
+  });
+
+  it("adds the secrets an older secrets.env lacks and keeps the values it has", () => {
+    const older = mkdtempSync(join(tmpdir(), "edgewhisk-k8s-old-"));
+    try {
+      cpSync(join(ROOT, "k8s", "generate-secrets.sh"), join(older, "generate-secrets.sh"));
+      writeFileSync(join(older, "secrets.env"), "GUEST_AUTH=kept-guest\nPOSTGRES_PASSWORD=kept-password");
+      execFileSync("sh", [join(older, "generate-secrets.sh")], { stdio: "ignore" });
+      const lines = readFileSync(join(older, "secrets.env"), "utf8").trimEnd().split("\n");
+      expect(lines.slice(0, 2)).toEqual(["GUEST_AUTH=kept-guest", "POSTGRES_PASSWORD=kept-password"]);
+      expect(lines.slice(2).map((l) => l.split("=")[0])).toEqual(["INVOKER_SECRET", "NATS_PASSWORD"]);
+      expect(lines[2]).toMatch(/^INVOKER_SECRET=[0-9a-f]{64}$/);
+    } finally {
+      rmSync(older, { recursive: true, force: true });
+    }
   });
 
   it("puts everything in the edgewhisk namespace", () => {
@@ -134,8 +226,15 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(find("StatefulSet", "postgres").spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeTruthy();
   });
 
+  /** The controllers' NATS_URL, its password as the Secret has it. */
+  const controllerNatsUrl = () => {
+    const c = container("Deployment", "controller");
+    expect(envValue(c, "NATS_PASSWORD").valueFrom).toEqual({ secretKeyRef: { name: expect.stringMatching(/^edgewhisk-secrets/), key: "NATS_PASSWORD" } });
+    return new URL(envValue(c, "NATS_URL").value.replace("$(NATS_PASSWORD)", decodeSecret("NATS_PASSWORD")));
+  };
+
   it("points NATS_URL at a JetStream server with its own volume", () => {
-    const url = new URL(configValue("NATS_URL"));
+    const url = controllerNatsUrl();
     const service = find("Service", url.hostname);
     expect(service.spec.ports[0].port).toBe(Number(url.port));
     const nats = container("StatefulSet", url.hostname);
@@ -143,6 +242,121 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(portNumber(nats, service.spec.ports[0].targetPort)).toBe(4222);
     const storeDir = nats.args[nats.args.indexOf("--store_dir") + 1];
     expect(nats.volumeMounts.map((m: K8sObject) => m.mountPath)).toContain(storeDir);
+  });
+
+  it("makes NATS require the Secret's password, which the controllers' NATS_URL carries", () => {
+    const url = controllerNatsUrl();
+    const nats = container("StatefulSet", "nats");
+    expect(envValue(nats, "NATS_PASSWORD").valueFrom).toEqual(envValue(container("Deployment", "controller"), "NATS_PASSWORD").valueFrom);
+    const configFile = nats.args[nats.args.indexOf("--config") + 1];
+    const mount = nats.volumeMounts.find((m: K8sObject) => configFile.startsWith(`${m.mountPath}/`));
+    const volume = find("StatefulSet", "nats").spec.template.spec.volumes.find((v: K8sObject) => v.name === mount.name);
+    const conf: string = find("ConfigMap", volume.configMap.name).data[configFile.slice(mount.mountPath.length + 1)];
+    expect(conf).toMatch(new RegExp(`user: ${url.username}\\b`));
+    expect(conf).toMatch(/password: \$NATS_PASSWORD\b/);
+    expect(natsConnectionOptions(url.href)).toEqual({ servers: `nats://${url.host}`, user: url.username, pass: decodeSecret("NATS_PASSWORD") });
+    // Nobody else connects at all: only controllers use NATS.
+    expect(envValue(container("StatefulSet", "invoker"), "NATS_URL")).toBeUndefined();
+  });
+
+  it.skipIf(!hasNatsServer)("refuses NATS clients without the password, as a real nats-server runs that config", async () => {
+    const nats = container("StatefulSet", "nats");
+    const configFile = nats.args[nats.args.indexOf("--config") + 1];
+    const conf = find("ConfigMap", "nats-config").data[configFile.split("/").pop()!];
+    const work = mkdtempSync(join(tmpdir(), "edgewhisk-nats-"));
+    writeFileSync(join(work, "nats.conf"), conf);
+    const port = await freePort();
+    const server = spawn("nats-server", ["--config", join(work, "nats.conf"), "-a", "127.0.0.1", "-p", String(port)], {
+      env: { ...process.env, NATS_PASSWORD: decodeSecret("NATS_PASSWORD") },
+      stdio: "ignore",
+    });
+    try {
+      const url = controllerNatsUrl();
+      url.host = `127.0.0.1:${port}`;
+      const attempt = (options: { servers: string; user?: string; pass?: string }) => connect({ ...options, timeout: 2_000, reconnect: false });
+      await listening(port);
+      const nc = await attempt(natsConnectionOptions(url.href));
+      await nc.flush();
+      await nc.close();
+      await expect(attempt({ servers: `127.0.0.1:${port}` })).rejects.toThrow(/authorization/i);
+      await expect(attempt({ servers: `127.0.0.1:${port}`, user: url.username, pass: "wrong" })).rejects.toThrow(/authorization/i);
+    } finally {
+      server.kill("SIGKILL");
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("gives controllers and invokers the one INVOKER_SECRET from the Secret", () => {
+    const refs = [container("Deployment", "controller"), container("StatefulSet", "invoker")].map((c) => envValue(c, "INVOKER_SECRET").valueFrom);
+    expect(refs[0]).toEqual({ secretKeyRef: { name: expect.stringMatching(/^edgewhisk-secrets/), key: "INVOKER_SECRET" } });
+    expect(refs[1]).toEqual(refs[0]);
+  });
+
+  it("sends actions' API calls to the controller Service and lets the operator set the API host", () => {
+    const url = new URL(configValue("CONTROLLER_URL"));
+    const service = find("Service", url.hostname);
+    expect(Number(url.port || 80)).toBe(service.spec.ports[0].port);
+    expect(envValue(container("StatefulSet", "invoker"), "CONTROLLER_URL").valueFrom.configMapKeyRef.key).toBe("CONTROLLER_URL");
+    // Empty unless the operator sets the public URL (then it must be one).
+    const apiHost = configValue("API_HOST");
+    if (apiHost) expect(new URL(apiHost).protocol).toMatch(/^https?:$/);
+    expect(envValue(container("Deployment", "controller"), "API_HOST").valueFrom.configMapKeyRef.key).toBe("API_HOST");
+    expect(configValue("EGRESS_ALLOW")).toBe("");
+  });
+
+  it("mounts no Kubernetes API token into controllers and invokers", () => {
+    for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
+      expect(find(kind, name).spec.template.spec.automountServiceAccountToken, name).toBe(false);
+    }
+  });
+
+  describe("NetworkPolicies", () => {
+    const labelsOf = (component: string) => {
+      const workload = objects.find((o) => (o.kind === "Deployment" || o.kind === "StatefulSet") && o.metadata.name === component);
+      return workload.spec.template.metadata.labels as Record<string, string>;
+    };
+    const allows = (from: Peer, to: Peer, port: number, protocol?: string) => policyAllows(objects, labelsOf, from, to, port, protocol);
+    const pod = (component: string) => ({ component });
+    const outside = { ip: "203.0.113.9" };
+
+    it("let anyone reach the API, and nothing else from outside", () => {
+      expect(allows(outside, pod("controller"), 3000)).toBe(true);
+      for (const [component, port] of [["invoker", 8080], ["postgres", 5432], ["nats", 4222], ["controller", 9229]] as const) {
+        expect(allows(outside, pod(component), port), `${component}:${port}`).toBe(false);
+      }
+    });
+
+    it("let only controllers (and invokers, for sequences) reach invokers", () => {
+      expect(allows(pod("controller"), pod("invoker"), 8080)).toBe(true);
+      expect(allows(pod("invoker"), pod("invoker"), 8080)).toBe(true);
+      for (const component of ["postgres", "nats"]) expect(allows(pod(component), pod("invoker"), 8080), component).toBe(false);
+      expect(allows(pod("controller"), pod("invoker"), 9229)).toBe(false);
+    });
+
+    it("let only controllers and invokers reach PostgreSQL, and only controllers NATS", () => {
+      expect(allows(pod("controller"), pod("postgres"), 5432)).toBe(true);
+      expect(allows(pod("invoker"), pod("postgres"), 5432)).toBe(true);
+      expect(allows(pod("nats"), pod("postgres"), 5432)).toBe(false);
+      expect(allows(pod("controller"), pod("nats"), 4222)).toBe(true);
+      expect(allows(pod("invoker"), pod("nats"), 4222)).toBe(false);
+      expect(allows(pod("postgres"), pod("nats"), 4222)).toBe(false);
+    });
+
+    it("let invoker pods reach DNS, the controllers, PostgreSQL and the public internet, and no private range", () => {
+      expect(allows(pod("invoker"), { ip: "10.0.0.10" }, 53, "UDP")).toBe(true);
+      expect(allows(pod("invoker"), pod("controller"), 3000)).toBe(true);
+      expect(allows(pod("invoker"), { ip: "8.8.8.8" }, 443)).toBe(true);
+      for (const ip of ["10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254"]) {
+        expect(allows(pod("invoker"), { ip }, 443), ip).toBe(false);
+        expect(allows(pod("invoker"), { ip }, 80), ip).toBe(false);
+      }
+    });
+
+    it("deny ingress by default to every pod of the namespace", () => {
+      const deny = objects.find((o) => o.kind === "NetworkPolicy" && Object.keys(o.spec.podSelector).length === 0);
+      expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
+      expect(find("NetworkPolicy", "default-deny-ingress")).toBe(deny);
+    });
   });
 
   it("lists one INVOKER_URLS entry per invoker pod, at its stable name and port", () => {
