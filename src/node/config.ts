@@ -1,6 +1,7 @@
 // The environment the Node host reads: one table per process role, so the
 // Kubernetes manifests can be checked against it (test/node/manifests.test.ts).
-import { isIP } from "node:net";
+import { apiOrigin, parseEgressRules } from "../core/egress.js";
+import { formatCidr } from "../core/ip.js";
 
 export interface EnvVar {
   name: string;
@@ -30,7 +31,7 @@ export const INVOKER_ENV: readonly EnvVar[] = [
   {
     name: "EGRESS_ALLOW",
     required: false,
-    description: "comma-separated CIDRs or host:port actions may reach besides the public internet (never platform components)",
+    description: "comma-separated CIDRs or host[:port] actions may reach besides the public internet (never platform components)",
   },
   { name: "WORKERD_MEMORY_MB", required: false, description: "resident memory cap of one workerd child (default 1024)" },
 ];
@@ -78,36 +79,42 @@ function httpUrl(name: string, text: string): string {
 export interface EgressAllowance {
   /** Address blocks, as workerd's network filter takes them. */
   cidrs: string[];
-  /** Named destinations, lower-cased `host:port` (IPv6 in brackets), reachable whatever they resolve to. */
+  /**
+   * Named destinations, `host:port` or a bare host (any port), lower case,
+   * IPv6 in brackets: reachable whatever they resolve to.
+   */
   destinations: string[];
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
-function egressEntry(entry: string, into: EgressAllowance): void {
-  const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
-  if (cidr) {
-    const family = isIP(cidr[1]);
-    if (family && Number(cidr[2]) <= (family === 4 ? 32 : 128)) return void into.cidrs.push(entry.toLowerCase());
-  } else if (isIP(entry)) {
-    return void into.cidrs.push(`${entry.toLowerCase()}/${isIP(entry) === 4 ? 32 : 128}`);
-  } else {
-    const hostPort = /^(\[([0-9a-f:.]+)\]|[^:\[\]]+):(\d{1,5})$/i.exec(entry.toLowerCase());
-    const host = hostPort?.[2] ?? hostPort?.[1];
-    const port = Number(hostPort?.[3]);
-    const validHost = host !== undefined && (hostPort?.[2] ? isIP(host) === 6 : isIP(host) === 4 || HOSTNAME.test(host));
-    if (validHost && port >= 1 && port <= 65_535) {
-      return void into.destinations.push(`${hostPort![2] ? `[${host}]` : host}:${port}`);
+/**
+ * EGRESS_ALLOW in the syntax both hosts read (src/core/egress.ts: CIDRs or
+ * host[:port]; loopback and metadata refused). `platform` lists the
+ * components' own URLs (database, invokers, controllers): an entry naming
+ * one of them is refused too, since it would open it to every action.
+ */
+export function egressAllowance(text: string | undefined, platform: readonly string[] = []): EgressAllowance {
+  const allowance: EgressAllowance = { cidrs: [], destinations: [] };
+  const components = platform
+    .filter((url) => URL.canParse(url))
+    .map((url) => new URL(url))
+    .map((url) => ({ host: url.hostname, port: Number(url.port || DEFAULT_PORTS[url.protocol]) }));
+  for (const rule of parseEgressRules(text, "allow")) {
+    if ("cidr" in rule) {
+      allowance.cidrs.push(formatCidr(rule.cidr.address, rule.cidr.prefix));
+      continue;
+    }
+    const opened = components.find((c) => c.host === rule.host && (rule.port === undefined || rule.port === c.port));
+    if (opened) throw new Error(`EGRESS_ALLOW entry "${rule.text}" would open ${opened.host}:${opened.port}, a component of the platform`);
+    if (rule.address && rule.port === undefined) {
+      allowance.cidrs.push(formatCidr(rule.address, rule.address.version === 4 ? 32 : 128));
+    } else {
+      allowance.destinations.push(rule.port === undefined ? rule.host : `${rule.host}:${rule.port}`);
     }
   }
-  throw new Error(`EGRESS_ALLOW entry is neither a CIDR, an IP address nor host:port: ${entry}`);
-}
-
-export function egressAllowance(text: string | undefined): EgressAllowance {
-  const allowance: EgressAllowance = { cidrs: [], destinations: [] };
-  for (const entry of (text ?? "").split(",").map((e) => e.trim()).filter(Boolean)) egressEntry(entry, allowance);
   return allowance;
 }
+
+const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "postgres:": 5432, "postgresql:": 5432 };
 
 export interface ControllerConfig {
   port: number;
@@ -143,7 +150,7 @@ export function controllerConfig(env: Env = process.env): ControllerConfig {
     natsUrl: v.NATS_URL!,
     invokerUrls: urlList(v.INVOKER_URLS),
     invokerSecret: secret(v.INVOKER_SECRET!),
-    ...(v.API_HOST ? { apiHost: httpUrl("API_HOST", v.API_HOST) } : {}),
+    ...(v.API_HOST ? { apiHost: apiOrigin(v.API_HOST) } : {}),
     stream: v.NATS_STREAM ?? "EDGEWHISK",
     ...(v.GUEST_AUTH ? { guestAuth: v.GUEST_AUTH } : {}),
     ...(v.WHISK_SYSTEM_AUTH ? { whiskSystemAuth: v.WHISK_SYSTEM_AUTH } : {}),
@@ -154,14 +161,16 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
   const v = read(env, INVOKER_ENV);
   const memory = Number(v.WORKERD_MEMORY_MB ?? 1024);
   if (!(memory > 0)) throw new Error(`WORKERD_MEMORY_MB is not a size in MB: ${v.WORKERD_MEMORY_MB}`);
+  const invokerUrls = urlList(v.INVOKER_URLS);
+  const controllerUrl = httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!);
   return {
     port: port(v.PORT, DEFAULT_INVOKER_PORT),
     ...(v.LISTEN_HOST ? { listenHost: v.LISTEN_HOST } : {}),
     databaseUrl: v.DATABASE_URL!,
-    invokerUrls: urlList(v.INVOKER_URLS),
+    invokerUrls,
     invokerSecret: secret(v.INVOKER_SECRET!),
-    controllerUrl: httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!),
-    egressAllow: egressAllowance(v.EGRESS_ALLOW),
+    controllerUrl,
+    egressAllow: egressAllowance(v.EGRESS_ALLOW, [v.DATABASE_URL!, controllerUrl, ...invokerUrls]),
     memoryLimitMb: memory,
   };
 }

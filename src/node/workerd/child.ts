@@ -83,7 +83,8 @@ export function configText(socketPath: string, compatibilityDate: string, egress
   const destinations = egress.allow?.destinations ?? [];
   const services = [
     `(name = "internet", ${network(["public", ...(egress.allow?.cidrs ?? [])])}),`,
-    // Named host:port destinations: the operator vouches for what they resolve to.
+    // Named destinations: the operator vouches for what they resolve to
+    // (EGRESS_ALLOW itself refuses loopback, metadata and platform names).
     ...(destinations.length ? [`(name = "named", ${network(["public", "private", "local"])}),`] : []),
     ...(egress.controllerUrl ? [platformService(egress.controllerUrl)] : []),
   ];

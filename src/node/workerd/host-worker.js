@@ -19,15 +19,10 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 
 const START_FAILURE = /^Failed to start Worker:\s*/;
 
-/** `host:port` as EGRESS_ALLOW names it: lower case, IPv6 in brackets. */
-function destination(host, port) {
+/** A host as EGRESS_ALLOW names it: lower case, IPv6 in brackets. */
+function canonicalHost(host) {
   const lower = host.toLowerCase();
-  return `${lower.includes(":") && !lower.startsWith("[") ? `[${lower}]` : lower}:${port}`;
-}
-
-/** What a URL connects to (URL parsing already lower-cases and brackets the host). */
-function urlDestination(url) {
-  return destination(url.hostname, url.port || (url.protocol === "https:" ? "443" : "80"));
+  return lower.includes(":") && !lower.startsWith("[") ? `[${lower}]` : lower;
 }
 
 function sameOrigin(url, origin) {
@@ -39,9 +34,11 @@ function sameOrigin(url, origin) {
 }
 
 export class Gateway extends WorkerEntrypoint {
-  /** The network a destination is reached through: a name the operator opened, else the public internet. */
-  network(to) {
-    return this.env.NAMED && this.env.DESTINATIONS.includes(to) ? this.env.NAMED : this.env.INTERNET;
+  /** The network host:port is reached through: a destination the operator named, else the public internet. */
+  network(host, port) {
+    const named = this.env.DESTINATIONS ?? [];
+    const key = canonicalHost(host);
+    return named.includes(`${key}:${port}`) || named.includes(key) ? this.env.NAMED : this.env.INTERNET;
   }
 
   fetch(request) {
@@ -50,7 +47,7 @@ export class Gateway extends WorkerEntrypoint {
     const forwarded = new Request(request, { redirect: "manual" });
     // The external service keeps the URL's host, so the API sees the host it was called by.
     if (this.env.PLATFORM && sameOrigin(url, this.ctx.props.apiHost)) return this.env.PLATFORM.fetch(forwarded);
-    return this.network(urlDestination(url)).fetch(forwarded);
+    return this.network(url.hostname, url.port || (url.protocol === "https:" ? "443" : "80")).fetch(forwarded);
   }
 
   /**
@@ -65,7 +62,7 @@ export class Gateway extends WorkerEntrypoint {
     const port = Number(localAddress.slice(at + 1));
     let upstream;
     try {
-      upstream = this.network(destination(host, port)).connect({ hostname: host, port });
+      upstream = this.network(host, port).connect({ hostname: host, port });
       await upstream.opened;
     } catch {
       // Refused: the action's next read or write fails; no byte went anywhere.
