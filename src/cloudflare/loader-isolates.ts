@@ -26,7 +26,9 @@ export class LoaderIsolates implements IsolateHost {
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     let cold = false;
-    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}`;
+    // The gateway's API host is fixed when the isolate loads, so an isolate
+    // serves one API host: the one its activations see as __OW_API_HOST.
+    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}~${request.apiHost}`;
     const runner = this.runners.get(id) ?? this.load(id, spec, request, () => (cold = true));
     try {
       return { reply: (await runner.run(request)) as RunReply, cold };

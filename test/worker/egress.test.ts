@@ -3,9 +3,9 @@
 // real in Worker Loader isolates. No test here touches the network: refused
 // destinations never leave the gateway, and "public" ones are answered by a
 // stub of the gateway's own fetch (the gateway runs in this test isolate).
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, createAction, seedNamespaces } from "./helpers.js";
+import { call, createAction, GUEST_KEY, seedNamespaces } from "./helpers.js";
 
 beforeAll(seedNamespaces);
 afterEach(() => {
@@ -232,6 +232,30 @@ describe("API_HOST", () => {
       env.API_HOST = before;
     }
     expect(outbound.map((request) => request.url)).toEqual(["http://edgewhisk.test/api/v1"]);
+  });
+});
+
+describe("the API host of a warm isolate", () => {
+  it("follows the API host each activation sees, when requests come in on different origins", async () => {
+    await createAction(
+      "probe-origins",
+      `async function main() {
+        const res = await fetch(process.env.__OW_API_HOST + "/api/v1");
+        return { host: process.env.__OW_API_HOST, api: (await res.json()).description };
+      }`,
+    );
+    const { seen: outbound } = stubInternet(() => new Response("{}"));
+    const invokeAt = async (origin: string) => {
+      const request = new Request(`${origin}/api/v1/namespaces/_/actions/probe-origins?blocking=true&result=true`, {
+        method: "POST",
+        headers: { authorization: `Basic ${btoa(GUEST_KEY)}` },
+      });
+      return (await (exports as unknown as { default: Fetcher }).default.fetch(request)).json();
+    };
+    // Without API_HOST the origin a request came in on is the API host: two origins, one action.
+    expect(await invokeAt("http://edgewhisk.test")).toEqual({ host: "http://edgewhisk.test", api: "OpenWhisk API" });
+    expect(await invokeAt("http://localhost:8787")).toEqual({ host: "http://localhost:8787", api: "OpenWhisk API" });
+    expect(outbound).toEqual([]);
   });
 });
 
