@@ -166,6 +166,28 @@ describe("fetch from an action", () => {
   });
 });
 
+describe("WebSocket from an action", () => {
+  it("is refused to loopback, as the fetch it upgrades from is", async () => {
+    await createAction(
+      "probe-websocket",
+      `async function main() {
+        const ws = new WebSocket("ws://127.0.0.1:8787/");
+        const outcome = await new Promise((resolve) => {
+          ws.addEventListener("open", () => resolve("open"));
+          ws.addEventListener("error", (event) => resolve("error: " + event.message));
+          setTimeout(() => resolve("no answer"), 5000);
+        });
+        return { outcome };
+      }`,
+    );
+    const { seen: outbound } = stubInternet(() => new Response("left the gateway", { status: 599 }));
+    expect((await invoke("probe-websocket")).outcome).toBe(
+      "error: Uncaught TypeError: destination not allowed: http://127.0.0.1:8787/: 127.0.0.1 is in 127.0.0.0/8 (loopback); actions may reach the public internet and their API host only",
+    );
+    expect(outbound).toEqual([]);
+  });
+});
+
 describe("EGRESS_ALLOW", () => {
   const withAllow = async <T>(value: string, run: () => Promise<T>): Promise<T> => {
     const before = env.EGRESS_ALLOW;
