@@ -33,6 +33,12 @@ export const INVOKER_ENV: readonly EnvVar[] = [
     required: false,
     description: "comma-separated CIDRs or host[:port] actions may reach besides the public internet (never platform components)",
   },
+  {
+    name: "EGRESS_DENY",
+    required: false,
+    description: "comma-separated CIDRs actions may never reach though public, e.g. the cluster's Service range when it is not private",
+  },
+  { name: "KUBERNETES_SERVICE_HOST", required: false, description: "set by Kubernetes: the API server's Service address, denied to actions" },
   { name: "WORKERD_MEMORY_MB", required: false, description: "resident memory cap of one workerd child (default 1024)" },
 ];
 
@@ -114,6 +120,15 @@ export function egressAllowance(text: string | undefined, platform: readonly str
   return allowance;
 }
 
+/** EGRESS_DENY: address blocks (or single addresses) only, as workerd's filter takes them. */
+export function egressDenial(text: string | undefined): string[] {
+  return parseEgressRules(text, "protect").map((rule) => {
+    if ("cidr" in rule) return formatCidr(rule.cidr.address, rule.cidr.prefix);
+    if (rule.address && rule.port === undefined) return formatCidr(rule.address, rule.address.version === 4 ? 32 : 128);
+    throw new Error(`EGRESS_DENY entry "${rule.text}" is not a CIDR block or an address`);
+  });
+}
+
 const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "postgres:": 5432, "postgresql:": 5432 };
 
 export interface ControllerConfig {
@@ -139,6 +154,13 @@ export interface InvokerConfig {
   /** Origin of the controllers, for actions' requests to their API host. */
   controllerUrl: string;
   egressAllow: EgressAllowance;
+  /** Blocks denied to actions besides the private ones (EGRESS_DENY). */
+  egressDeny: string[];
+  /**
+   * Hosts of the platform's own components (database, controllers,
+   * invokers, Kubernetes API): their addresses are denied to actions too.
+   */
+  platformHosts: string[];
   memoryLimitMb: number;
 }
 
@@ -171,6 +193,11 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
     invokerSecret: secret(v.INVOKER_SECRET!),
     controllerUrl,
     egressAllow: egressAllowance(v.EGRESS_ALLOW, [v.DATABASE_URL!, controllerUrl, ...invokerUrls]),
+    egressDeny: egressDenial(v.EGRESS_DENY),
+    platformHosts: [
+      ...[v.DATABASE_URL!, controllerUrl, ...invokerUrls].filter((url) => URL.canParse(url)).map((url) => new URL(url).hostname),
+      ...(v.KUBERNETES_SERVICE_HOST ? [v.KUBERNETES_SERVICE_HOST] : []),
+    ].filter(Boolean),
     memoryLimitMb: memory,
   };
 }

@@ -11,6 +11,7 @@
 // A request names the identity it runs as, so every route but /healthz
 // requires the INVOKER_SECRET the controllers hold (401 before the body is
 // read); nothing else, action code included, can run anything here.
+import { lookup } from "node:dns/promises";
 import type { ServerType } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { WhiskError } from "../core/errors.js";
@@ -33,11 +34,29 @@ export interface RunningInvoker {
   stop(): Promise<void>;
 }
 
+/**
+ * The addresses the platform's own components resolve to now, denied to
+ * actions even when they are not private: a cluster's Service range may be
+ * public address space (GKE's default, 34.118.224.0/20, is). Names that do
+ * not resolve yet (an invoker still starting) are passed over; their pods
+ * have private addresses in a usual cluster.
+ */
+async function platformAddresses(hosts: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(
+    hosts.map((host) => lookup(host.replace(/^\[(.*)\]$/, "$1"), { all: true }).catch(() => [])),
+  );
+  return [...new Set(found.flat().map(({ address, family }) => `${address}/${family === 4 ? 32 : 128}`))];
+}
+
 export async function startInvoker(config: InvokerConfig): Promise<RunningInvoker> {
   const pool = createPool(config.databaseUrl);
   const supervisor = new WorkerdSupervisor({
     memoryLimitMb: config.memoryLimitMb,
-    egress: { controllerUrl: config.controllerUrl, allow: config.egressAllow },
+    egress: {
+      controllerUrl: config.controllerUrl,
+      allow: config.egressAllow,
+      deny: [...config.egressDeny, ...(await platformAddresses(config.platformHosts))],
+    },
   });
   await supervisor.start();
   const invokers = new HttpInvokers(config.invokerUrls, config.invokerSecret);

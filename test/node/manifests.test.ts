@@ -302,6 +302,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     if (apiHost) expect(new URL(apiHost).protocol).toMatch(/^https?:$/);
     expect(envValue(container("Deployment", "controller"), "API_HOST").valueFrom.configMapKeyRef.key).toBe("API_HOST");
     expect(configValue("EGRESS_ALLOW")).toBe("");
+    // GKE's default Service range is public address space: denied to actions unless the operator says otherwise.
+    expect(configValue("EGRESS_DENY").split(",")).toContain("34.118.224.0/20");
   });
 
   it("mounts no Kubernetes API token into controllers and invokers", () => {

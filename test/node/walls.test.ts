@@ -8,8 +8,9 @@
 import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { egressAllowance } from "../../src/node/config.js";
+import { egressAllowance, invokerConfig } from "../../src/node/config.js";
 import { runnerSource } from "../../src/node/runner-source.js";
+import { configText } from "../../src/node/workerd/child.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
 import { actionModules } from "../../src/runtime/modules.js";
 import type { RunRequest } from "../../src/runtime/protocol.js";
@@ -147,6 +148,36 @@ describe("EGRESS_ALLOW", () => {
     }
     expect(egressAllowance("postgres:6543", platform).destinations).toEqual(["postgres:6543"]);
   });
+
+  it("denies EGRESS_DENY and the addresses of the invoker's own components", () => {
+    const env = {
+      DATABASE_URL: "postgres://edgewhisk:pw@postgres:5432/edgewhisk",
+      INVOKER_URLS: "http://invoker-0.invoker:8080,http://invoker-1.invoker:8080",
+      INVOKER_SECRET: "x".repeat(64),
+      CONTROLLER_URL: "http://controller:80",
+      EGRESS_DENY: "34.118.224.0/20, 192.0.2.9",
+      KUBERNETES_SERVICE_HOST: "34.118.224.1",
+    };
+    const config = invokerConfig(env);
+    expect(config.egressDeny).toEqual(["34.118.224.0/20", "192.0.2.9/32"]);
+    expect(config.platformHosts).toEqual(["postgres", "controller", "invoker-0.invoker", "invoker-1.invoker", "34.118.224.1"]);
+    expect(() => invokerConfig({ ...env, EGRESS_DENY: "db.internal:5432" })).toThrow(/EGRESS_DENY entry/);
+    expect(() => invokerConfig({ ...env, INVOKER_SECRET: "short" })).toThrow(/INVOKER_SECRET/);
+    expect(() => invokerConfig({ ...env, INVOKER_SECRET: "" })).toThrow(/missing environment: INVOKER_SECRET/);
+  });
+
+  it("leaves denied what workerd's \"public\" lets through, unless an EGRESS_ALLOW block reopens it", () => {
+    const internet = (allow: string[], deny: string[] = []) =>
+      /name = "internet", network = \(allow = (\[.*?\]), deny = (\[.*?\])/.exec(configText("/s", "2026-08-01", { allow: { cidrs: allow, destinations: [] }, deny }))!;
+    const [, allow, deny] = internet(["10.20.0.0/16"], ["34.118.224.0/20"]);
+    expect(JSON.parse(allow)).toEqual(["public", "10.20.0.0/16"]);
+    const denied: string[] = JSON.parse(deny);
+    for (const cidr of ["169.254.0.0/16", "192.0.2.0/24", "198.18.0.0/15", "203.0.113.0/24", "2001:db8::/32", "::/96", "34.118.224.0/20", "172.16.0.0/12"]) {
+      expect(denied, cidr).toContain(cidr);
+    }
+    expect(denied).not.toContain("10.0.0.0/8");
+    expect(JSON.parse(internet([])[2])).toContain("10.0.0.0/8");
+  });
 });
 
 describe("an action isolate's network (one workerd child)", () => {
@@ -155,6 +186,7 @@ describe("an action isolate's network (one workerd child)", () => {
   let controller: Recorder;
   let named: Recorder;
   let cidr: Recorder;
+  let platformAddress: Recorder;
   let database: Awaited<ReturnType<typeof tcpServer>>;
   let namedTcp: Awaited<ReturnType<typeof tcpServer>>;
   let supervisor: WorkerdSupervisor;
@@ -164,6 +196,7 @@ describe("an action isolate's network (one workerd child)", () => {
     component = await httpServer("::", (_req, res) => res.end("a platform component answered"));
     controller = await httpServer("127.0.0.1", (req, res) => res.end(JSON.stringify({ controller: true, host: req.headers.host, url: req.url })));
     cidr = await httpServer("127.0.0.2", (_req, res) => res.end("opened by CIDR"));
+    platformAddress = await httpServer("127.0.0.3", (_req, res) => res.end("a component at a denied address answered"));
     named = await httpServer("127.0.0.1", (req, res) => {
       if (req.url === "/redirect") {
         res.writeHead(302, { location: `http://127.0.0.1:${component.port}/` }).end();
@@ -177,7 +210,9 @@ describe("an action isolate's network (one workerd child)", () => {
         controllerUrl: `http://127.0.0.1:${controller.port}`,
         // What EGRESS_ALLOW's "127.0.0.2/32,127.0.0.1:<port>,..." would give, were
         // loopback allowed there (it is not): the only addresses tests may use.
-        allow: { cidrs: ["127.0.0.2/32"], destinations: [`127.0.0.1:${named.port}`, `127.0.0.1:${namedTcp.port}`] },
+        allow: { cidrs: ["127.0.0.2/31"], destinations: [`127.0.0.1:${named.port}`, `127.0.0.1:${namedTcp.port}`] },
+        // As EGRESS_DENY, or a platform component's address, would: denied inside an opened block.
+        deny: ["127.0.0.3/32"],
       },
     });
     await supervisor.start();
@@ -185,7 +220,7 @@ describe("an action isolate's network (one workerd child)", () => {
 
   afterAll(async () => {
     await supervisor?.stop();
-    for (const server of [component, controller, named, cidr, database, namedTcp]) await server?.close();
+    for (const server of [component, controller, named, cidr, platformAddress, database, namedTcp]) await server?.close();
   });
 
   async function probe(apiHost: string, params: { fetches?: unknown[]; sockets?: unknown[] }): Promise<Probed> {
@@ -265,14 +300,21 @@ describe("an action isolate's network (one workerd child)", () => {
     expect(component.seen).toEqual([]);
   });
 
-  it("opens exactly what EGRESS_ALLOW names, and no redirect out of it", async () => {
+  it("opens exactly what EGRESS_ALLOW names, but denied addresses inside it, and no redirect out of it", async () => {
     const { fetches, sockets } = await probe("http://api.edgewhisk.test", {
-      fetches: [`http://127.0.0.2:${cidr.port}/`, `http://127.0.0.1:${named.port}/`, `http://127.0.0.1:${named.port}/redirect`],
+      fetches: [
+        `http://127.0.0.2:${cidr.port}/`,
+        `http://127.0.0.1:${named.port}/`,
+        `http://127.0.0.1:${named.port}/redirect`,
+        `http://127.0.0.3:${platformAddress.port}/`,
+      ],
       sockets: [{ hostname: "127.0.0.1", port: namedTcp.port }],
     });
     expect(fetches[0]).toMatchObject({ status: 200, text: "opened by CIDR" });
     expect(fetches[1]).toMatchObject({ status: 200, text: "opened by name" });
     expect(refused(fetches[2]), JSON.stringify(fetches[2])).toBe(true);
+    expect(refused(fetches[3]), JSON.stringify(fetches[3])).toBe(true);
+    expect(platformAddress.seen).toEqual([]);
     expect(named.seen.map((s) => s.url)).toEqual(["/", "/redirect"]);
     expect(sockets[0]).toMatchObject({ text: "NAMED BANNER\n" });
     expect(component.seen).toEqual([]);

@@ -15,6 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunReply } from "../../runtime/protocol.js";
+import { deniedCidrs } from "../../core/egress.js";
+import { cidrsOverlap, parseCidr } from "../../core/ip.js";
 import type { EgressAllowance } from "../config.js";
 
 const HOST_WORKER = fileURLToPath(new URL("./host-worker.js", import.meta.url));
@@ -55,6 +57,8 @@ export interface Egress {
   controllerUrl?: string;
   /** What the operator opened (EGRESS_ALLOW). */
   allow?: EgressAllowance;
+  /** Blocks refused besides those workerd's "public" excludes: EGRESS_DENY, the platform's own addresses. */
+  deny?: string[];
 }
 
 /**
@@ -66,11 +70,23 @@ export interface Egress {
  */
 const ALWAYS_DENIED = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"];
 
+/**
+ * The ranges the egress policy of both hosts denies (src/core/egress.ts),
+ * but those an EGRESS_ALLOW block reopens: workerd's "public" lets some of
+ * them through (measured: 192.0.2.0/24, 198.18.0.0/15, 203.0.113.0/24,
+ * 2001:db8::/32, fec0::/10, ::/96), and a cluster may use them for pods
+ * or Services.
+ */
+function policyDenied(allowed: readonly string[]): string[] {
+  const opened = allowed.map((text) => parseCidr(text)).filter((cidr) => cidr !== undefined);
+  return deniedCidrs().filter((text) => !opened.some((cidr) => cidrsOverlap(cidr, parseCidr(text)!)));
+}
+
 const text = (value: string) => JSON.stringify(value);
 const list = (values: readonly string[]) => `[${values.map(text).join(", ")}]`;
 
-function network(allow: readonly string[]): string {
-  return `network = (allow = ${list(allow)}, deny = ${list(ALWAYS_DENIED)}, tlsOptions = (trustBrowserCas = true))`;
+function network(allow: readonly string[], deny: readonly string[]): string {
+  return `network = (allow = ${list(allow)}, deny = ${list(deny)}, tlsOptions = (trustBrowserCas = true))`;
 }
 
 function platformService(controllerUrl: string): string {
@@ -81,11 +97,13 @@ function platformService(controllerUrl: string): string {
 
 export function configText(socketPath: string, compatibilityDate: string, egress: Egress = {}): string {
   const destinations = egress.allow?.destinations ?? [];
+  const cidrs = egress.allow?.cidrs ?? [];
+  const deny = [...ALWAYS_DENIED, ...(egress.deny ?? [])];
   const services = [
-    `(name = "internet", ${network(["public", ...(egress.allow?.cidrs ?? [])])}),`,
+    `(name = "internet", ${network(["public", ...cidrs], [...deny, ...policyDenied(cidrs)])}),`,
     // Named destinations: the operator vouches for what they resolve to
     // (EGRESS_ALLOW itself refuses loopback, metadata and platform names).
-    ...(destinations.length ? [`(name = "named", ${network(["public", "private", "local"])}),`] : []),
+    ...(destinations.length ? [`(name = "named", ${network(["public", "private", "local"], deny)}),`] : []),
     ...(egress.controllerUrl ? [platformService(egress.controllerUrl)] : []),
   ];
   const bindings = [
