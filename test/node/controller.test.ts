@@ -24,6 +24,7 @@ describe.skipIf(!services)("controller entry", () => {
       NATS_URL: services!.natsUrl,
       NATS_STREAM: stream.name,
       INVOKER_URLS: `http://127.0.0.1:${await freePort()}`,
+      INVOKER_SECRET: "no invoker listens there anyway",
       GUEST_AUTH: GUEST_KEY,
     });
     controller = await startController(config, [
