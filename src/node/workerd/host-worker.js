@@ -41,13 +41,22 @@ export class Gateway extends WorkerEntrypoint {
     return named.includes(`${key}:${port}`) || named.includes(key) ? this.env.NAMED : this.env.INTERNET;
   }
 
-  fetch(request) {
+  async fetch(request) {
     const url = new URL(request.url);
     // A redirect goes back to the action, and its next request through here.
     const forwarded = new Request(request, { redirect: "manual" });
     // The external service keeps the URL's host, so the API sees the host it was called by.
     if (this.env.PLATFORM && sameOrigin(url, this.ctx.props.apiHost)) return this.env.PLATFORM.fetch(forwarded);
-    return this.network(url.hostname, url.port || (url.protocol === "https:" ? "443" : "80")).fetch(forwarded);
+    try {
+      return await this.network(url.hostname, url.port || (url.protocol === "https:" ? "443" : "80")).fetch(forwarded);
+    } catch (err) {
+      // workerd tells the isolate only "internal error; reference = ..." for
+      // an address its filter refuses (and for a name that does not resolve).
+      if (!/^internal error/.test(String(err?.message))) throw err;
+      throw new TypeError(
+        `${url.origin} is not reachable from actions: a refused (loopback, private or reserved) address, or a name that does not resolve; actions may reach the public internet and their API host only`,
+      );
+    }
   }
 
   /**
