@@ -163,7 +163,7 @@ async function settle(msg: JsMsg, deps: DispatchDeps, policy: DeliveryPolicy): P
     if (delivery <= policy.attempts && (await handleDispatch(message, deps)) === "done") {
       msg.ack();
     } else if (delivery >= policy.attempts) {
-      await handleDeadLetter(message, deps.store);
+      await handleDeadLetter(message, deps.store, deps.concurrency);
       msg.ack();
     } else {
       msg.nak(policy.retryDelayMs(delivery));
