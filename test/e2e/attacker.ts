@@ -13,7 +13,13 @@ export interface AttackTarget extends Target {
   deleteSubject?: (uuid: string) => Promise<void>;
   /** Adds a subject as `wskadmin user create --auth` does. */
   createSubject?: (namespace: string, auth: string) => Promise<void>;
+  /** Sets a namespace's limits as `wskadmin limits set` does. */
+  setLimits?: (namespace: string, limits: Record<string, number>) => Promise<void>;
 }
+
+/** A fresh key (uuid:key) for a namespace made by the test. */
+const freshKey = () =>
+  `5a1b2c3d-0000-4000-8000-${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0")}:${"k".repeat(64)}`;
 
 const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -36,6 +42,8 @@ const PROBE_CONNECT = `import { connect } from "cloudflare:sockets";
 export async function main(p) {
   try {
     const socket = connect({ hostname: p.hostname, port: p.port });
+    socket.closed.catch(() => {});
+    await socket.opened;
     const writer = socket.writable.getWriter();
     await Promise.race([
       writer.write(new TextEncoder().encode("PING from another tenant\\r\\n")),
@@ -46,7 +54,7 @@ export async function main(p) {
     await socket.close().catch(() => {});
     return { connected: true, read: read.timeout ? "nothing" : "bytes" };
   } catch (err) {
-    return { connected: false, error: String(err && err.message ? err.message : err) };
+    return { connected: false, reason: String(err && err.message ? err.message : err) };
   }
 }`;
 
@@ -117,7 +125,7 @@ export function attackerScenarios(target: () => AttackTarget) {
       beforeAll(async () => {
         server = createServer((socket) => {
           connections++;
-          socket.destroy();
+          socket.end("HELLO FROM A PRIVATE SERVICE\r\n");
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         port = (server.address() as { port: number }).port;
@@ -128,7 +136,7 @@ export function attackerScenarios(target: () => AttackTarget) {
         const name = unique("tcp");
         await attacker().actions.create({ name, action: PROBE_CONNECT });
         const result = await attacker().actions.invoke({ name, blocking: true, result: true, params: { hostname: "127.0.0.1", port } });
-        expect(result.connected).toBe(false);
+        expect(result).toMatchObject({ connected: false });
         expect(connections).toBe(0);
       });
     });
@@ -145,10 +153,43 @@ export function attackerScenarios(target: () => AttackTarget) {
       expect(await attacker().actions.invoke({ name, blocking: true, result: true })).toEqual({ ok: true });
     });
 
+    it("holds a namespace to its concurrentInvocations, and one namespace's burst leaves another's invokes alone", async (ctx) => {
+      const t = target();
+      if (!t.createSubject || !t.setLimits) return ctx.skip();
+      const namespace = unique("burst");
+      const key = freshKey();
+      await t.createSubject(namespace, key);
+      await t.setLimits(namespace, { concurrentInvocations: 2 });
+      const burster = client(t, key);
+      const name = unique("sleep");
+      await burster.actions.create({ name, action: "function main(p) { return new Promise((r) => setTimeout(() => r({ ok: true }), p.ms)); }" });
+      const victimName = unique("steady");
+      await victim().actions.create({ name: victimName, action: "function main() { return { steady: true } }" });
+
+      const burst = Array.from({ length: 4 }, () =>
+        burster.actions.invoke({ name, blocking: true, result: true, params: { ms: 1_500 } }).then(
+          (result) => ({ ok: result }),
+          (err) => ({ status: err.statusCode as number, message: String(err.message) }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await victim().actions.invoke({ name: victimName, blocking: true, result: true })).toEqual({ steady: true });
+      const outcomes = await Promise.all(burst);
+      const refused = outcomes.filter((o) => "status" in o);
+      expect(outcomes.filter((o) => "ok" in o)).toHaveLength(2);
+      expect(refused).toHaveLength(2);
+      for (const o of refused) {
+        expect(o).toMatchObject({ status: 429 });
+        expect((o as { message: string }).message).toMatch(/Too many concurrent requests in flight \(count: 2, allowed: 2\)\./);
+      }
+      // Places come back when activations end.
+      expect(await burster.actions.invoke({ name, blocking: true, result: true, params: { ms: 1 } })).toEqual({ ok: true });
+    });
+
     it("stops honouring a deleted key within 2 seconds", async (ctx) => {
       const t = target();
       if (!t.deleteSubject || !t.createSubject) return ctx.skip();
-      const key = `5a1b2c3d-0000-4000-8000-${Date.now().toString(16).padStart(12, "0").slice(-12)}:${"k".repeat(64)}`;
+      const key = freshKey();
       await t.createSubject(unique("doomed"), key);
       const doomed = client(t, key);
       expect(Array.isArray(await doomed.actions.list())).toBe(true);

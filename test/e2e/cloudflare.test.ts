@@ -25,5 +25,7 @@ attackerScenarios(() => {
     ...target(),
     createSubject: async (namespace, auth) => void wskadmin("user", "create", namespace, "--auth", auth),
     deleteSubject: async (uuid) => void wskadmin("user", "delete", uuid),
+    setLimits: async (namespace, limits) =>
+      void wskadmin("limits", "set", namespace, ...Object.entries(limits).flatMap(([field, value]) => [`--${field}`, String(value)])),
   };
 });

@@ -80,6 +80,8 @@ export interface NodeCluster {
   invokers: HostProcess[];
   /** The INVOKER_SECRET controllers and invokers share. */
   invokerSecret: string;
+  /** The cluster's own PostgreSQL database (for what an operator does with wskadmin). */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -134,5 +136,5 @@ export async function startCluster(services: TestServices, options: ClusterOptio
     await stop();
     throw err;
   }
-  return { controllers, invokers, invokerSecret, stop };
+  return { controllers, invokers, invokerSecret, databaseUrl: database.url, stop };
 }
