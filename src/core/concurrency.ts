@@ -9,10 +9,9 @@
 // activation ends, or when it expires: a controller or invoker that crashes
 // with activations in hand never leaks the namespace's places for longer
 // than the longest an activation can live.
-import { ExpiringCache } from "./cache.js";
 import { Messages, WhiskError } from "./errors.js";
 import { LIMITS } from "./limits.js";
-import type { NamespaceLimits } from "./throttle.js";
+import { cachedLimits, type NamespaceLimits } from "./throttle.js";
 
 /**
  * How long a place outlives the start of its activation at most: the longest
@@ -104,9 +103,6 @@ export function concurrencyLimit(limits: NamespaceLimits): number {
   return limits.concurrentInvocations ?? LIMITS.concurrentInvocations;
 }
 
-/** A namespace's limits are read from the store at most this often (wskadmin changes apply within it). */
-export const LIMITS_CACHE_MS = 30_000;
-
 export interface ConcurrencyLimiterOptions {
   authority: LeaseAuthority;
   /** A namespace's own limits (read from the store; cached here). */
@@ -116,10 +112,10 @@ export interface ConcurrencyLimiterOptions {
 
 /** The ConcurrencyGate port over an authority: one authority round trip per acquire and per release. */
 export class ConcurrencyLimiter {
-  private readonly limits: ExpiringCache<NamespaceLimits>;
+  private readonly limitsOf: (namespace: string) => Promise<NamespaceLimits>;
 
   constructor(private readonly options: ConcurrencyLimiterOptions) {
-    this.limits = new ExpiringCache<NamespaceLimits>(LIMITS_CACHE_MS, 1_000, options.now ?? Date.now);
+    this.limitsOf = cachedLimits(options.limitsOf, options.now);
   }
 
   /** Takes a place for `activationId`; throws OpenWhisk's 429 when `namespace` has its limit in flight. */
@@ -132,13 +128,5 @@ export class ConcurrencyLimiter {
   /** Frees the activation's place; releasing one that holds none does nothing. */
   release(namespace: string, activationId: string): Promise<void> {
     return this.options.authority.release(namespace, activationId);
-  }
-
-  private async limitsOf(namespace: string): Promise<NamespaceLimits> {
-    const cached = this.limits.get(namespace);
-    if (cached) return cached;
-    const limits = await this.options.limitsOf(namespace);
-    this.limits.set(namespace, limits);
-    return limits;
   }
 }

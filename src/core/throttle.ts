@@ -90,18 +90,35 @@ export interface RateGateOptions {
   now?: () => number;
 }
 
-const LIMITS_CACHE_MS = 30_000;
+/** A namespace's limits are read from the store at most this often (wskadmin changes apply within it). */
+export const LIMITS_CACHE_MS = 30_000;
+
+/** `read` behind a per-namespace cache of LIMITS_CACHE_MS: what every limiter asks for a namespace's limits. */
+export function cachedLimits(
+  read: (namespace: string) => Promise<NamespaceLimits>,
+  now: () => number = Date.now,
+): (namespace: string) => Promise<NamespaceLimits> {
+  const cache = new ExpiringCache<NamespaceLimits>(LIMITS_CACHE_MS, 1_000, now);
+  return async (namespace) => {
+    const cached = cache.get(namespace);
+    if (cached) return cached;
+    const limits = await read(namespace);
+    cache.set(namespace, limits);
+    return limits;
+  };
+}
 
 /** A controller's side: charges each attempt, asking the authority only when its batch is spent. */
 export class RateGate {
   private readonly tokens = new Map<string, { minute: number; left: number }>();
   /** Authority requests in flight per key, each settling once its caller has pooled its spare tokens. */
   private readonly asking = new Map<string, Set<Promise<unknown>>>();
-  private readonly limits = new ExpiringCache<NamespaceLimits>(LIMITS_CACHE_MS, 1_000);
+  private readonly limitsOf: (namespace: string) => Promise<NamespaceLimits>;
   private readonly now: () => number;
 
   constructor(private readonly options: RateGateOptions) {
     this.now = options.now ?? Date.now;
+    this.limitsOf = cachedLimits(options.limitsOf, this.now);
   }
 
   /** Charges one invoke or fire to `namespace`; throws OpenWhisk's 429 when its minute is spent. */
@@ -147,13 +164,5 @@ export class RateGate {
     }
     if (this.tokens.size >= 10_000) this.tokens.clear();
     this.tokens.set(key, { minute, left: tokens });
-  }
-
-  private async limitsOf(namespace: string): Promise<NamespaceLimits> {
-    const cached = this.limits.get(namespace);
-    if (cached) return cached;
-    const limits = await this.options.limitsOf(namespace);
-    this.limits.set(namespace, limits);
-    return limits;
   }
 }

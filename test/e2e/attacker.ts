@@ -17,6 +17,17 @@ export interface AttackTarget extends Target {
   setLimits?: (namespace: string, limits: Record<string, number>) => Promise<void>;
 }
 
+/** A host's target with an operator's hands: `wskadmin` runs the real wskadmin against the host's database. */
+export function withWskadmin(base: Target, wskadmin: (...args: string[]) => unknown): AttackTarget {
+  return {
+    ...base,
+    createSubject: async (namespace, auth) => void wskadmin("user", "create", namespace, "--auth", auth),
+    deleteSubject: async (uuid) => void wskadmin("user", "delete", uuid),
+    setLimits: async (namespace, limits) =>
+      void wskadmin("limits", "set", namespace, ...Object.entries(limits).flatMap(([field, value]) => [`--${field}`, String(value)])),
+  };
+}
+
 /** A fresh key (uuid:key) for a namespace made by the test. */
 const freshKey = () =>
   `5a1b2c3d-0000-4000-8000-${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0")}:${"k".repeat(64)}`;

@@ -2,7 +2,7 @@
 // two controllers and two invokers as separate processes on real PostgreSQL
 // and NATS JetStream, driven by the real openwhisk client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attackerScenarios } from "../e2e/attacker.js";
+import { attackerScenarios, withWskadmin } from "../e2e/attacker.js";
 import { actionScenarios, client, packageScenarios, triggerScenarios, webScenarios } from "../e2e/scenarios.js";
 import { npmRun } from "../e2e/server.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
@@ -47,16 +47,9 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
   packageScenarios(target);
   triggerScenarios(target);
   webScenarios(target);
-  attackerScenarios(() => {
-    const wskadmin = (...args: string[]) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {});
-    return {
-      ...target(),
-      createSubject: async (namespace, auth) => void wskadmin("user", "create", namespace, "--auth", auth),
-      deleteSubject: async (uuid) => void wskadmin("user", "delete", uuid),
-      setLimits: async (namespace, limits) =>
-        void wskadmin("limits", "set", namespace, ...Object.entries(limits).flatMap(([field, value]) => [`--${field}`, String(value)])),
-    };
-  });
+  attackerScenarios(() =>
+    withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
+  );
 
   it("lets an action call the platform's own API with its key", async () => {
     const name = unique("lister");
