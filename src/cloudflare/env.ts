@@ -26,4 +26,11 @@ export interface Env {
    * host[:port] (src/core/egress.ts). Loopback and metadata are refused.
    */
   EGRESS_ALLOW?: string;
+  /**
+   * Set by `npm start` only (scripts/start-local.ts): the local isolate
+   * sidecar that runs actions in supervised workerd children, and the secret
+   * it takes. Deployed Workers leave them unset and use LOADER.
+   */
+  ISOLATE_SIDECAR_URL?: string;
+  ISOLATE_SIDECAR_SECRET?: string;
 }

@@ -6,6 +6,7 @@ import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
+import type { IsolateHost } from "../invoker/isolates.js";
 import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports.js";
 import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
 import runnerSource from "../runtime/isolate/runner.js";
@@ -15,6 +16,7 @@ import type { Env } from "./env.js";
 import { DurableObjectInvokers, type InvokeOutcome } from "./invokers.js";
 import type { GatewayProps } from "./gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
+import { SidecarIsolates } from "./sidecar-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
 import { concurrencyGate, invokerRateGate } from "./throttle.js";
 
@@ -29,10 +31,7 @@ export class Invoker extends DurableObject<Env> {
     this.outbox = new ActivationOutbox(ctx.storage, store);
     this.executor = new ActivationExecutor({
       store,
-      isolates: new LoaderIsolates(env.LOADER, (apiHost) => {
-        const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
-        return exports.OutboundGateway({ props: { apiHost } });
-      }),
+      isolates: actionIsolates(ctx, env),
       runnerSource,
       preinstalled: { openwhisk: openwhiskSource },
       recordActivation: (record) => this.outbox.add(record),
@@ -69,4 +68,19 @@ export class Invoker extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.outbox.flush();
   }
+}
+
+/**
+ * Where actions run: the Worker Loader, or under `npm start` the local isolate
+ * sidecar, whose supervised workerd children contain what local workerd
+ * cannot (a runaway isolate there would wedge the whole local server).
+ */
+function actionIsolates(ctx: DurableObjectState, env: Env): IsolateHost {
+  if (env.ISOLATE_SIDECAR_URL && env.ISOLATE_SIDECAR_SECRET) {
+    return new SidecarIsolates(env.ISOLATE_SIDECAR_URL, env.ISOLATE_SIDECAR_SECRET);
+  }
+  return new LoaderIsolates(env.LOADER, (apiHost) => {
+    const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
+    return exports.OutboundGateway({ props: { apiHost } });
+  });
 }
