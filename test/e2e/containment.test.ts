@@ -1,0 +1,54 @@
+// Containment on `npm start`, as a hostile or careless tenant would try it:
+// a spinning action ends as its own timed-out activation while other
+// tenants' actions and the API keep answering, and the server needs no
+// manual restart afterwards (local workerd enforces no CPU limit; the local
+// isolate sidecar contains it).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client, OTHER_KEY, OTHER_NAMESPACE } from "./scenarios.js";
+import { startWranglerServer, type RunningServer } from "./server.js";
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startWranglerServer({ [OTHER_NAMESPACE]: OTHER_KEY });
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+
+describe("a runaway action on npm start", () => {
+  it("ends as its own timeout within its limit and a second, while another tenant's echo keeps answering", async () => {
+    const spinner = client({ apihost: server.url });
+    const neighbour = client({ apihost: server.url }, OTHER_KEY);
+    await spinner.actions.create({ name: "spin", action: "function main() { while (true) {} }", limits: { timeout: 1_000 } });
+    await neighbour.actions.create({ name: "echo", action: "function main(p) { return { i: p.i } }" });
+    await neighbour.actions.invoke({ name: "echo", blocking: true, result: true, params: { i: -1 } });
+
+    const started = Date.now();
+    const spin = spinner.actions.invoke({ name: "spin", blocking: true }).catch((err: { error?: unknown }) => err.error);
+    const latencies: number[] = [];
+    for (let i = 0; Date.now() - started < 2_500; i++) {
+      const t0 = Date.now();
+      expect(await neighbour.actions.invoke({ name: "echo", blocking: true, result: true, params: { i } })).toEqual({ i });
+      latencies.push(Date.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const record = (await spin) as { response: { result: unknown; status: string }; duration: number; annotations: { key: string; value: unknown }[] };
+    expect(record.response).toMatchObject({
+      status: "action developer error",
+      result: { error: "The action exceeded its time limits of 1000 milliseconds." },
+    });
+    expect(record.annotations).toContainEqual({ key: "timeout", value: true });
+    expect(record.duration).toBeLessThanOrEqual(2_000 + 250);
+    console.log(`echo during a spin: ${latencies.length} calls, p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${Math.max(...latencies)} ms; spinner ended after ${record.duration} ms`);
+    expect(percentile(latencies, 99)).toBeLessThan(1_000);
+
+    // The server answers on its own afterwards, and the spinner's namespace can run again.
+    expect((await fetch(`${server.url}/api/v1`)).status).toBe(200);
+    await spinner.actions.create({ name: "after", action: "function main() { return { alive: true } }" });
+    expect(await spinner.actions.invoke({ name: "after", blocking: true, result: true })).toEqual({ alive: true });
+  }, 60_000);
+});
