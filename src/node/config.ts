@@ -39,7 +39,12 @@ export const INVOKER_ENV: readonly EnvVar[] = [
     description: "comma-separated CIDRs actions may never reach though public, e.g. the cluster's Service range when it is not private",
   },
   { name: "KUBERNETES_SERVICE_HOST", required: false, description: "set by Kubernetes: the API server's Service address, denied to actions" },
-  { name: "WORKERD_MEMORY_MB", required: false, description: "resident memory cap of one workerd child (default 1024)" },
+  { name: "WORKERD_MEMORY_MB", required: false, description: "hard cap on the resident memory of one workerd child, whatever runs there (default 1024)" },
+  {
+    name: "WORKERD_CHILDREN",
+    required: false,
+    description: "workerd children running actions at once (default 4), plus one spare; a spinning or memory-hungry action stalls or loses only its own",
+  },
 ];
 
 export const DEFAULT_CONTROLLER_PORT = 3000;
@@ -162,6 +167,8 @@ export interface InvokerConfig {
    */
   platformHosts: string[];
   memoryLimitMb: number;
+  /** workerd children in the pool (WORKERD_CHILDREN). */
+  children: number;
 }
 
 export function controllerConfig(env: Env = process.env): ControllerConfig {
@@ -183,6 +190,10 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
   const v = read(env, INVOKER_ENV);
   const memory = Number(v.WORKERD_MEMORY_MB ?? 1024);
   if (!(memory > 0)) throw new Error(`WORKERD_MEMORY_MB is not a size in MB: ${v.WORKERD_MEMORY_MB}`);
+  const children = Number(v.WORKERD_CHILDREN ?? 4);
+  if (!Number.isInteger(children) || children < 1 || children > 64) {
+    throw new Error(`WORKERD_CHILDREN is not a number of children (1-64): ${v.WORKERD_CHILDREN}`);
+  }
   const invokerUrls = urlList(v.INVOKER_URLS);
   const controllerUrl = httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!);
   return {
@@ -199,5 +210,6 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
       ...(v.KUBERNETES_SERVICE_HOST ? [v.KUBERNETES_SERVICE_HOST] : []),
     ].filter(Boolean),
     memoryLimitMb: memory,
+    children,
   };
 }

@@ -52,6 +52,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const pool = createPool(config.databaseUrl);
   const supervisor = new WorkerdSupervisor({
     memoryLimitMb: config.memoryLimitMb,
+    children: config.children,
     egress: {
       controllerUrl: config.controllerUrl,
       allow: config.egressAllow,

@@ -137,6 +137,10 @@ export class WorkerdChild {
   readonly loaded = new Set<string>();
   lossReason?: LossReason;
   readonly exited: Promise<void>;
+  /** Resident memory once it first served: its runtime alone, before any isolate. */
+  readyRssMb = 0;
+  /** How long it took from spawn to serving. */
+  startMs = 0;
   private readonly agent = new http.Agent({ keepAlive: true });
   private output = "";
 
@@ -160,6 +164,7 @@ export class WorkerdChild {
   }
 
   static async start(options: { binary: string; compatibilityDate: string; egress?: Egress }): Promise<WorkerdChild> {
+    const started = Date.now();
     const dir = await mkdtemp(join(tmpdir(), "edgewhisk-workerd-"));
     const socketPath = join(dir, "host.sock");
     await copyFile(HOST_WORKER, join(dir, "host-worker.js"));
@@ -170,7 +175,13 @@ export class WorkerdChild {
       env: {},
     });
     const workerd = new WorkerdChild(child, dir, socketPath);
+    // Should the pod reach its memory limit before the supervisor acts, the
+    // kernel is to kill a child (which the supervisor replaces), not the
+    // supervisor. Raising one's own score needs no privilege; best effort.
+    await writeFile(`/proc/${child.pid}/oom_score_adj`, "800").catch(() => undefined);
     await workerd.ready();
+    workerd.startMs = Date.now() - started;
+    workerd.readyRssMb = (await workerd.residentMb()) ?? 0;
     return workerd;
   }
 

@@ -1,26 +1,52 @@
-// The IsolateHost of the Kubernetes invoker: action isolates live in a
-// workerd child process, loaded through its Worker Loader binding like on
-// Cloudflare. Self-hosted workerd enforces no CPU limit, so a spinning action
-// wedges the whole child; when an activation passes its deadline and the
-// child no longer answers a ping, the supervisor SIGKILLs it and promotes a
-// spare child that is already running (as OpenWhisk destroys a container).
-// The late activation is answered with the timeout error; others that were
-// on the lost child run again on the new one within their own deadline, and
-// are answered with an error if that child is lost too. A child whose memory
-// passes its cap is replaced the same way.
+// The IsolateHost of the Kubernetes invoker: action isolates live in a pool
+// of workerd child processes, loaded through their Worker Loader binding
+// like on Cloudflare. A workerd process runs all its isolates on one thread
+// and self-hosted workerd enforces neither CPU nor memory limits per isolate,
+// so the child is the unit of containment: a spinning or memory-hungry action
+// stalls or loses only the child it runs on, and the others keep their warm
+// isolates and their latency.
+//
+// Placement (placement.ts): an activation goes to the first child in its
+// key's rendezvous order that is usable; a child whose heartbeat ping is
+// unanswered (an isolate holds its thread) or that has an activation past
+// its deadline is passed over, so new work spills to the next child rather
+// than wait behind a spinner.
+//
+// Time: when an activation passes its deadline and its child does not
+// answer pings, the supervisor SIGKILLs the child and a spare child, already
+// running, takes its place (as OpenWhisk destroys a container). The late
+// activation is answered with the timeout error.
+//
+// Memory: every child's resident memory is sampled against a budget, its
+// idle baseline plus the memory limits of the activations in flight there
+// (capped by the child's hard cap). Over it, the child is killed; the
+// activation that grew it is answered with OpenWhisk's memory error and not
+// run again.
+//
+// Others caught on a lost child (victims) run again, on the child that took
+// its place or the next usable one, within their own deadline, once: an
+// activation may thus run twice (at least once, as on a container OpenWhisk
+// loses), and is answered with an error if it is lost again.
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../invoker/isolates.js";
 import { IsolateStartError } from "../../invoker/isolates.js";
 import type { ActionModules } from "../../runtime/modules.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
+import { memoryVerdict, place } from "./placement.js";
 
 /** The date action isolates run with; the same as on Cloudflare (src/cloudflare/loader-isolates.ts). */
 export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 
-/** How long past its deadline an activation may go unanswered before the child is probed. */
-const WEDGE_GRACE_MS = 250;
-/** A child whose event loop turns answers a ping well within this. */
-const PING_TIMEOUT_MS = 750;
+/** Children in the pool when the options do not say (WORKERD_CHILDREN). */
+export const DEFAULT_CHILDREN = 4;
+/** How long past its deadline an activation may go unanswered before its child is probed. */
+const WEDGE_GRACE_MS = 100;
+/** A child whose event loop turns answers a ping well within this; past it, it is wedged. */
+const PING_TIMEOUT_MS = 500;
+/** Each child is pinged this often (one ping outstanding at most)... */
+const HEARTBEAT_MS = 100;
+/** ...and is passed over by placement while a ping has gone unanswered this long. */
+const BUSY_AFTER_MS = 150;
 const MEMORY_CHECK_MS = 250;
 /** An activation is tried on at most this many children. */
 const MAX_ATTEMPTS = 2;
@@ -34,17 +60,57 @@ const LOSS_MESSAGES: Record<LossReason, string> = {
 };
 
 export interface SupervisorOptions {
-  /** Resident memory cap of one workerd child. */
+  /** Hard cap on the resident memory of one workerd child, whatever runs there. */
   memoryLimitMb: number;
+  /** workerd children serving at once (default DEFAULT_CHILDREN); one more runs as a spare. */
+  children?: number;
   binary?: string;
   /** Where action isolates may connect; by default the public internet only. */
   egress?: Egress;
 }
 
-export interface SupervisorStatus {
-  ready: boolean;
-  restarts: number;
+export interface ChildStatus {
   pid?: number;
+  inFlight: number;
+  rssMb?: number;
+  /** Milliseconds from spawn until it served. */
+  startMs?: number;
+}
+
+export interface SupervisorStatus {
+  /** At least one child serves. */
+  ready: boolean;
+  /** Children killed and replaced since the start (a spinning, memory-hungry or crashed child). */
+  restarts: number;
+  /** The first serving child's process id. */
+  pid?: number;
+  children: ChildStatus[];
+}
+
+/** An activation in flight on a child. */
+interface Flight {
+  id: number;
+  child: WorkerdChild;
+  memoryMb: number;
+  deadline: number;
+  startedAt: number;
+  rssAtStartMb: number;
+  /** Set when the child is killed for memory this activation is blamed for. */
+  blamed?: boolean;
+}
+
+/** One position of the pool: the child serving there now, and what runs on it. */
+interface Member {
+  position: number;
+  /** The child serving here, or starting to. */
+  active?: Promise<WorkerdChild>;
+  current?: WorkerdChild;
+  flights: Set<Flight>;
+  /** Resident memory of `current` when it last had nothing in flight. */
+  baselineMb: number;
+  lastRssMb?: number;
+  /** When the outstanding heartbeat ping was sent. */
+  pingSentAt?: number;
 }
 
 type WireModule = ActionModules["modules"][string] | { base64: string };
@@ -60,40 +126,66 @@ function wireModules(modules: ActionModules["modules"]): Record<string, WireModu
 }
 
 export class WorkerdSupervisor implements IsolateHost {
-  private active?: Promise<WorkerdChild>;
+  private readonly members: Member[];
   private spare?: Promise<WorkerdChild>;
-  private current?: WorkerdChild;
   private readonly generations = new Map<string, number>();
   private restarts = 0;
   private stopped = false;
-  private readonly memoryTimer: ReturnType<typeof setInterval>;
+  private nextFlight = 0;
+  private checkingMemory = false;
+  private readonly timers: ReturnType<typeof setInterval>[];
   private readonly binary: string;
 
   constructor(private readonly options: SupervisorOptions) {
     this.binary = options.binary ?? workerdBinary();
-    this.memoryTimer = setInterval(() => void this.checkMemory(), MEMORY_CHECK_MS);
-    this.memoryTimer.unref();
+    const size = Math.max(1, Math.floor(options.children ?? DEFAULT_CHILDREN));
+    this.members = Array.from({ length: size }, (_, position) => ({ position, flights: new Set<Flight>(), baselineMb: 0 }));
+    this.timers = [
+      setInterval(() => void this.checkMemory(), MEMORY_CHECK_MS),
+      setInterval(() => this.heartbeat(), HEARTBEAT_MS),
+    ];
+    for (const timer of this.timers) timer.unref();
   }
 
-  /** Starts the serving child and its spare; resolves once the first serves. */
+  /** Starts every child of the pool and the spare; resolves once all serve. */
   async start(): Promise<void> {
-    await this.child();
+    await Promise.all(this.members.map((member) => this.child(member)));
     this.spare ??= this.launch();
   }
 
   status(): SupervisorStatus {
-    return { ready: this.current?.alive ?? false, restarts: this.restarts, pid: this.current?.pid };
+    const children = this.members.map((m) => ({
+      pid: m.current?.alive ? m.current.pid : undefined,
+      inFlight: m.current ? [...m.flights].filter((f) => f.child === m.current).length : 0,
+      ...(m.current ? { rssMb: Math.round(m.lastRssMb ?? m.current.readyRssMb), startMs: m.current.startMs } : {}),
+    }));
+    const serving = children.filter((c) => c.pid !== undefined);
+    return { ready: serving.length > 0, restarts: this.restarts, pid: serving[0]?.pid, children };
   }
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     for (let attempt = 1; ; attempt++) {
-      const child = await this.child();
+      const member = this.members[place(spec.key, this.members.length, (position) => this.usable(this.members[position]!))]!;
+      const child = await this.child(member);
+      const flight: Flight = {
+        id: this.nextFlight++,
+        child,
+        memoryMb: spec.memoryMb,
+        deadline: request.deadline,
+        startedAt: Date.now(),
+        rssAtStartMb: member.lastRssMb ?? member.baselineMb,
+      };
+      member.flights.add(flight);
       try {
-        return await this.runOn(child, spec, request);
+        return await this.runOn(member, child, spec, request);
       } catch (err) {
         if (!(err instanceof ChildLost)) throw err;
+        // The isolate that blew the budget: never again on another child.
+        if (flight.blamed) return { reply: lostReply("memory"), cold: false };
         if (Date.now() >= request.deadline) return { reply: timeoutReply(), cold: false };
-        if (attempt >= MAX_ATTEMPTS) return { reply: lostReply(err.reason), cold: false };
+        if (attempt >= MAX_ATTEMPTS) return { reply: lostReply(err.reason === "memory" ? "crashed" : err.reason), cold: false };
+      } finally {
+        member.flights.delete(flight);
       }
     }
   }
@@ -104,15 +196,26 @@ export class WorkerdSupervisor implements IsolateHost {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.memoryTimer);
-    const children = await Promise.allSettled([this.active, this.spare].filter((c) => c !== undefined));
+    for (const timer of this.timers) clearInterval(timer);
+    const starting = [...this.members.map((m) => m.active), this.spare].filter((c) => c !== undefined);
+    const children = await Promise.allSettled(starting);
     for (const result of children) if (result.status === "fulfilled") result.value.kill("stopped");
     await Promise.all(children.map((r) => (r.status === "fulfilled" ? r.value.exited : undefined)));
   }
 
-  private async runOn(child: WorkerdChild, spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
+  /** Worth placing new work on: serving, its thread turning, nothing stuck past its deadline there. */
+  private usable(member: Member): boolean {
+    const child = member.current;
+    if (!child?.alive) return false;
+    const now = Date.now();
+    if (member.pingSentAt !== undefined && now - member.pingSentAt > BUSY_AFTER_MS) return false;
+    for (const flight of member.flights) if (flight.child === child && flight.deadline + WEDGE_GRACE_MS < now) return false;
+    return true;
+  }
+
+  private async runOn(member: Member, child: WorkerdChild, spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     const watchdog = setTimeout(
-      () => void this.probe(child),
+      () => void this.probe(member, child),
       Math.max(0, request.deadline - Date.now()) + WEDGE_GRACE_MS,
     );
     try {
@@ -147,15 +250,15 @@ export class WorkerdSupervisor implements IsolateHost {
     return answer;
   }
 
-  /** The serving child, started (or replaced) on demand. */
-  private async child(): Promise<WorkerdChild> {
+  /** The child serving at `member`, started (or replaced) on demand. */
+  private async child(member: Member): Promise<WorkerdChild> {
     for (;;) {
       if (this.stopped) throw new Error("the invoker is stopping");
-      this.active ??= this.serve(this.launch());
-      const child = await this.active;
+      member.active ??= this.serve(member, this.launch());
+      const child = await member.active;
       if (child.alive) return child;
-      if (this.current === child) this.replace(child, "crashed");
-      else this.active = undefined;
+      if (member.current === child) this.replace(member, child, "crashed");
+      else if (member.active) member.active = undefined;
     }
   }
 
@@ -166,51 +269,95 @@ export class WorkerdSupervisor implements IsolateHost {
       ...(this.options.egress ? { egress: this.options.egress } : {}),
     });
     starting.then(
-      (child) => void child.exited.then(() => this.replace(child, "crashed")),
+      (child) =>
+        void child.exited.then(() => {
+          const member = this.members.find((m) => m.current === child);
+          if (member) this.replace(member, child, "crashed");
+        }),
       () => undefined,
     );
     return starting;
   }
 
-  /** Makes a starting child the serving one. */
-  private serve(starting: Promise<WorkerdChild>): Promise<WorkerdChild> {
+  /** Makes a starting child the one serving at `member`. */
+  private serve(member: Member, starting: Promise<WorkerdChild>): Promise<WorkerdChild> {
     const serving: Promise<WorkerdChild> = starting.then(
       (child) => {
-        if (this.active === serving) this.current = child;
+        if (member.active === serving) {
+          member.current = child;
+          member.baselineMb = child.readyRssMb;
+          member.lastRssMb = undefined;
+          member.pingSentAt = undefined;
+        }
         return child;
       },
       (err) => {
-        if (this.active === serving) this.active = undefined;
+        if (member.active === serving) member.active = undefined;
         throw err;
       },
     );
     return serving;
   }
 
-  /** Retires `child` if it serves: the spare takes over and a new spare starts. */
-  private replace(child: WorkerdChild, reason: LossReason): void {
+  /** Retires `child` if it serves at `member`: the spare takes its place and a new spare starts. */
+  private replace(member: Member, child: WorkerdChild, reason: LossReason): void {
     child.kill(reason);
-    if (this.stopped || this.current !== child) return;
-    console.error(`invoker: replacing workerd child ${child.pid} (${reason})`);
+    if (this.stopped || member.current !== child) return;
+    console.error(`invoker: replacing workerd child ${child.pid} at ${member.position} (${reason})`);
     this.restarts++;
-    this.current = undefined;
-    this.active = this.serve(this.spare ?? this.launch());
+    member.current = undefined;
+    member.active = this.serve(member, this.spare ?? this.launch());
     this.spare = this.launch();
   }
 
   /** After a missed deadline: a child that cannot answer a ping is wedged by a spinning isolate. */
-  private async probe(child: WorkerdChild): Promise<void> {
-    if (this.current !== child || (await child.ping(PING_TIMEOUT_MS))) return;
-    this.replace(child, "deadline");
+  private async probe(member: Member, child: WorkerdChild): Promise<void> {
+    if (member.current !== child) return;
+    // The heartbeat has been waiting long enough already: no need for another ping.
+    const waited = member.pingSentAt === undefined ? 0 : Date.now() - member.pingSentAt;
+    if (waited < PING_TIMEOUT_MS && (await child.ping(PING_TIMEOUT_MS - waited))) return;
+    this.replace(member, child, "deadline");
+  }
+
+  /** One ping outstanding per child: how long it goes unanswered tells whether its thread turns. */
+  private heartbeat(): void {
+    for (const member of this.members) {
+      const child = member.current;
+      if (!child?.alive || member.pingSentAt !== undefined) continue;
+      const sentAt = Date.now();
+      member.pingSentAt = sentAt;
+      void child.ping(60_000).then(() => {
+        if (member.pingSentAt === sentAt) member.pingSentAt = undefined;
+      });
+    }
   }
 
   private async checkMemory(): Promise<void> {
-    const child = this.current;
-    const mb = await child?.residentMb();
-    if (child && mb !== undefined && mb > this.options.memoryLimitMb) {
-      console.error(`invoker: workerd child ${child.pid} uses ${Math.round(mb)} MB, above its ${this.options.memoryLimitMb} MB cap`);
-      this.replace(child, "memory");
+    if (this.checkingMemory) return;
+    this.checkingMemory = true;
+    try {
+      await Promise.all(this.members.map((member) => this.checkMemberMemory(member)));
+    } finally {
+      this.checkingMemory = false;
     }
+  }
+
+  private async checkMemberMemory(member: Member): Promise<void> {
+    const child = member.current;
+    const rssMb = await child?.residentMb();
+    if (!child || rssMb === undefined || member.current !== child) return;
+    member.lastRssMb = rssMb;
+    const flights = [...member.flights].filter((f) => f.child === child);
+    if (flights.length === 0) member.baselineMb = rssMb;
+    const verdict = memoryVerdict({ rssMb, baselineMb: member.baselineMb, capMb: this.options.memoryLimitMb, flights });
+    if (!verdict.over) return;
+    const culprit = flights.find((f) => f.id === verdict.culprit);
+    if (culprit) culprit.blamed = true;
+    console.error(
+      `invoker: workerd child ${child.pid} uses ${Math.round(rssMb)} MB, above its budget of ${Math.round(verdict.budgetMb)} MB ` +
+        `(${flights.length} activation(s) in flight)`,
+    );
+    this.replace(member, child, "memory");
   }
 }
 

@@ -1,0 +1,100 @@
+// The decisions of the workerd pool, as pure functions (no processes, no
+// clock): which child an activation goes to, and which activation a child
+// over its memory budget is blamed on. supervisor.ts applies them.
+//
+// Placement: an isolate key (src/invoker/executor.ts) reads
+// `<namespace>><package/action>@<version>#<digest>|<main>[|<init hash>]`,
+// plus `/<n>` for the n-th parallel slot of a key (src/invoker/isolate-slots.ts).
+// Children are ranked by rendezvous hashing of `<namespace>><action>` and the
+// slot, so a slot stays warm on one child across versions, a tenant's other
+// actions (and a hot action's parallel slots) spread over the pool, and a
+// child's loss moves only the keys ranked first on it.
+
+/** Namespace, action and parallel slot of an isolate key: what placement hashes. */
+export function placementKey(isolateKey: string): string {
+  const slot = /\/(\d+)$/.exec(isolateKey);
+  const key = slot ? isolateKey.slice(0, slot.index) : isolateKey;
+  // Names hold no '#', and a version no '@'; anything unexpected is hashed whole.
+  const digestAt = key.indexOf("#");
+  const versionAt = digestAt < 0 ? -1 : key.lastIndexOf("@", digestAt);
+  const action = versionAt > key.indexOf(">") ? key.slice(0, versionAt) : key;
+  return slot ? `${action}/${slot[1]}` : action;
+}
+
+/** 53-bit FNV-1a-like string hash (cyrb53): stable across processes, cheap. */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Pool positions 0..size-1, best first for `key` (rendezvous / highest-random-weight hashing). */
+export function rendezvousOrder(key: string, size: number): number[] {
+  const scored = Array.from({ length: size }, (_, position) => ({ position, score: hash53(`${position}|${key}`) }));
+  return scored.sort((a, b) => b.score - a.score || a.position - b.position).map((s) => s.position);
+}
+
+/**
+ * The position an activation of `isolateKey` runs at: the first in its
+ * rendezvous order whose child is usable (not stalled by a spinning isolate
+ * or an activation past its deadline); when none is, the first anyway.
+ */
+export function place(isolateKey: string, size: number, usable: (position: number) => boolean): number {
+  const order = rendezvousOrder(placementKey(isolateKey), size);
+  return order.find(usable) ?? order[0]!;
+}
+
+/** An activation in flight on a child, as the memory check sees it. */
+export interface FlightMemory {
+  id: number;
+  /** The action's memory limit (limits.memory). */
+  memoryMb: number;
+  /** The child's resident memory last sampled before this activation began. */
+  rssAtStartMb: number;
+  startedAt: number;
+}
+
+export interface MemorySample {
+  rssMb: number;
+  /** Resident memory of the child when it last had nothing in flight (its runtime and warm isolates). */
+  baselineMb: number;
+  /** Hard cap of one child (WORKERD_MEMORY_MB). */
+  capMb: number;
+  flights: readonly FlightMemory[];
+}
+
+export type MemoryVerdict =
+  | { over: false }
+  /** Kill the child; `culprit` is answered with the memory error, the others are victims (undefined: none in flight). */
+  | { over: true; budgetMb: number; culprit?: number };
+
+/**
+ * A child is over budget when its resident memory passes its idle baseline
+ * plus the memory limits of everything in flight there (so activations that
+ * each stay within their limit never trip it), or the hard cap. The growth
+ * is blamed on the activation that has grown the child most past its own
+ * limit since it began: one running alone is exactly that one; among
+ * several, an activation that started after the growth began is cleared.
+ * Ties go to the earliest started.
+ */
+export function memoryVerdict(sample: MemorySample): MemoryVerdict {
+  const budgetMb = Math.min(sample.capMb, sample.baselineMb + sample.flights.reduce((sum, f) => sum + f.memoryMb, 0));
+  if (sample.rssMb <= budgetMb) return { over: false };
+  let culprit: FlightMemory | undefined;
+  let worst = -Infinity;
+  for (const flight of sample.flights) {
+    const excess = sample.rssMb - flight.rssAtStartMb - flight.memoryMb;
+    if (excess > worst || (excess === worst && culprit && flight.startedAt < culprit.startedAt)) {
+      worst = excess;
+      culprit = flight;
+    }
+  }
+  return culprit ? { over: true, budgetMb, culprit: culprit.id } : { over: true, budgetMb };
+}
