@@ -16,6 +16,7 @@ import { webRoutes } from "./web.js";
 import { apiManagementRoutes } from "./apimgmt.js";
 import { apiDocsRoutes } from "./api-docs.js";
 import { serveGatewayRoute } from "./api-gateway.js";
+import { logForwardingRoutes } from "./log-forwarding.js";
 import type { Host } from "../ports.js";
 
 const CORS_HEADERS = {
@@ -74,6 +75,8 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
   onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
   app.route("/api/v1/namespaces", namespaces);
+  app.use("/runtime/namespaces/*", requireAuth);
+  app.route("/runtime/namespaces", logForwardingRoutes);
   app.use("/api/v1/feeds/*", requireAuth);
   app.route("/api/v1/feeds", feedRoutes);
   // The API gateway's routes, under the tenant (never `v1`: that is this API).
