@@ -7,7 +7,9 @@
 // or memory limit, and one spinning isolate in wrangler dev's process would
 // wedge the whole server; in the sidecar its child is killed at the deadline
 // and the server never stops answering. Arguments after `--` go to wrangler
-// dev. Ctrl-C (or SIGTERM) stops both.
+// dev. Ctrl-C (or SIGTERM) stops both. Local Queues keep messages in memory,
+// so accepted work is journaled in D1 under an id of this run
+// (DISPATCH_JOURNAL, src/invoker/journal.ts) and recovered after a crash.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { egressAllowance } from "../src/node/config.js";
@@ -35,6 +37,7 @@ const wrangler = spawn(
     "--persist-to", state,
     "--var", `ISOLATE_SIDECAR_URL:${sidecar.url}`,
     "--var", `ISOLATE_SIDECAR_SECRET:${secret}`,
+    "--var", `DISPATCH_JOURNAL:${randomBytes(8).toString("hex")}`,
     ...process.argv.slice(2),
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },

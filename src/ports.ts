@@ -78,6 +78,18 @@ export interface Store {
   /** Removes activations that started before `before` (epoch ms); returns how many. */
   deleteActivationsBefore(before: number): Promise<number>;
 
+  /**
+   * Journals an accepted message before it is queued (src/invoker/journal.ts):
+   * adds the entry, or re-stamps an existing one with `boot` and `at` and
+   * counts one more attempt.
+   */
+  journalDispatch(entry: { activationId: string; namespace: string; message: DispatchMessage; boot: string; at: number }): Promise<void>;
+  /** Journal entries whose activation has no record, queued by another run than `otherThanBoot` or before `dispatchedBefore`; oldest first. */
+  listJournal(query: { otherThanBoot: string; dispatchedBefore: number; limit: number }): Promise<JournalEntry[]>;
+  /** Forgets the journal entries whose activation is recorded; returns how many. */
+  pruneJournal(): Promise<number>;
+  deleteJournalEntry(activationId: string): Promise<void>;
+
   /** A tenant's gateway APIs, oldest first. */
   listApis(tenant: string): Promise<StoredApi[]>;
   /** Stores an API: new when `expectedRev` is undefined, else only if still at that revision; false otherwise. */
@@ -103,6 +115,19 @@ export interface TriggerFire {
   headers: Record<string, string>;
   receivedAt: number;
   apiHost: string;
+}
+
+/** An accepted message kept until its activation is recorded (src/invoker/journal.ts). */
+export interface JournalEntry {
+  activationId: string;
+  namespace: string;
+  message: DispatchMessage;
+  /** The server run that queued it last. */
+  boot: string;
+  /** When it was queued last (epoch ms). */
+  dispatchedAt: number;
+  /** How many times it has been queued. */
+  attempts: number;
 }
 
 export interface Dispatcher {

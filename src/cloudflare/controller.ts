@@ -1,6 +1,7 @@
 // The controller's request handling on Cloudflare: the Hono app wired to
 // D1, the queue and the invoker Durable Objects, with configured subjects
-// seeded once per isolate.
+// seeded once per isolate (and, where the dispatch journal is on, its sweep
+// started once per isolate).
 import { createApp } from "../api/app.js";
 import { installCatalog } from "../catalog/install.js";
 import { apiOrigin } from "../core/egress.js";
@@ -11,14 +12,15 @@ import { D1Sql } from "./d1.js";
 import { DurableObjectAlarms } from "./alarms.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
-import { QueueDispatcher } from "./queue.js";
+import { journalSweeper } from "./journal-sweeper.js";
+import { dispatcherFor } from "./queue.js";
 import { concurrencyGate, rateGate } from "./throttle.js";
 
 export function hostFor(env: Env, ctx: ExecutionContext): Host {
   const store = new SqlStore(new D1Sql(env.DB));
   return {
     store,
-    dispatcher: new QueueDispatcher(env.ACTIVATIONS),
+    dispatcher: dispatcherFor(env, store),
     invokers: new DurableObjectInvokers(env.INVOKER),
     alarms: new DurableObjectAlarms(env.ALARMS),
     throttle: rateGate(env.THROTTLE, store),
@@ -45,9 +47,30 @@ function ensureSeeded(env: Env): Promise<void> {
   return seeding;
 }
 
+let sweeping = false;
+
+/**
+ * Where the journal is on, a new isolate may follow a server that died with
+ * accepted work: schedules a journal sweep, once per isolate (the sweeper
+ * keeps its own alarm going from then on).
+ */
+export function ensureSweeping(env: Env, ctx: ExecutionContext): void {
+  if (sweeping || !env.DISPATCH_JOURNAL) return;
+  sweeping = true;
+  ctx.waitUntil(
+    journalSweeper(env)
+      .start()
+      .catch((err) => {
+        sweeping = false;
+        console.error("starting the dispatch journal sweep failed:", err);
+      }),
+  );
+}
+
 const app = createApp((c) => hostFor(c.env as Env, c.executionCtx as ExecutionContext));
 
 export async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  ensureSweeping(env, ctx);
   await ensureSeeded(env);
   return app.fetch(request, env, ctx);
 }

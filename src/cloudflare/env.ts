@@ -2,6 +2,7 @@
 import type { DispatchMessage } from "../ports.js";
 import type { AlarmFeed } from "./alarm-do.js";
 import type { Invoker } from "./invoker-do.js";
+import type { JournalSweeper } from "./journal-sweeper.js";
 import type { NamespaceThrottle } from "./throttle-do.js";
 
 export interface Env {
@@ -11,6 +12,7 @@ export interface Env {
   INVOKER: DurableObjectNamespace<Invoker>;
   ALARMS: DurableObjectNamespace<AlarmFeed>;
   THROTTLE: DurableObjectNamespace<NamespaceThrottle>;
+  JOURNAL_SWEEPER: DurableObjectNamespace<JournalSweeper>;
   LOADER: WorkerLoader;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;
@@ -33,4 +35,11 @@ export interface Env {
    */
   ISOLATE_SIDECAR_URL?: string;
   ISOLATE_SIDECAR_SECRET?: string;
+  /**
+   * Set by `npm start` only, to an id of that server run: journal accepted
+   * messages in D1 before queueing them, because local Queues keep messages
+   * in memory (src/invoker/journal.ts). Deployed Queues are durable, so
+   * deployed Workers leave it unset and pay no journal write.
+   */
+  DISPATCH_JOURNAL?: string;
 }

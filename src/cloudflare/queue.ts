@@ -1,8 +1,11 @@
 // Cloudflare Queues as the dispatcher of non-blocking activations. Messages
 // that exhaust their retries land in the dead-letter queue, whose consumer
-// records a whisk internal error: nothing accepted is lost.
+// records a whisk internal error: nothing accepted is lost. Where the queue
+// itself is not durable (`npm start`), messages are journaled first.
 import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../invoker/dispatch.js";
+import { JournaledDispatcher } from "../invoker/journal.js";
 import type { ConcurrencyGate, Dispatcher, DispatchMessage, Store } from "../ports.js";
+import type { Env } from "./env.js";
 
 export class QueueDispatcher implements Dispatcher {
   constructor(private readonly queue: Queue<DispatchMessage>) {}
@@ -10,6 +13,12 @@ export class QueueDispatcher implements Dispatcher {
   async dispatch(message: DispatchMessage): Promise<void> {
     await this.queue.send(message, { contentType: "json" });
   }
+}
+
+/** The dispatcher accepted work goes through: journaled when DISPATCH_JOURNAL names a server run. */
+export function dispatcherFor(env: Env, store: Store): Dispatcher {
+  const queue = new QueueDispatcher(env.ACTIVATIONS);
+  return env.DISPATCH_JOURNAL ? new JournaledDispatcher(store, queue, env.DISPATCH_JOURNAL) : queue;
 }
 
 export async function consumeActivations(batch: MessageBatch<DispatchMessage>, deps: DispatchDeps): Promise<void> {

@@ -3,16 +3,17 @@
 // Worker Loader.
 import type { DispatchMessage } from "../ports.js";
 import { SqlStore } from "../store/sql-store.js";
-import { serveApi } from "./controller.js";
+import { ensureSweeping, serveApi } from "./controller.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invokers.js";
 import { concurrencyGate, rateGate } from "./throttle.js";
-import { consumeActivations, consumeDeadLetters, QueueDispatcher } from "./queue.js";
+import { consumeActivations, consumeDeadLetters, dispatcherFor } from "./queue.js";
 
 export { AlarmFeed } from "./alarm-do.js";
 export { OutboundGateway } from "./gateway.js";
 export { Invoker } from "./invoker-do.js";
+export { JournalSweeper } from "./journal-sweeper.js";
 export { NamespaceThrottle } from "./throttle-do.js";
 
 const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
@@ -22,14 +23,16 @@ export default {
     return serveApi(request, env, ctx);
   },
 
-  async queue(batch, env, _ctx) {
+  async queue(batch, env, ctx) {
+    ensureSweeping(env, ctx);
     const store = new SqlStore(new D1Sql(env.DB));
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, store, concurrencyGate(env.THROTTLE, store));
     else {
       const deps = {
         store,
         invokers: new DurableObjectInvokers(env.INVOKER),
-        dispatcher: new QueueDispatcher(env.ACTIVATIONS),
+        // Rule activations of a fire are accepted work too: journaled like the fire.
+        dispatcher: dispatcherFor(env, store),
         throttle: rateGate(env.THROTTLE, store),
         concurrency: concurrencyGate(env.THROTTLE, store),
       };

@@ -5,7 +5,7 @@ import type { AnyEntityDoc, Collection } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
 import type { ApiDocument, StoredApi } from "../core/apis.js";
 import type { NamespaceLimits } from "../core/throttle.js";
-import type { ActivationFilter, CodeBlob, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
+import type { ActivationFilter, CodeBlob, DispatchMessage, JournalEntry, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
 
 export interface SqlStatement {
   sql: string;
@@ -317,6 +317,52 @@ export class SqlStore implements Store {
     );
     const result = await this.db.run("DELETE FROM activations WHERE start_ms < ?", [before]);
     return result.changes;
+  }
+
+  async journalDispatch(entry: { activationId: string; namespace: string; message: DispatchMessage; boot: string; at: number }): Promise<void> {
+    await this.db.run(
+      `INSERT INTO dispatch_journal (activation_id, namespace, message, boot, dispatched_at, attempts) VALUES (?, ?, ?, ?, ?, 1)
+       ON CONFLICT (activation_id) DO UPDATE SET message = excluded.message, boot = excluded.boot,
+         dispatched_at = excluded.dispatched_at, attempts = dispatch_journal.attempts + 1`,
+      [entry.activationId, entry.namespace, JSON.stringify(entry.message), entry.boot, entry.at],
+    );
+  }
+
+  async listJournal(query: { otherThanBoot: string; dispatchedBefore: number; limit: number }): Promise<JournalEntry[]> {
+    const rows = await this.db.all<{
+      activation_id: string;
+      namespace: string;
+      message: string;
+      boot: string;
+      dispatched_at: number | string;
+      attempts: number | string;
+    }>(
+      `SELECT activation_id, namespace, message, boot, dispatched_at, attempts FROM dispatch_journal j
+       WHERE (boot <> ? OR dispatched_at < ?)
+         AND NOT EXISTS (SELECT 1 FROM activations a WHERE a.activation_id = j.activation_id)
+       ORDER BY dispatched_at, activation_id LIMIT ?`,
+      [query.otherThanBoot, query.dispatchedBefore, query.limit],
+    );
+    return rows.map((row) => ({
+      activationId: row.activation_id,
+      namespace: row.namespace,
+      message: JSON.parse(row.message) as DispatchMessage,
+      boot: row.boot,
+      dispatchedAt: Number(row.dispatched_at),
+      attempts: Number(row.attempts),
+    }));
+  }
+
+  async pruneJournal(): Promise<number> {
+    const result = await this.db.run(
+      `DELETE FROM dispatch_journal
+       WHERE EXISTS (SELECT 1 FROM activations a WHERE a.activation_id = dispatch_journal.activation_id)`,
+    );
+    return result.changes;
+  }
+
+  async deleteJournalEntry(activationId: string): Promise<void> {
+    await this.db.run("DELETE FROM dispatch_journal WHERE activation_id = ?", [activationId]);
   }
 
   async listApis(tenant: string): Promise<StoredApi[]> {
