@@ -6,7 +6,7 @@ import { sha256Hex } from "../core/digest.js";
 import { ActionPut, entitySummary, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
-import type { EntityRef } from "../core/names.js";
+import { isValidEntityName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest, Store } from "../ports.js";
 import { leasePlace, releasePlace, startActivation } from "../invoker/start.js";
@@ -45,6 +45,7 @@ async function list(c: ApiContext) {
   const { namespace } = path;
   assertOwner(identity, namespace);
   const inRoute = c.req.param("pkg");
+  if (inRoute !== undefined && !isValidEntityName(inRoute)) throw new WhiskError(400, Messages.entityNameIllegal);
   if (path.packageName !== undefined && inRoute !== undefined) throw notFound();
   const packageName = path.packageName ?? inRoute;
   const { store } = c.get("host");

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios, webScenarios } from "./scenarios.js";
 import { attackerScenarios, withWskadmin } from "./attacker.js";
+import { fuzzScenarios } from "./fuzz.js";
 import { npmRun, startWranglerServer, type RunningServer } from "./server.js";
 
 let server: RunningServer;
@@ -22,3 +23,4 @@ webScenarios(target);
 attackerScenarios(() =>
   withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );
+fuzzScenarios(target);

@@ -3,6 +3,7 @@
 // and NATS JetStream, driven by the real openwhisk client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attackerScenarios, withWskadmin } from "../e2e/attacker.js";
+import { fuzzScenarios } from "../e2e/fuzz.js";
 import { actionScenarios, client, packageScenarios, triggerScenarios, webScenarios } from "../e2e/scenarios.js";
 import { npmRun } from "../e2e/server.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
@@ -50,6 +51,7 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
   attackerScenarios(() =>
     withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
   );
+  fuzzScenarios(target);
 
   it("lets an action call the platform's own API with its key", async () => {
     const name = unique("lister");
