@@ -9,6 +9,8 @@ const START_FAILURE = /^Failed to start Worker:\s*/;
 
 /** The RPC surface of src/runtime/isolate/runner.js. */
 const MAX_RUNNERS = 64;
+/** Keys retired at least once, remembered for their next generation. */
+const MAX_GENERATIONS = 4_096;
 
 type RunnerEntrypoint = Rpc.WorkerEntrypointBranded & { run(request: RunRequest): Promise<RunReply> };
 
@@ -61,7 +63,12 @@ export class LoaderIsolates implements IsolateHost {
   }
 
   discard(key: string): void {
-    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    const generation = (this.generations.get(key) ?? 0) + 1;
+    this.generations.delete(key);
+    // Bounded like the stubs: a key forgotten here restarts at generation 0,
+    // which only matters if that old isolate is still loaded (long evicted by then).
+    if (this.generations.size >= MAX_GENERATIONS) this.generations.delete(this.generations.keys().next().value!);
+    this.generations.set(key, generation);
   }
 }
 
