@@ -58,6 +58,14 @@ function runRequest(params: Record<string, unknown>, timeoutMs: number): RunRequ
   };
 }
 
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 function summary(latencies: number[]) {
@@ -111,7 +119,7 @@ describe("containment by a pool of workerd children", () => {
     const spinning = supervisor.run(spec(spinKey, SPIN), runRequest({}, 1_000)).then((run) => ({ run, ms: performance.now() - started }));
     const otherChild = echoWhile(supervisor, elsewhere, spinning);
     // Once the spinner holds its child's thread, work placed there spills to the next child.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 700));
     const spilled = echoWhile(supervisor, sameChild, spinning);
     const { run, ms } = await spinning;
 
@@ -122,7 +130,7 @@ describe("containment by a pool of workerd children", () => {
     const spill = summary(await spilled);
     console.log(`containment: spinner (1 s limit) answered after ${Math.round(ms)} ms`);
     console.log(`containment: echo on another child during the spin: ${JSON.stringify(other)} ms`);
-    console.log(`containment: echo placed on the spinner's child, from 0.5 s into the spin: ${JSON.stringify(spill)} ms`);
+    console.log(`containment: echo placed on the spinner's child, from 0.7 s into the spin: ${JSON.stringify(spill)} ms`);
     expect(other.n).toBeGreaterThan(10);
     expect(other.max).toBeLessThan(1_000);
     expect(spill.max).toBeLessThan(1_000);
@@ -146,17 +154,37 @@ describe("containment by a pool of workerd children", () => {
     console.log(`containment: bomb (128 MB limit) answered after ${Math.round(ms)} ms: ${kill}`);
   });
 
-  it("blames the bomb, not a tenant sharing its child, and runs that tenant's activation again", async () => {
+  it("blames the bomb, not a tenant already running on its child, and runs that tenant's activation again", async () => {
     const before = supervisor.status().restarts;
     errors.length = 0;
-    const bomb = supervisor.run(spec(keyAt(2, "mallory", "bomb"), BOMB, 128), runRequest({}, 10_000));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const neighbour = supervisor.run(spec(keyAt(2, "alice", "sleepy"), SLEEPY, 128), runRequest({ ms: 1_500 }, 10_000));
+    const neighbour = supervisor.run(spec(keyAt(2, "alice", "sleepy"), SLEEPY, 128), runRequest({ ms: 6_000 }, 15_000));
+    // Past its cold start, which holds the child's thread for a moment (work would spill elsewhere meanwhile).
+    await waitFor(() => supervisor.status().children[2]!.inFlight === 1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const bomb = supervisor.run(spec(keyAt(2, "mallory", "bomb"), BOMB, 128), runRequest({}, 15_000));
 
     expect(await bomb).toMatchObject({ reply: { outcome: "developer", message: MEMORY_ERROR } });
-    expect(await neighbour).toMatchObject({ reply: { outcome: "result", result: { slept: 1_500 } } });
+    const kill = errors.find((line) => /above its budget/.test(line));
+    expect(kill).toMatch(/\(2 activation\(s\) in flight\)/);
+    expect(await neighbour).toMatchObject({ cold: true, reply: { outcome: "result", result: { slept: 6_000 } } });
     expect(supervisor.status().restarts).toBe(before + 1);
-    console.log(`containment: shared child: ${errors.find((line) => /above its budget/.test(line))}`);
+    console.log(`containment: shared child: ${kill}`);
+  });
+
+  it("clears a tenant that began on the bomb's child after it grew", async () => {
+    const before = supervisor.status().restarts;
+    errors.length = 0;
+    const restingMb = supervisor.status().children[1]!.rssMb!;
+    const bomb = supervisor.run(spec(keyAt(1, "mallory", "bomb"), BOMB, 128), runRequest({}, 15_000));
+    await waitFor(() => supervisor.status().children[1]!.rssMb! > restingMb + 64);
+    const late = supervisor.run(spec(keyAt(1, "alice", "sleepy"), SLEEPY, 128), runRequest({ ms: 6_000 }, 15_000));
+
+    expect(await bomb).toMatchObject({ reply: { outcome: "developer", message: MEMORY_ERROR } });
+    const kill = errors.find((line) => /above its budget/.test(line));
+    expect(kill).toMatch(/\(2 activation\(s\) in flight\)/);
+    expect(await late).toMatchObject({ reply: { outcome: "result", result: { slept: 6_000 } } });
+    expect(supervisor.status().restarts).toBe(before + 1);
+    console.log(`containment: late neighbour: ${kill}`);
   });
 
   it("still serves on every child afterwards", async () => {

@@ -63,20 +63,22 @@ describe("memory verdict", () => {
     });
   });
 
-  it("blames the one that grew the child, not one that came later or has a larger limit", () => {
+  it("clears an activation that began after the growth, whatever its limit", () => {
     const verdict = memoryVerdict({
       rssMb: 520,
       baselineMb: 60,
       capMb: 1024,
-      flights: [flight(1, 128, 60), flight(2, 256, 300)],
+      flights: [flight(1, 128, 60), flight(2, 128, 300)],
     });
     expect(verdict).toMatchObject({ over: true, culprit: 1 });
   });
 
-  it("gives a tie to the earliest started", () => {
-    expect(
-      memoryVerdict({ rssMb: 400, baselineMb: 60, capMb: 1024, flights: [flight(2, 128, 60, 20), flight(1, 128, 60, 10)] }),
-    ).toMatchObject({ culprit: 1 });
+  it("blames the last to begin among those there before the growth, not a long-running neighbour", () => {
+    // The neighbour's own cold start grew the child a little: still "before".
+    const flights = [flight(1, 512, 60, 1_000), flight(2, 128, 70, 2_000)];
+    expect(memoryVerdict({ rssMb: 800, baselineMb: 60, capMb: 1024, flights })).toMatchObject({ over: true, culprit: 2 });
+    const bigNeighbour = [flight(1, 128, 60, 1_000), flight(2, 512, 60, 2_000)];
+    expect(memoryVerdict({ rssMb: 800, baselineMb: 60, capMb: 1024, flights: bigNeighbour })).toMatchObject({ culprit: 2 });
   });
 
   it("enforces the hard cap, also with nothing in flight", () => {

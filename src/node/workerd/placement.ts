@@ -56,7 +56,7 @@ export interface FlightMemory {
   id: number;
   /** The action's memory limit (limits.memory). */
   memoryMb: number;
-  /** The child's resident memory last sampled before this activation began. */
+  /** The child's resident memory when this activation began. */
   rssAtStartMb: number;
   startedAt: number;
 }
@@ -75,24 +75,30 @@ export type MemoryVerdict =
   /** Kill the child; `culprit` is answered with the memory error, the others are victims (undefined: none in flight). */
   | { over: true; budgetMb: number; culprit?: number };
 
+/** Activations whose child grew by less than this between their starts count as there before the growth. */
+export const ONSET_TOLERANCE_MB = 32;
+
 /**
  * A child is over budget when its resident memory passes its idle baseline
  * plus the memory limits of everything in flight there (so activations that
- * each stay within their limit never trip it), or the hard cap. The growth
- * is blamed on the activation that has grown the child most past its own
- * limit since it began: one running alone is exactly that one; among
- * several, an activation that started after the growth began is cleared.
- * Ties go to the earliest started.
+ * each stay within their limit never trip it), or the hard cap.
+ *
+ * Resident memory is the whole child's, so the growth is blamed by when it
+ * happened: only activations that began before it (their child's memory
+ * when they began within ONSET_TOLERANCE_MB of the lowest) are suspects, and
+ * of those the one that began last, since the others had been running while
+ * the child had not grown yet. An activation alone on its child is always
+ * the one blamed. Wrong when a suspect that began earlier starts allocating
+ * only later, or when an activation arrives before the growth shows.
  */
 export function memoryVerdict(sample: MemorySample): MemoryVerdict {
   const budgetMb = Math.min(sample.capMb, sample.baselineMb + sample.flights.reduce((sum, f) => sum + f.memoryMb, 0));
   if (sample.rssMb <= budgetMb) return { over: false };
+  const lowest = Math.min(...sample.flights.map((f) => f.rssAtStartMb));
   let culprit: FlightMemory | undefined;
-  let worst = -Infinity;
   for (const flight of sample.flights) {
-    const excess = sample.rssMb - flight.rssAtStartMb - flight.memoryMb;
-    if (excess > worst || (excess === worst && culprit && flight.startedAt < culprit.startedAt)) {
-      worst = excess;
+    if (flight.rssAtStartMb > lowest + ONSET_TOLERANCE_MB) continue;
+    if (!culprit || flight.startedAt > culprit.startedAt || (flight.startedAt === culprit.startedAt && flight.id > culprit.id)) {
       culprit = flight;
     }
   }

@@ -7,10 +7,10 @@
 // isolates and their latency.
 //
 // Placement (placement.ts): an activation goes to the first child in its
-// key's rendezvous order that is usable; a child whose heartbeat ping is
-// unanswered (an isolate holds its thread) or that has an activation past
-// its deadline is passed over, so new work spills to the next child rather
-// than wait behind a spinner.
+// key's rendezvous order that is usable; a child whose heartbeat ping has
+// gone unanswered for 250 ms (an isolate holds its thread) or that has an
+// activation past its deadline is passed over, so new work spills to the
+// next child rather than wait behind a spinner.
 //
 // Time: when an activation passes its deadline and its child does not
 // answer pings, the supervisor SIGKILLs the child and a spare child, already
@@ -20,8 +20,8 @@
 // Memory: every child's resident memory is sampled against a budget, its
 // idle baseline plus the memory limits of the activations in flight there
 // (capped by the child's hard cap). Over it, the child is killed; the
-// activation that grew it is answered with OpenWhisk's memory error and not
-// run again.
+// activation blamed for the growth (placement.ts) is answered with
+// OpenWhisk's memory error and not run again.
 //
 // Others caught on a lost child (victims) run again, on the child that took
 // its place or the next usable one, within their own deadline, once: an
@@ -45,8 +45,12 @@ const WEDGE_GRACE_MS = 100;
 const PING_TIMEOUT_MS = 500;
 /** Each child is pinged this often (one ping outstanding at most)... */
 const HEARTBEAT_MS = 100;
-/** ...and is passed over by placement while a ping has gone unanswered this long. */
-const BUSY_AFTER_MS = 150;
+/**
+ * ...and is passed over by placement while a ping has gone unanswered this
+ * long: longer than a usual cold start holds a child's thread (measured
+ * 130-180 ms for a small action), which a spill elsewhere would only repeat.
+ */
+const BUSY_AFTER_MS = 250;
 const MEMORY_CHECK_MS = 250;
 /** An activation is tried on at most this many children. */
 const MAX_ATTEMPTS = 2;
@@ -167,13 +171,15 @@ export class WorkerdSupervisor implements IsolateHost {
     for (let attempt = 1; ; attempt++) {
       const member = this.members[place(spec.key, this.members.length, (position) => this.usable(this.members[position]!))]!;
       const child = await this.child(member);
+      // Read now, not at the last sample: when it began is what clears an activation of growth before it (placement.ts).
+      const rssAtStartMb = (await child.residentMb()) ?? member.lastRssMb ?? member.baselineMb;
       const flight: Flight = {
         id: this.nextFlight++,
         child,
         memoryMb: spec.memoryMb,
         deadline: request.deadline,
         startedAt: Date.now(),
-        rssAtStartMb: member.lastRssMb ?? member.baselineMb,
+        rssAtStartMb,
       };
       member.flights.add(flight);
       try {
