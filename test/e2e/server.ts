@@ -116,3 +116,60 @@ export async function startWranglerServer(subjects: Record<string, string> = {})
     },
   };
 }
+
+export interface LocalServerRun {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  /** Kills the whole process group at once (SIGKILL: wrangler, workerd, the sidecar), as a crash would. */
+  crash(): Promise<void>;
+  /** Stops it as Ctrl-C does. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `npm start` on `port` with the given state directory, which outlives
+ * the run (the caller removes it): for crash and restart tests. Migrations
+ * are applied by `npm start` itself.
+ */
+export async function launchNpmStart(state: string, port: number): Promise<LocalServerRun> {
+  const inspector = await freePort();
+  let log = "";
+  const child = spawn("npm", ["start", "--", "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (chunk) => (log += chunk));
+  child.stderr!.on("data", (chunk) => (log += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/api/v1`, 120_000, () => child.exitCode === null);
+  } catch (err) {
+    await killGroup(child);
+    throw new Error(`${(err as Error).message}\n${log}`);
+  }
+  return {
+    url,
+    child,
+    output: () => log,
+    async crash() {
+      if (child.exitCode !== null || child.pid === undefined) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+    stop: () => killGroup(child),
+  };
+}
+
+/** Applies the D1 migrations to a local state directory (before wskadmin may write to it). */
+export function migrateLocalState(state: string): void {
+  const migrated = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: ROOT,
+    env: { ...process.env, EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    encoding: "utf8",
+  });
+  if (migrated.status !== 0) throw new Error(`migrations failed:\n${migrated.stdout}\n${migrated.stderr}`);
+}
