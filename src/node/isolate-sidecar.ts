@@ -30,6 +30,8 @@ export interface SidecarOptions {
   egressAllow?: EgressAllowance;
   /** Resident memory cap of one workerd child. */
   memoryLimitMb: number;
+  /** Workerd children in the pool (a spare besides). */
+  children?: number;
   port?: number;
 }
 
@@ -53,6 +55,7 @@ class ModulesNeeded extends Error {}
 export async function startIsolateSidecar(options: SidecarOptions): Promise<RunningSidecar> {
   const supervisor = new WorkerdSupervisor({
     memoryLimitMb: options.memoryLimitMb,
+    ...(options.children ? { children: options.children } : {}),
     egress: { controllerUrl: options.controllerUrl, ...(options.egressAllow ? { allow: options.egressAllow } : {}) },
   });
   await supervisor.start();

@@ -51,4 +51,33 @@ describe("a runaway action on npm start", () => {
     await spinner.actions.create({ name: "after", action: "function main() { return { alive: true } }" });
     expect(await spinner.actions.invoke({ name: "after", blocking: true, result: true })).toEqual({ alive: true });
   }, 60_000);
+
+  it("ends a memory bomb near its own limit as OpenWhisk's memory error, while another tenant's activation succeeds", async () => {
+    const bomber = client({ apihost: server.url });
+    const neighbour = client({ apihost: server.url }, OTHER_KEY);
+    // Up to 400 MB in 16 MB steps, touched so the pages are really resident.
+    await bomber.actions.create({
+      name: "bomb",
+      action: `async function main() {
+        const held = [];
+        for (let i = 0; i < 25; i++) { const b = new Uint8Array(16 * 1024 * 1024); b.fill(1); held.push(b); await new Promise((r) => setTimeout(r, 40)); }
+        return { survived: held.length };
+      }`,
+      limits: { memory: 128, timeout: 20_000 },
+    });
+    await neighbour.actions.create({ name: "sleeper", action: "function main(p) { return new Promise((r) => setTimeout(() => r({ slept: p.ms }), p.ms)); }" });
+
+    const [bomb, sleeper] = await Promise.all([
+      bomber.actions.invoke({ name: "bomb", blocking: true }).catch((err: { error?: unknown }) => err.error),
+      neighbour.actions.invoke({ name: "sleeper", blocking: true, result: true, params: { ms: 1_500 } }),
+    ]);
+    expect(sleeper).toEqual({ slept: 1_500 });
+    expect((bomb as { response: unknown }).response).toMatchObject({
+      status: "action developer error",
+      result: { error: "The action exhausted its memory and was aborted." },
+    });
+    // Not retried: one record, and the namespace runs again at once.
+    await bomber.actions.create({ name: "after-bomb", action: "function main() { return { alive: true } }" });
+    expect(await bomber.actions.invoke({ name: "after-bomb", blocking: true, result: true })).toEqual({ alive: true });
+  }, 60_000);
 });

@@ -106,7 +106,7 @@ export async function startCluster(services: TestServices, options: ClusterOptio
     LISTEN_HOST: "127.0.0.1",
     // The first controller serves the actions' API calls (a Service spreads them in Kubernetes).
     CONTROLLER_URL: `http://127.0.0.1:${controllerPorts[0]}`,
-    WORKERD_MEMORY_MB: "512",
+    WORKERD_MEMORY_MB: "512", WORKERD_CHILDREN: "2",
     ...options.invokerEnv,
   };
   const invokers = invokerPorts.map((port) => new HostProcess("invoker", port, invokerEnv));
