@@ -66,7 +66,7 @@ export class Invoker extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.outbox.flush();
+    await this.outbox.onAlarm();
   }
 }
 

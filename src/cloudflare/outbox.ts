@@ -12,6 +12,13 @@ const PREFIX = "outbox:";
 const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
 const FLUSH_DELAY_MS = 20;
+/**
+ * A sealed batch also arms an alarm this far ahead, once per burst: if the
+ * process dies before the flush (a killed `npm start`), the alarm wakes the
+ * object after the restart and its records reach D1 before anything that
+ * reads D1 takes their activations for lost and runs them again.
+ */
+const SAFETY_ALARM_MS = 2_000;
 
 export class ActivationOutbox {
   private flushing: Promise<void> | undefined;
@@ -21,6 +28,7 @@ export class ActivationOutbox {
   private batchStored: Promise<void> | undefined;
   private resolveBatch: (() => void) | undefined;
   private batches = 0;
+  private alarmArmed = false;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -53,6 +61,10 @@ export class ActivationOutbox {
     this.batchStored = undefined;
     this.resolveBatch = undefined;
     this.storage.kv.put(`${PREFIX}${Date.now()}-${this.batches++}`, records);
+    if (!this.alarmArmed) {
+      this.alarmArmed = true;
+      void this.storage.setAlarm(Date.now() + SAFETY_ALARM_MS);
+    }
     resolve?.();
     this.scheduleFlush();
   }
@@ -76,6 +88,12 @@ export class ActivationOutbox {
           this.scheduleFlush();
         }
       });
+  }
+
+  /** The object's alarm: write what is pending; the next sealed batch arms it again. */
+  async onAlarm(): Promise<void> {
+    this.alarmArmed = false;
+    await this.flush();
   }
 
   /** Writes every pending record to the store; safe to repeat (records are keyed by id). */
