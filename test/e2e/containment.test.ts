@@ -80,4 +80,18 @@ describe("a runaway action on npm start", () => {
     await bomber.actions.create({ name: "after-bomb", action: "function main() { return { alive: true } }" });
     expect(await bomber.actions.invoke({ name: "after-bomb", blocking: true, result: true })).toEqual({ alive: true });
   }, 60_000);
+
+  it("lets an action wait 30 s on a blocking call through the preinstalled openwhisk client, with no client noise in its logs", async () => {
+    const ow = client({ apihost: server.url });
+    await ow.actions.create({ name: "sleep30", action: "function main() { return new Promise((r) => setTimeout(() => r({ slept: 30000 }), 30000)); }", limits: { timeout: 60_000 } });
+    await ow.actions.create({
+      name: "caller30",
+      action: "const openwhisk = require('openwhisk'); async function main() { return openwhisk().actions.invoke({ name: 'sleep30', blocking: true, result: true }); }",
+      limits: { timeout: 60_000 },
+      annotations: { "provide-api-key": true },
+    });
+    const record = await ow.actions.invoke({ name: "caller30", blocking: true });
+    expect(record.response).toMatchObject({ success: true, result: { slept: 30_000 } });
+    expect(record.logs).toEqual([]);
+  }, 70_000);
 });

@@ -127,6 +127,22 @@ export async function main({ callee }) {
 
 export function packageScenarios(target: () => Target) {
   describe("packages, bindings, sequences and the catalog through the openwhisk client", () => {
+    it("takes a namespace that carries a package or a leading slash, as aio and list results pass it", async () => {
+      const ow = client(target());
+      // `aio rt package list /whisk.system`: the client sends %2Fwhisk.system.
+      const system = await ow.packages.list({ namespace: "/whisk.system" });
+      expect(system.map((p) => p.name)).toEqual(expect.arrayContaining(["utils", "samples"]));
+      // `aio rt package delete pkg --recursive` deletes the package's actions by `namespace: 'guest/pkg'`.
+      const pkg = unique("nspath");
+      await ow.packages.create({ name: pkg });
+      await ow.actions.create({ name: `${pkg}/color`, action: "function main() { return { color: 'red' } }" });
+      const listed = await ow.actions.list({ namespace: `guest/${pkg}` });
+      expect(listed.map((a) => a.name)).toEqual(["color"]);
+      await ow.actions.delete({ name: "color", namespace: `guest/${pkg}` });
+      await expect(ow.actions.get({ name: `${pkg}/color` })).rejects.toMatchObject({ statusCode: 404 });
+      await ow.packages.delete({ name: pkg });
+    });
+
     it("creates, reads, lists and deletes a package with an action", async () => {
       const ow = client(target());
       const pkg = unique("pkg");
