@@ -48,6 +48,8 @@ async function setUp(url: string): Promise<void> {
 
 /** Ids whose record must appear, with where they came from (for failure messages). */
 const expected = new Map<string, string>();
+/** Requests the kill cut before their answer arrived. */
+let cut = 0;
 
 /** The i-th unit of work: invokes of two actions and fires of two triggers, in turn. */
 async function send(url: string, i: number): Promise<void> {
@@ -66,8 +68,10 @@ async function send(url: string, i: number): Promise<void> {
       expected.set(await ruleActivationId(res.body.activationId, `guest/${rule}`), `rule ${rule} of fire #${i}`);
     }
   } catch (err) {
-    // Refused by a dying server (connection reset): never accepted, nothing to find.
+    // Cut by the dying server (connection reset): maybe never accepted, or
+    // accepted with the answer lost on the way; either is allowed.
     if (!(err instanceof TypeError)) throw err;
+    cut++;
   }
 }
 
@@ -134,18 +138,21 @@ it(
     );
     expect(absent.map((id) => expected.get(id))).toEqual([]);
 
-    // One record per accepted id, and none the test did not cause.
+    // One record per accepted id; beyond those, only what requests cut by the
+    // kill may have started (a fire's trigger and rule records: two each).
+    let unexpected = 0;
     for (const action of ["crash-a", "crash-b", "crash-t1", "crash-t2"]) {
       const listed = await api(server.url, "GET", `${ns}/activations?name=${action}&limit=200&skip=0`);
       const more = await api(server.url, "GET", `${ns}/activations?name=${action}&limit=200&skip=200`);
       const names = [...listed.body, ...more.body].map((record: { activationId: string }) => record.activationId);
       expect(new Set(names).size).toBe(names.length);
-      for (const id of names) expect(expected.has(id), `unexpected activation ${id} of ${action}`).toBe(true);
+      unexpected += names.filter((id) => !expected.has(id)).length;
     }
+    expect(unexpected).toBeLessThanOrEqual(2 * cut);
     const counts = await Promise.all(
       ["crash-a", "crash-b", "crash-t1", "crash-t2"].map(async (name) => (await api(server!.url, "GET", `${ns}/activations?name=${name}&count=true`)).body.activations),
     );
-    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(ids.length);
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(ids.length + unexpected);
   },
   170_000,
 );
