@@ -76,42 +76,20 @@ export function npmRun(args: string[], env: Record<string, string>): string {
  */
 export async function startWranglerServer(subjects: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
-  const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), "edgewhisk-e2e-"));
-  const stateEnv = { EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false", CI: "true" };
   if (Object.keys(subjects).length) {
-    const migrated = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-      cwd: ROOT,
-      env: { ...process.env, ...stateEnv },
-      encoding: "utf8",
-    });
-    if (migrated.status !== 0) throw new Error(`migrations failed:\n${migrated.stdout}\n${migrated.stderr}`);
+    migrateLocalState(state);
     for (const [namespace, auth] of Object.entries(subjects)) {
-      npmRun(["wskadmin", "--", "user", "create", namespace, "--auth", auth], stateEnv);
+      npmRun(["wskadmin", "--", "user", "create", namespace, "--auth", auth], { EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false", CI: "true" });
     }
   }
-  let log = "";
-  const child = spawn("npm", ["start", "--", "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false" },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (chunk) => (log += chunk));
-  child.stderr!.on("data", (chunk) => (log += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttp(`${url}/api/v1`, 120_000, () => child.exitCode === null);
-  } catch (err) {
-    await killGroup(child);
-    throw new Error(`${(err as Error).message}\n${log}`);
-  }
+  const run = await launchNpmStart(state, port);
   return {
-    url,
+    url: run.url,
     state,
-    output: () => log,
+    output: run.output,
     async stop() {
-      await killGroup(child);
+      await run.stop();
       rmSync(state, { recursive: true, force: true });
     },
   };
