@@ -9,40 +9,16 @@
 //   npm run bench:containment [-- --long]
 //
 // Prints a Markdown section for docs/benchmarks.md.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { strToU8, zipSync } from "fflate";
+import { startLocalServer } from "./local-server.mjs";
 
 const { values: options } = parseArgs({ options: { long: { type: "boolean", default: false } } });
-const ROOT = new URL("..", import.meta.url).pathname;
 const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const OTHER = "5a1b2c3d-0000-4000-8000-000000000002:otherKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU";
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(url) {
-  for (let i = 0; i < 480; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await delay(250);
-  }
-  throw new Error(`no answer from ${url}`);
-}
 
 function client(base, key) {
   const authorization = `Basic ${Buffer.from(key).toString("base64")}`;
@@ -67,33 +43,13 @@ async function timed(work) {
   return { value, ms: performance.now() - started };
 }
 
-const state = mkdtempSync(join(tmpdir(), "edgewhisk-containment-"));
-const port = await freePort();
-const inspector = await freePort();
-const server = spawn("npm", ["start", "--", "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: String(port), EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false" },
-  detached: true,
-  stdio: "ignore",
-});
-const base = `http://127.0.0.1:${port}`;
+const server = await startLocalServer("edgewhisk-containment-");
+const base = server.url;
 const rows = [];
 try {
-  await waitFor(`${base}/api/v1`);
-  const admin = spawnSync(process.execPath, [join(ROOT, "scripts/wskadmin.mjs"), "user", "create", "other", "--auth", OTHER], {
-    cwd: ROOT,
-    env: { ...process.env, EDGEWHISK_STATE: state },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  if (admin.status !== 0) throw new Error("wskadmin user create failed");
+  server.wskadmin("user", "create", "other", "--auth", OTHER);
   // The loops here are far above the default 120 invokes a minute a namespace gets.
-  for (const namespace of ["guest", "other"]) {
-    spawnSync(process.execPath, [join(ROOT, "scripts/wskadmin.mjs"), "limits", "set", namespace, "--invocationsPerMinute", "1000000"], {
-      cwd: ROOT,
-      env: { ...process.env, EDGEWHISK_STATE: state },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-  }
+  for (const namespace of ["guest", "other"]) server.wskadmin("limits", "set", namespace, "--invocationsPerMinute", "1000000");
   const guest = client(base, GUEST);
   const other = client(base, OTHER);
 
@@ -167,8 +123,5 @@ try {
   console.log("| what | measured |\n|---|---|");
   for (const [what, measured] of rows) console.log(`| ${what} | ${measured} |`);
 } finally {
-  try {
-    process.kill(-server.pid, "SIGKILL");
-  } catch {}
-  rmSync(state, { recursive: true, force: true });
+  server.stop();
 }

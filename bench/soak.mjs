@@ -11,12 +11,9 @@
 // Prints a Markdown section for docs/benchmarks.md. Bounded: rounds × 2 ×
 // seconds, loopback only, 10 connections.
 import autocannon from "autocannon";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { startLocalServer } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -28,18 +25,9 @@ const { values: options } = parseArgs({
 const ROUNDS = Number(options.rounds);
 const SECONDS = Number(options.seconds);
 const ACTIONS = Number(options.actions);
-const ROOT = new URL("..", import.meta.url).pathname;
 const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const AUTH = `Basic ${Buffer.from(GUEST).toString("base64")}`;
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident MB of each process in the server's process group, by role. */
@@ -59,29 +47,11 @@ function residentByRole(pgid) {
   return roles;
 }
 
-const state = mkdtempSync(join(tmpdir(), "edgewhisk-soak-"));
-const port = await freePort();
-const inspector = await freePort();
-const server = spawn("npm", ["start", "--", "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: String(port), EDGEWHISK_STATE: state, WRANGLER_SEND_METRICS: "false" },
-  detached: true,
-  stdio: "ignore",
-});
-const base = `http://127.0.0.1:${port}`;
+const server = await startLocalServer("edgewhisk-soak-");
+const base = server.url;
 const samples = [];
 try {
-  for (let i = 0; i < 480; i++) {
-    try {
-      if ((await fetch(`${base}/api/v1`)).ok) break;
-    } catch {}
-    await delay(250);
-  }
-  spawnSync(process.execPath, [join(ROOT, "scripts/wskadmin.mjs"), "limits", "set", "guest", "--invocationsPerMinute", "1000000000", "--concurrentInvocations", "1000"], {
-    cwd: ROOT,
-    env: { ...process.env, EDGEWHISK_STATE: state },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  server.wskadmin("limits", "set", "guest", "--invocationsPerMinute", "1000000000", "--concurrentInvocations", "1000");
   for (let i = 0; i < ACTIONS; i++) {
     const res = await fetch(`${base}/api/v1/namespaces/_/actions/soak-${i}?overwrite=true`, {
       method: "PUT",
@@ -90,7 +60,7 @@ try {
     });
     if (!res.ok) throw new Error(`create soak-${i}: ${res.status}`);
   }
-  const sample = (phase) => samples.push({ phase, ...residentByRole(server.pid) });
+  const sample = (phase) => samples.push({ phase, ...residentByRole(server.pgid) });
   sample("start");
   let requests = 0;
   for (let round = 1; round <= ROUNDS; round++) {
@@ -132,8 +102,5 @@ try {
   console.log(`| phase | ${roles.map((r) => `${r} MB`).join(" | ")} |\n|---|${roles.map(() => "---|").join("")}`);
   for (const s of samples) console.log(`| ${s.phase} | ${roles.map((r) => Math.round(s[r])).join(" | ")} |`);
 } finally {
-  try {
-    process.kill(-server.pid, "SIGKILL");
-  } catch {}
-  rmSync(state, { recursive: true, force: true });
+  server.stop();
 }
