@@ -55,11 +55,13 @@ describe("alarm feeds", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       activations = await actionActivations();
     }
-    expect(activations.length).toBe(before + 1);
+    // The schedule itself may fire too while the test runs (every 8 s): one fire or two, each complete.
+    expect(activations.length - before).toBeGreaterThanOrEqual(1);
+    expect(activations.length - before).toBeLessThanOrEqual(2);
     expect(activations[0].response.result).toMatchObject({ got: { hello: "alarm" } });
     const triggers = await store().listActivations("guest", { name: "every8" }, { limit: 10, skip: 0 });
-    expect(triggers).toHaveLength(1);
-    expect(JSON.parse(triggers[0].logs[0])).toMatchObject({ rule: "guest/every8-rule", success: true });
+    expect(triggers).toHaveLength(activations.length - before);
+    for (const trigger of triggers) expect(JSON.parse(trigger.logs[0])).toMatchObject({ rule: "guest/every8-rule", success: true });
 
     // The next fire is armed and survives in the object's storage.
     await runInDurableObject(alarmOf("every8"), async (_instance, state) => {
