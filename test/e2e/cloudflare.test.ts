@@ -23,4 +23,6 @@ webScenarios(target);
 attackerScenarios(() =>
   withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );
-fuzzScenarios(target);
+fuzzScenarios(() =>
+  withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
+);

@@ -51,7 +51,9 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
   attackerScenarios(() =>
     withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
   );
-  fuzzScenarios(target);
+  fuzzScenarios(() =>
+    withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
+  );
 
   it("lets an action call the platform's own API with its key", async () => {
     const name = unique("lister");
