@@ -132,6 +132,32 @@ const hostWorker :Workerd.Worker = (
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Children still running when this process exits, however it exits short of
+ * SIGKILL (a signal handler's process.exit, a test worker ending): they are
+ * SIGKILLed then. Otherwise a child that outlives its supervisor keeps
+ * running, unsupervised, holding its memory; test runs left them behind by
+ * the hundred.
+ */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.once("exit", () => {
+    for (const orphan of running) {
+      try {
+        orphan.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 export class WorkerdChild {
   /** Isolate ids this child has been sent the module set for. */
   readonly loaded = new Set<string>();
@@ -174,6 +200,7 @@ export class WorkerdChild {
       stdio: ["ignore", "pipe", "pipe"],
       env: {},
     });
+    reapOnExit(child);
     const workerd = new WorkerdChild(child, dir, socketPath);
     // Should the pod reach its memory limit before the supervisor acts, the
     // kernel is to kill a child (which the supervisor replaces), not the
