@@ -12,10 +12,10 @@
 import autocannon from "autocannon";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { freePort, waitFor } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -35,15 +35,6 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 const EXPECTED = JSON.stringify({ payload: "Hello, World!" });
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 function serve(command, args, env = {}) {
   const child = spawn(command, args, {
@@ -66,16 +57,6 @@ async function serveWorker(config) {
     "--inspector-port", String(inspector), "--show-interactive-dev-session=false",
   ]);
   return { url: `http://127.0.0.1:${port}/`, stop };
-}
-
-async function waitFor(url) {
-  for (let i = 0; i < 480; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`no answer from ${url}`);
 }
 
 function load(url, init = {}) {
