@@ -27,9 +27,9 @@
 // its place or the next usable one, within their own deadline, once: an
 // activation may thus run twice (at least once, as on a container OpenWhisk
 // loses), and is answered with an error if it is lost again.
+import { encodeModules } from "../../runtime/module-wire.js";
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../invoker/isolates.js";
 import { IsolateStartError } from "../../invoker/isolates.js";
-import type { ActionModules } from "../../runtime/modules.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
 import { memoryVerdict, place } from "./placement.js";
@@ -115,18 +115,6 @@ interface Member {
   lastRssMb?: number;
   /** When the outstanding heartbeat ping was sent. */
   pingSentAt?: number;
-}
-
-type WireModule = ActionModules["modules"][string] | { base64: string };
-
-/** Module sources as JSON: binary data travels as base64. */
-function wireModules(modules: ActionModules["modules"]): Record<string, WireModule> {
-  return Object.fromEntries(
-    Object.entries(modules).map(([name, source]) => [
-      name,
-      "data" in source ? { base64: Buffer.from(source.data).toString("base64") } : source,
-    ]),
-  );
 }
 
 export class WorkerdSupervisor implements IsolateHost {
@@ -250,7 +238,7 @@ export class WorkerdSupervisor implements IsolateHost {
       id,
       compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
       request,
-      ...(built ? { mainModule: built.mainModule, modules: wireModules(built.modules) } : {}),
+      ...(built ? encodeModules(built) : {}),
     });
     if (first) child.loaded.add(id);
     return answer;
