@@ -2,18 +2,18 @@
 // its resolved document and code, and the write-behind outbox of its
 // activation records.
 import { DurableObject } from "cloudflare:workers";
-import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { IsolateHost } from "../invoker/isolates.js";
-import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports.js";
+import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
+import { encodeOutcome, type InvokeOutcome, type WebInvokeOutcome } from "../runtime/invoke-outcome.js";
 import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
 import runnerSource from "../runtime/isolate/runner.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
-import { DurableObjectInvokers, type InvokeOutcome } from "./invokers.js";
+import { DurableObjectInvokers } from "./invokers.js";
 import type { GatewayProps } from "./gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
 import { SidecarIsolates } from "./sidecar-isolates.js";
@@ -43,22 +43,12 @@ export class Invoker extends DurableObject<Env> {
     ctx.waitUntil(this.outbox.flush().catch(() => ctx.storage.setAlarm(Date.now() + 1_000)));
   }
 
-  async invoke(request: InvokeRequest): Promise<InvokeOutcome> {
-    try {
-      return { record: await this.executor.execute(request) };
-    } catch (err) {
-      if (err instanceof WhiskError) return { error: { status: err.status, message: err.message } };
-      throw err;
-    }
+  invoke(request: InvokeRequest): Promise<InvokeOutcome> {
+    return encodeOutcome(async () => ({ record: await this.executor.execute(request) }));
   }
 
-  async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome | { error: { status: number; message: string } }> {
-    try {
-      return await this.executor.executeWeb(request);
-    } catch (err) {
-      if (err instanceof WhiskError) return { error: { status: err.status, message: err.message } };
-      throw err;
-    }
+  invokeWeb(request: WebInvokeRequest): Promise<WebInvokeOutcome> {
+    return encodeOutcome(() => this.executor.executeWeb(request));
   }
 
   invalidate(refs: EntityRef[]): void {

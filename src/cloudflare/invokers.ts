@@ -1,13 +1,10 @@
 // The Invokers port on Cloudflare: one invoker Durable Object per action
 // name, called by RPC (no queue on the blocking path).
 import type { ActivationRecord } from "../core/activation.js";
-import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
+import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 import type { Invoker } from "./invoker-do.js";
-
-/** What crosses the RPC boundary: a record, or the OpenWhisk error to answer. */
-export type InvokeOutcome = { record: ActivationRecord } | { error: { status: number; message: string } };
 
 const ids = new Map<string, DurableObjectId>();
 const MAX_IDS = 1_000;
@@ -34,15 +31,11 @@ export class DurableObjectInvokers implements Invokers {
   }
 
   async invoke(request: InvokeRequest): Promise<ActivationRecord> {
-    const outcome = (await this.stub(request.action).invoke(request)) as InvokeOutcome;
-    if ("error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
-    return outcome.record;
+    return decodeInvokeOutcome(await this.stub(request.action).invoke(request));
   }
 
   async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
-    const outcome = (await this.stub(request.action).invokeWeb(request)) as WebOutcome | { error: { status: number; message: string } };
-    if ("error" in outcome) throw new WhiskError(outcome.error.status, outcome.error.message);
-    return outcome;
+    return decodeWebOutcome(await this.stub(request.action).invokeWeb(request));
   }
 
   async invalidate(refs: EntityRef[]): Promise<void> {

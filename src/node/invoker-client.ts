@@ -9,14 +9,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { ActivationRecord } from "../core/activation.js";
-import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
-
-/** The OpenWhisk error an invoker answers instead of an outcome. */
-export type InvokerError = { error: { status: number; message: string } };
-/** What an invoker answers to POST /invoke. */
-export type InvokeOutcome = { record: ActivationRecord } | InvokerError;
+import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 
 /** How long an unreachable invoker is passed over before it is tried first again. */
 const DOWN_FOR_MS = 5_000;
@@ -112,16 +107,15 @@ export class HttpInvokers implements Invokers {
   }
 
   async invoke(request: InvokeRequest): Promise<ActivationRecord> {
-    const outcome = await this.call<{ record: ActivationRecord }>(request.action, "/invoke", request);
-    return outcome.record;
+    return decodeInvokeOutcome(await this.call(request.action, "/invoke", request));
   }
 
-  invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
-    return this.call<WebOutcome>(request.action, "/invoke-web", request);
+  async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
+    return decodeWebOutcome(await this.call(request.action, "/invoke-web", request));
   }
 
-  /** POSTs to the action's invoker, passing over those that cannot take it. */
-  private async call<T extends object>(ref: EntityRef, path: string, body: { activationId: string }): Promise<T> {
+  /** POSTs to the action's invoker, passing over those that cannot take it; its 200 answer, undecoded. */
+  private async call(ref: EntityRef, path: string, body: { activationId: string }): Promise<unknown> {
     const failures: string[] = [];
     for (const url of this.candidates(ref)) {
       let answer: { status: number; json: unknown };
@@ -134,13 +128,10 @@ export class HttpInvokers implements Invokers {
         continue;
       }
       this.downUntil.delete(url);
-      const outcome = answer.json as T | InvokerError | { message?: string } | undefined;
-      if (answer.status === 200 && outcome && "error" in outcome) {
-        throw new WhiskError(outcome.error.status, outcome.error.message);
-      }
-      if (answer.status === 200 && outcome) return outcome as T;
+      if (answer.status === 200) return answer.json;
       if (answer.status === 401) throw new Error(`invoker ${url} refused this process's INVOKER_SECRET (401)`);
-      const message = outcome && "message" in outcome ? outcome.message : "no answer";
+      const failure = answer.json as { message?: string } | undefined;
+      const message = failure?.message ?? "no answer";
       throw new Error(`invoker ${url} failed (${answer.status}): ${message}`);
     }
     throw new Error(`no invoker could take activation ${body.activationId}: ${failures.join("; ")}`);

@@ -5,6 +5,7 @@
 //
 //   POST /invoke      InvokeRequest → {record} | {error} (200), 503 while not serving
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
+//                     (both encoded by src/runtime/invoke-outcome.ts)
 //   POST /invalidate  {refs}        → 204
 //   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503
 //
@@ -14,14 +15,14 @@
 import { lookup } from "node:dns/promises";
 import type { ServerType } from "@hono/node-server";
 import { Hono, type Context } from "hono";
-import { WhiskError } from "../core/errors.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
+import { encodeOutcome } from "../runtime/invoke-outcome.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
-import { authorizedByInvokerSecret, HttpInvokers, type InvokeOutcome, type InvokerError } from "./invoker-client.js";
+import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
@@ -81,10 +82,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     if (draining) return c.json({ message: "draining" }, 503);
     inFlight++;
     try {
-      return c.json(await work());
-    } catch (err) {
-      if (!(err instanceof WhiskError)) throw err;
-      return c.json({ error: { status: err.status, message: err.message } } satisfies InvokerError);
+      return c.json(await encodeOutcome(work));
     } finally {
       if (--inFlight === 0) drained?.();
     }
@@ -100,7 +98,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     })
     .post("/invoke", async (c) => {
       const request = await c.req.json<InvokeRequest>();
-      return answer(c, async () => ({ record: await executor.execute(request) }) satisfies InvokeOutcome);
+      return answer(c, async () => ({ record: await executor.execute(request) }));
     })
     .post("/invoke-web", async (c) => {
       const request = await c.req.json<WebInvokeRequest>();

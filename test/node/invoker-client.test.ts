@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { WhiskError } from "../../src/core/errors.js";
 import { authorizedByInvokerSecret, HttpInvokers, rendezvousOrder } from "../../src/node/invoker-client.js";
 
 const invokers = ["http://invoker-0.invoker:8080", "http://invoker-1.invoker:8080", "http://invoker-2.invoker:8080"];
@@ -33,6 +34,52 @@ describe("rendezvousOrder", () => {
       const after = first(remaining, action);
       expect(after).toBe(before[0] === gone ? before[1] : before[0]);
     }
+  });
+});
+
+/** A one-route invoker answering every call with `status` and `body`, for the duration of `use`. */
+async function withInvoker(status: number, body: string, use: (url: string) => Promise<void>): Promise<void> {
+  const server = http.createServer((req, res) => {
+    req.resume().on("end", () => res.writeHead(status, { "content-type": "application/json" }).end(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const invokeRequest = {
+  activationId: "a",
+  transactionId: "t",
+  action: { namespace: "guest", name: "hello" },
+  identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "k" },
+  params: {},
+  receivedAt: 0,
+  apiHost: "http://x",
+};
+
+describe("an invoker's answer", () => {
+  const secret = "s".repeat(64);
+
+  it("rethrows the WhiskError an invoker answered, headers included", async () => {
+    const challenge = { "WWW-Authenticate": 'Basic realm="whisk rest service"' };
+    const body = JSON.stringify({ error: { status: 401, message: "The supplied authentication is invalid", headers: challenge } });
+    await withInvoker(200, body, async (url) => {
+      const err = await new HttpInvokers([url], secret).invoke(invokeRequest).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WhiskError);
+      expect(err).toMatchObject({ status: 401, message: "The supplied authentication is invalid", headers: challenge });
+    });
+  });
+
+  it("turns a 200 that is no outcome into an internal failure, not a client error", async () => {
+    await withInvoker(200, JSON.stringify({ error: "nope" }), async (url) => {
+      const err = await new HttpInvokers([url], secret).invokeWeb({ ...invokeRequest, web: {} } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(WhiskError);
+    });
   });
 });
 
