@@ -1,6 +1,6 @@
 // The workerd supervisor with real workerd children and the real runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IsolateSpec } from "../../src/invoker/isolates.js";
+import { IsolateStartError, type IsolateSpec } from "../../src/invoker/isolates.js";
 import { place } from "../../src/node/workerd/placement.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
 import { runnerSource } from "../../src/node/runner-source.js";
@@ -65,8 +65,18 @@ describe("workerd supervisor", () => {
     expect(second).toMatchObject({ cold: false, reply: { result: { payload: "Hello, again" } } });
   });
 
-  it("reports a syntax error as a start failure", async () => {
-    await expect(supervisor.run(spec("broken", "function main( {"), runRequest({}))).rejects.toThrow(/SyntaxError/);
+  it("reports a syntax error as a start failure, in the isolate's own words", async () => {
+    const err = await supervisor.run(spec("broken", "function main( {"), runRequest({})).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IsolateStartError);
+    expect((err as Error).message).toMatch(/^SyntaxError/);
+  });
+
+  it("loads a discarded key's isolate afresh", async () => {
+    const key = keyAt(1, "retired");
+    expect(await supervisor.run(spec(key, HELLO), runRequest({ name: "one" }))).toMatchObject({ cold: true });
+    expect(await supervisor.run(spec(key, HELLO), runRequest({ name: "two" }))).toMatchObject({ cold: false });
+    supervisor.discard(key);
+    expect(await supervisor.run(spec(key, HELLO), runRequest({ name: "three" }))).toMatchObject({ cold: true });
   });
 
   it("kills a child wedged by an infinite loop, answers the timeout and re-runs an activation caught there on its replacement", async () => {

@@ -45,11 +45,8 @@ export interface RunBody {
   request: unknown;
 }
 
-export type RunAnswer =
-  | { reply: RunReply; cold: boolean }
-  | { missing: true }
-  | { startError: string }
-  | { error: string };
+/** host-worker.js's answer; an error may be a failed start, which the supervisor tells apart (src/invoker/worker-loader.ts). */
+export type RunAnswer = { reply: RunReply; cold: boolean } | { missing: true } | { error: string };
 
 /** Where action isolates may connect besides the public internet. */
 export interface Egress {

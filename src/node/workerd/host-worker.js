@@ -5,8 +5,12 @@
 // JavaScript: workerd loads it as it is.
 //
 // POST /run  {id, modules?, compatibilityDate, request} →
-//   200 {reply, cold} | 409 {missing: true} | 422 {startError} | 500 {error}
+//   200 {reply, cold} | 409 {missing: true} | 500 {error}
 // GET /ping → "ok" (the supervisor's sign that the event loop still turns)
+//
+// The supervisor chooses the isolate's id and compatibility date, and tells
+// a failed start from another error (src/invoker/worker-loader.ts, shared
+// with the Cloudflare host); none of that is decided again here.
 //
 // Every outbound request and socket of an isolate goes through its Gateway
 // (its globalOutbound), as src/cloudflare/gateway.ts does on Cloudflare:
@@ -16,8 +20,6 @@
 // goes out through a network that admits only the public internet and what
 // the operator opened (child.ts builds those services).
 import { WorkerEntrypoint } from "cloudflare:workers";
-
-const START_FAILURE = /^Failed to start Worker:\s*/;
 
 /** A host as EGRESS_ALLOW names it: lower case, IPv6 in brackets. */
 function canonicalHost(host) {
@@ -125,11 +127,7 @@ async function run(body, env, ctx) {
     return Response.json({ reply, cold });
   } catch (err) {
     if (missing) return Response.json({ missing: true }, { status: 409 });
-    const message = err instanceof Error ? err.message : String(err);
-    if (START_FAILURE.test(message)) {
-      return Response.json({ startError: message.replace(START_FAILURE, "").replace(/^Uncaught\s+/, "") }, { status: 422 });
-    }
-    return Response.json({ error: message }, { status: 500 });
+    return Response.json({ error: err instanceof Error ? err.message : String(err) }, { status: 500 });
   }
 }
 

@@ -29,13 +29,10 @@
 // loses), and is answered with an error if it is lost again.
 import { encodeModules } from "../../runtime/module-wire.js";
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../invoker/isolates.js";
-import { IsolateStartError } from "../../invoker/isolates.js";
+import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
 import { memoryVerdict, place } from "./placement.js";
-
-/** The date action isolates run with; the same as on Cloudflare (src/cloudflare/loader-isolates.ts). */
-export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 
 /** Children in the pool when the options do not say (WORKERD_CHILDREN). */
 export const DEFAULT_CHILDREN = 4;
@@ -120,7 +117,7 @@ interface Member {
 export class WorkerdSupervisor implements IsolateHost {
   private readonly members: Member[];
   private spare?: Promise<WorkerdChild>;
-  private readonly generations = new Map<string, number>();
+  private readonly generations = new IsolateGenerations();
   private restarts = 0;
   private stopped = false;
   private nextFlight = 0;
@@ -185,7 +182,7 @@ export class WorkerdSupervisor implements IsolateHost {
   }
 
   discard(key: string): void {
-    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    this.generations.discard(key);
   }
 
   async stop(): Promise<void> {
@@ -220,8 +217,7 @@ export class WorkerdSupervisor implements IsolateHost {
         this.discard(spec.key);
         answer = await this.send(child, spec, request);
       }
-      if ("startError" in answer) throw new IsolateStartError(answer.startError);
-      if ("error" in answer) throw new Error(answer.error);
+      if ("error" in answer) throw startErrorOf(answer.error) ?? new Error(answer.error);
       if ("missing" in answer) throw new Error(`isolate ${spec.key} could not be loaded`);
       return answer;
     } finally {
@@ -230,8 +226,7 @@ export class WorkerdSupervisor implements IsolateHost {
   }
 
   private async send(child: WorkerdChild, spec: IsolateSpec, request: RunRequest): Promise<RunAnswer> {
-    // An isolate's gateway knows one API host (host-worker.js): another one needs another isolate.
-    const id = `${spec.key}~${this.generations.get(spec.key) ?? 0}@${request.apiHost}`;
+    const id = this.generations.id(spec.key, request.apiHost);
     const first = !child.loaded.has(id);
     const built = first ? await spec.build() : undefined;
     const answer = await child.run({
