@@ -2,7 +2,6 @@
 // the Cloudflare alarm Durable Object and the Kubernetes scheduler both call
 // it and decide about retries from its outcome.
 import { buildActivation, whiskError } from "../core/activation.js";
-import { nextFireAfter, type AlarmSchedule } from "../core/alarms.js";
 import { hashAuthKey, parseAuthKey, sameDigest } from "../core/auth.js";
 import type { RuleDoc, TriggerDoc } from "../core/entities.js";
 import { WhiskError } from "../core/errors.js";
@@ -10,24 +9,6 @@ import { qualifiedName, type EntityRef } from "../core/names.js";
 import { refOfPathAndName, ruleKey } from "../core/triggers.js";
 import type { Dispatcher, Identity, Store, Throttle } from "../ports.js";
 import { acceptFire } from "./fire.js";
-
-/** What a host keeps for one alarm (Durable Object storage, a PostgreSQL row). */
-export interface StoredAlarm {
-  trigger: EntityRef;
-  owner: Identity;
-  apiHost: string;
-  schedule: AlarmSchedule;
-  active: boolean;
-  dateChanged: number;
-  /** The fire being attempted (epoch ms), kept across retries. */
-  due?: number;
-  attempts: number;
-}
-
-/** The alarm with its next fire after `after` (none when paused or the schedule is over). */
-export function armed(state: StoredAlarm, after: number): StoredAlarm {
-  return { ...state, due: state.active ? nextFireAfter(state.schedule, after) : undefined, attempts: 0 };
-}
 
 export type AlarmFireOutcome =
   | { kind: "fired"; activationId?: string }

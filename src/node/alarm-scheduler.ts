@@ -4,10 +4,9 @@
 // one database session: if its controller dies, the session ends, the lock
 // is released, and another controller takes over on its next tick.
 import type pg from "pg";
+import { checkSession, takeSchedulerLock } from "../store/alarm-rows.js";
 import type { BackgroundTask } from "./controller.js";
 
-/** Any fixed 64-bit number, distinct from the migration lock. */
-const SCHEDULER_LOCK = 0x6564_6765_616c; // "edgeal"
 const TICK_MS = 1_000;
 
 export const alarmScheduler: BackgroundTask = async ({ pool, host, alarms }) => {
@@ -19,11 +18,10 @@ export const alarmScheduler: BackgroundTask = async ({ pool, host, alarms }) => 
   async function lead(): Promise<boolean> {
     session ??= await pool.connect();
     if (leader) {
-      await session.query("SELECT 1"); // the session, and with it the lock, is still there
+      await checkSession(session); // the session, and with it the lock, is still there
       return true;
     }
-    const { rows } = await session.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [SCHEDULER_LOCK]);
-    leader = rows[0].taken;
+    leader = await takeSchedulerLock(session);
     return leader;
   }
 

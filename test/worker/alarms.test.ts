@@ -2,6 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AlarmFeed } from "../../src/cloudflare/alarm-do.js";
 import { call, createAction, GUEST_KEY, seedNamespaces, store, waitForActivation } from "./helpers.js";
 
 const ns = "/api/v1/namespaces/_";
@@ -112,6 +113,19 @@ describe("alarm feeds", () => {
       expect(await state.storage.getAlarm()).toBeNull();
       expect(state.storage.kv.get("state")).toBeUndefined();
     });
+  });
+
+  it("pauses the alarm when it finds its trigger gone", async () => {
+    await createFeedTrigger("vanished", "alarm", { cron: "* * * * *" });
+    // Deleted behind the feed's back, so nothing told the alarm.
+    const entity = await store().getEntity({ namespace: "guest", name: "vanished" });
+    await store().deleteEntity(entity!.ref, entity!.rev!);
+    expect(await runDurableObjectAlarm(alarmOf("vanished"))).toBe(true);
+    const status = await runInDurableObject(alarmOf("vanished"), async (instance: AlarmFeed, state) => {
+      expect(await state.storage.getAlarm()).toBeNull();
+      return instance.read();
+    });
+    expect(status).toMatchObject({ active: false, nextFire: undefined });
   });
 
   it("fires a once alarm and deletes the trigger after firing when asked", async () => {
