@@ -1,0 +1,34 @@
+// How route modules register entity routes, and the 405 read off those
+// registrations: what a path allows comes from the router itself, not from a
+// table kept beside it.
+import type { Hono, MiddlewareHandler } from "hono";
+import { methodNotAllowed as honoMethodNotAllowed } from "hono/method-not-allowed";
+import type { ApiEnv } from "./context.js";
+import { methodNotAllowed } from "./errors.js";
+
+/**
+ * The methods a 405 names out of those hono finds routed for a path. Hono adds
+ * HEAD beside every GET, and the CORS preflight route answers OPTIONS on every
+ * /api/v1 path, so neither says what a path supports; OpenWhisk names neither.
+ */
+export function declaredMethods(routed: string[]): string[] {
+  return routed.filter((method) => method !== "HEAD" && method !== "OPTIONS");
+}
+
+/**
+ * Turns a 404 into OpenWhisk's 405 when the path has routes but none for the
+ * request's method, naming the methods those routes take. It must run inside
+ * the CORS middleware so the 405 carries CORS headers as every /api/v1 answer
+ * does; a 404 that a handler threw (a missing entity) stays a 404.
+ */
+export function refuseUnroutedMethods(app: Hono<ApiEnv>): MiddlewareHandler<ApiEnv> {
+  return honoMethodNotAllowed<ApiEnv>({
+    app,
+    onMethodNotAllowed: (c, routed) => {
+      const allowed = declaredMethods(routed);
+      // Only the preflight matched: no resource lives here, the 404 stands.
+      if (allowed.length === 0) return c.res;
+      throw methodNotAllowed(allowed);
+    },
+  });
+}
