@@ -1,10 +1,29 @@
 // How route modules register entity routes, and the 405 read off those
 // registrations: what a path allows comes from the router itself, not from a
 // table kept beside it.
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Env, Handler, Hono, MiddlewareHandler } from "hono";
 import { methodNotAllowed as honoMethodNotAllowed } from "hono/method-not-allowed";
 import type { ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
+
+type EntityMethod = "GET" | "PUT" | "DELETE" | "POST";
+
+/**
+ * Registers an entity's handlers under `collection/:name` and
+ * `collection/:pkg/:name` alike (in the order given, which is the order a 405
+ * lists them in), so an entity inside a package takes exactly the methods one
+ * at the namespace's top level does.
+ */
+export function entityInOrOutOfPackage<E extends Env>(
+  routes: Hono<E>,
+  collection: string,
+  handlers: Partial<Record<EntityMethod, Handler<E>>>,
+): Hono<E> {
+  for (const [method, handler] of Object.entries(handlers)) {
+    routes.on(method, [`${collection}/:name`, `${collection}/:pkg/:name`], handler);
+  }
+  return routes;
+}
 
 /**
  * The methods a 405 names out of those hono finds routed for a path. Hono adds
