@@ -28,9 +28,10 @@ export function entityInOrOutOfPackage<E extends Env>(
 /**
  * The methods a 405 names out of those hono finds routed for a path. Hono adds
  * HEAD beside every GET, and the CORS preflight route answers OPTIONS on every
- * /api/v1 path, so neither says what a path supports; OpenWhisk names neither.
+ * /api/v1 path, so neither says what a path supports (nor did the 405s of the
+ * table this replaces name either).
  */
-export function declaredMethods(routed: string[]): string[] {
+function declaredMethods(routed: string[]): string[] {
   return routed.filter((method) => method !== "HEAD" && method !== "OPTIONS");
 }
 
