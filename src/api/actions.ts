@@ -17,6 +17,7 @@ import { assertOwner, deleteStored, getOwned, putEntity, routePath, routeRef, ty
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
+import { entityInOrOutOfPackage } from "./routes.js";
 
 
 /** What to store for an action: new code apart by digest, or the code it already had (sequences have none). */
@@ -186,15 +187,8 @@ async function invoke(c: ApiContext) {
   return answerRecord(c, record, resultOnly);
 }
 
-export const actionRoutes = new Hono<ApiEnv>()
-  .get("/:namespace/actions", list)
-  .get("/:namespace/actions/:pkg/", list)
-  .get("/:namespace/actions/:name", get)
-  .get("/:namespace/actions/:pkg/:name", get)
-  .put("/:namespace/actions/:name", put)
-  .put("/:namespace/actions/:pkg/:name", put)
-  .delete("/:namespace/actions/:name", remove)
-  .delete("/:namespace/actions/:pkg/:name", remove)
-  .post("/:namespace/actions/:name", invoke)
-  .post("/:namespace/actions/:pkg/:name", invoke);
-
+export const actionRoutes = entityInOrOutOfPackage(
+  new Hono<ApiEnv>().get("/:namespace/actions", list).get("/:namespace/actions/:pkg/", list),
+  "/:namespace/actions",
+  { GET: get, PUT: put, DELETE: remove, POST: invoke },
+);

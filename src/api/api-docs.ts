@@ -122,6 +122,27 @@ function withPost<T extends Record<string, object>>(paths: T, path: string, post
   return { ...paths, [path]: { ...paths[path], post } };
 }
 
+const PACKAGE_NAME = pathParam("packageName", "Name of the package");
+
+/** What each action operation is called, and says, for an action inside a package. */
+const IN_PACKAGE: Record<string, [operationId: string, summary: string]> = {
+  get: ["getActionInPackage", "Get an action in a package"],
+  put: ["updateActionInPackage", "Create or update an action in a package"],
+  delete: ["deleteActionInPackage", "Delete an action in a package"],
+  post: ["invokeActionInPackage", "Invoke an action in a package"],
+};
+
+/** The action operations again with the package named before the action: the router takes the same methods at both paths. */
+function actionsInPackage(operations: Record<string, { parameters: object[] } | undefined>) {
+  return Object.fromEntries(
+    Object.entries(operations).flatMap(([method, operation]) => {
+      if (!operation) return [];
+      const [operationId, summary] = IN_PACKAGE[method];
+      return [[method, { ...operation, operationId, summary, parameters: [NAMESPACE, PACKAGE_NAME, ...operation.parameters.slice(1)] }]];
+    }),
+  );
+}
+
 function entityPathsWithPosts() {
   let paths = {
     ...entityPaths("actions", "action", "ActionMeta", "ActionPut", "Action"),
@@ -131,7 +152,15 @@ function entityPathsWithPosts() {
   };
   paths = withPost(paths, "/namespaces/{namespace}/actions/{actionName}", { ...INVOKE, parameters: [NAMESPACE, pathParam("actionName", "Name of the action"), ...INVOKE.parameters] });
   paths = withPost(paths, "/namespaces/{namespace}/triggers/{triggerName}", FIRE);
-  return withPost(paths, "/namespaces/{namespace}/rules/{ruleName}", RULE_STATUS);
+  paths = withPost(paths, "/namespaces/{namespace}/rules/{ruleName}", RULE_STATUS);
+  const listActions = paths["/namespaces/{namespace}/actions"].get;
+  return {
+    ...paths,
+    "/namespaces/{namespace}/actions/{packageName}/": {
+      get: { ...listActions, summary: "Get all actions in a package", operationId: "getAllActionsInPackage", parameters: [NAMESPACE, PACKAGE_NAME, ...LIST] },
+    },
+    "/namespaces/{namespace}/actions/{packageName}/{actionName}": actionsInPackage(paths["/namespaces/{namespace}/actions/{actionName}"]),
+  };
 }
 
 /** The document, for a given host (it names the scheme and host it is served from). */
@@ -150,10 +179,6 @@ export function apiDocument(host: string, scheme: string) {
       "/namespaces": { get: { tags: ["Namespaces"], summary: "Get all namespaces for the authenticated key", operationId: "getAllNamespaces", responses: ok("Array of namespaces", arrayOf(text)) } },
       "/namespaces/{namespace}/limits": { get: { tags: ["Namespaces"], summary: "Get the limits of a namespace", operationId: "getLimits", parameters: [NAMESPACE], responses: ok("The namespace's limits", ref("UserLimits")) } },
       ...entityPathsWithPosts(),
-      "/namespaces/{namespace}/actions/{packageName}/{actionName}": {
-        get: { tags: ["Actions"], summary: "Get an action in a package", operationId: "getActionInPackage", parameters: [NAMESPACE, pathParam("packageName", "Name of the package"), pathParam("actionName", "Name of the action")], responses: ok("Returned action", ref("Action")) },
-        post: { ...INVOKE, operationId: "invokeActionInPackage", parameters: [NAMESPACE, pathParam("packageName", "Name of the package"), pathParam("actionName", "Name of the action"), ...INVOKE.parameters] },
-      },
       "/namespaces/{namespace}/activations": {
         get: {
           tags: ["Activations"],

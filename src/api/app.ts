@@ -5,7 +5,7 @@ import { actionRoutes } from "./actions.js";
 import { activationRoutes } from "./activations.js";
 import { requireAuth } from "./auth.js";
 import type { ApiEnv } from "./context.js";
-import { methodNotAllowed, renderError, renderNotFound } from "./errors.js";
+import { renderError, renderNotFound } from "./errors.js";
 import { feedRoutes } from "./feeds.js";
 import { infoRoutes } from "./info.js";
 import { namespaceRoutes } from "./namespaces.js";
@@ -17,6 +17,7 @@ import { apiManagementRoutes } from "./apimgmt.js";
 import { apiDocsRoutes } from "./api-docs.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
+import { refuseUnroutedMethods } from "./routes.js";
 import type { Host } from "../ports.js";
 
 const CORS_HEADERS = {
@@ -24,13 +25,6 @@ const CORS_HEADERS = {
   "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent",
   "Access-Control-Allow-Methods": "GET, DELETE, POST, PUT, HEAD",
 };
-
-/** Answers 405 for the methods a path does not support. */
-function onlyMethods(app: Hono<ApiEnv>, path: string, methods: string[]) {
-  app.all(path, () => {
-    throw methodNotAllowed(methods);
-  });
-}
 
 export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -49,6 +43,9 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
     for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
   });
   app.options("/api/v1/*", (c) => c.body(null, 200, CORS_HEADERS));
+  // Inside the CORS middleware, so a 405 carries its headers. Web actions and
+  // API management, mounted above and taking every method, refuse their own.
+  app.use("*", refuseUnroutedMethods(app));
   app.route("/", infoRoutes);
   app.route("/", apiDocsRoutes);
 
@@ -61,19 +58,6 @@ export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
   namespaces.route("/", packageRoutes);
   namespaces.route("/", triggerRoutes);
   namespaces.route("/", ruleRoutes);
-  onlyMethods(namespaces, "/", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/actions", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/actions/:name", ["GET", "PUT", "DELETE", "POST"]);
-  onlyMethods(namespaces, "/:namespace/actions/:pkg/:name", ["GET", "PUT", "DELETE", "POST"]);
-  onlyMethods(namespaces, "/:namespace/packages", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/packages/:name", ["GET", "PUT", "DELETE"]);
-  onlyMethods(namespaces, "/:namespace/triggers", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/triggers/:name", ["GET", "PUT", "DELETE", "POST"]);
-  onlyMethods(namespaces, "/:namespace/rules", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/rules/:name", ["GET", "PUT", "DELETE", "POST"]);
-  onlyMethods(namespaces, "/:namespace/limits", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/activations", ["GET"]);
-  onlyMethods(namespaces, "/:namespace/activations/:id", ["GET"]);
   app.route("/api/v1/namespaces", namespaces);
   app.use("/runtime/namespaces/*", requireAuth);
   app.route("/runtime/namespaces", logForwardingRoutes);
