@@ -20,6 +20,9 @@ export interface SqlDatabase {
   batch(statements: SqlStatement[]): Promise<{ changes: number }[]>;
 }
 
+/** Statements one at a time, as inside an adapter's transaction. */
+export type SqlQueries = Pick<SqlDatabase, "all" | "run">;
+
 /** Characters per chunk; at most 3 UTF-8 bytes each keeps a row well under D1's 2 MB. */
 const CHUNK_CHARS = 500_000;
 
