@@ -152,6 +152,11 @@ export class SqlStore implements Store {
     );
   }
 
+  /** Revokes a key (wskadmin user delete); not a port method, since no request path removes subjects. */
+  async deleteSubject(uuid: string): Promise<void> {
+    await this.db.run("DELETE FROM subjects WHERE uuid = ?", [uuid]);
+  }
+
   findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {
     return this.subjectWhere("namespace = ?", namespace);
   }
