@@ -1,5 +1,10 @@
-// The Store port over any SQL database that runs migrations/ (D1, PostgreSQL).
-// All SQL of the platform lives here; adapters only execute it.
+// The Store port over any SQL database that runs migrations/ (D1, PostgreSQL):
+// the SQL of the port's tables (subjects, limits, entities, blobs,
+// activations, dispatch journal, APIs), which adapters only execute. The
+// Node host's own tables keep theirs beside it in src/store (throttle-rows.ts
+// for its throttle); outside src/store remain the schema files, the
+// migration runner's bookkeeping (src/node/migrate.ts) and the Node
+// controller's `SELECT 1` readiness probe.
 import type { ActivationRecord } from "../core/activation.js";
 import type { AnyEntityDoc, Collection } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
