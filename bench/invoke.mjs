@@ -94,7 +94,7 @@ try {
   const edge = `http://127.0.0.1:${edgePort}`;
   await Promise.all([waitFor(`${edge}/api/v1`), waitFor(floor.url), waitFor(ceiling.url)]);
   // The load is far above the default 120 invokes a minute a namespace gets.
-  const lifted = spawnSync(process.execPath, [join(ROOT, "scripts/wskadmin.mjs"), "limits", "set", "guest", "--invocationsPerMinute", "1000000000"], {
+  const lifted = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts/wskadmin.ts"), "limits", "set", "guest", "--invocationsPerMinute", "1000000000"], {
     cwd: ROOT,
     env: { ...process.env, EDGEWHISK_STATE: state },
     stdio: ["ignore", "ignore", "inherit"],

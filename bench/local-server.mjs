@@ -52,7 +52,7 @@ export async function startLocalServer(prefix) {
   }
   /** Runs `wskadmin ...args` against this server's state; throws when it fails. */
   const wskadmin = (...args) => {
-    const done = spawnSync(process.execPath, [join(ROOT, "scripts/wskadmin.mjs"), ...args], {
+    const done = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts/wskadmin.ts"), ...args], {
       cwd: ROOT,
       env: { ...process.env, EDGEWHISK_STATE: state },
       stdio: ["ignore", "ignore", "inherit"],

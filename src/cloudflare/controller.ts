@@ -3,10 +3,9 @@
 // seeded once per isolate (and, where the dispatch journal is on, its sweep
 // started once per isolate).
 import { createApp } from "../api/app.js";
-import { installCatalog } from "../catalog/install.js";
 import { apiOrigin } from "../core/egress.js";
 import type { Host } from "../ports.js";
-import { seedSubject } from "../store/seed.js";
+import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import { DurableObjectAlarms } from "./alarms.js";
@@ -36,10 +35,7 @@ let seeding: Promise<void> | undefined;
 /** Seeds the configured subjects and the /whisk.system catalog, once per isolate. */
 function ensureSeeded(env: Env): Promise<void> {
   seeding ??= (async () => {
-    const store = new SqlStore(new D1Sql(env.DB));
-    if (env.GUEST_AUTH) await seedSubject(store, env.GUEST_AUTH, "guest");
-    if (env.WHISK_SYSTEM_AUTH) await seedSubject(store, env.WHISK_SYSTEM_AUTH, "whisk.system");
-    await installCatalog(store);
+    await seedPlatform(new SqlStore(new D1Sql(env.DB)), { guestAuth: env.GUEST_AUTH, whiskSystemAuth: env.WHISK_SYSTEM_AUTH });
   })().catch((err) => {
     seeding = undefined;
     throw err;

@@ -28,6 +28,8 @@ export interface Env {
    * host[:port] (src/core/egress.ts). Loopback and metadata are refused.
    */
   EGRESS_ALLOW?: string;
+  /** Days activation records are kept before the daily cron removes them (src/store/retention.ts; default 7). */
+  ACTIVATION_RETENTION_DAYS?: string;
   /**
    * Set by `npm start` only (scripts/start-local.ts): the local isolate
    * sidecar that runs actions in supervised workerd children, and the secret

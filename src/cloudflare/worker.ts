@@ -2,6 +2,7 @@
 // scheduled cleanup, wired to D1, Queues, invoker Durable Objects and the
 // Worker Loader.
 import type { DispatchMessage } from "../ports.js";
+import { activationRetentionMs, purgeExpiredActivations } from "../store/retention.js";
 import { SqlStore } from "../store/sql-store.js";
 import { ensureSweeping, serveApi } from "./controller.js";
 import { D1Sql } from "./d1.js";
@@ -15,8 +16,6 @@ export { OutboundGateway } from "./gateway.js";
 export { Invoker } from "./invoker-do.js";
 export { JournalSweeper } from "./journal-sweeper.js";
 export { NamespaceThrottle } from "./throttle-do.js";
-
-const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
 export default {
   async fetch(request, env, ctx) {
@@ -41,6 +40,6 @@ export default {
   },
 
   async scheduled(_controller, env, _ctx) {
-    await new SqlStore(new D1Sql(env.DB)).deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS);
+    await purgeExpiredActivations(new SqlStore(new D1Sql(env.DB)), activationRetentionMs(env.ACTIVATION_RETENTION_DAYS));
   },
 } satisfies ExportedHandler<Env, DispatchMessage>;

@@ -2,6 +2,7 @@
 // Kubernetes manifests can be checked against it (test/node/manifests.test.ts).
 import { apiOrigin, parseEgressRules } from "../core/egress.js";
 import { formatCidr } from "../core/ip.js";
+import { activationRetentionMs } from "../store/retention.js";
 
 export interface EnvVar {
   name: string;
@@ -19,6 +20,7 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
   { name: "NATS_STREAM", required: false, description: "JetStream stream of activations (default EDGEWHISK)" },
   { name: "GUEST_AUTH", required: false, description: "uuid:key of the guest namespace, seeded at start" },
   { name: "WHISK_SYSTEM_AUTH", required: false, description: "uuid:key of the whisk.system namespace, seeded at start" },
+  { name: "ACTIVATION_RETENTION_DAYS", required: false, description: "days activation records are kept (default 7)" },
 ];
 
 export const INVOKER_ENV: readonly EnvVar[] = [
@@ -147,6 +149,8 @@ export interface ControllerConfig {
   stream: string;
   guestAuth?: string;
   whiskSystemAuth?: string;
+  /** How long activation records are kept (ACTIVATION_RETENTION_DAYS). */
+  activationRetentionMs: number;
 }
 
 export interface InvokerConfig {
@@ -183,6 +187,7 @@ export function controllerConfig(env: Env = process.env): ControllerConfig {
     stream: v.NATS_STREAM ?? "EDGEWHISK",
     ...(v.GUEST_AUTH ? { guestAuth: v.GUEST_AUTH } : {}),
     ...(v.WHISK_SYSTEM_AUTH ? { whiskSystemAuth: v.WHISK_SYSTEM_AUTH } : {}),
+    activationRetentionMs: activationRetentionMs(v.ACTIVATION_RETENTION_DAYS),
   };
 }
 

@@ -7,9 +7,9 @@ import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { createApp } from "../api/app.js";
-import { installCatalog } from "../catalog/install.js";
-import type { Host, Store } from "../ports.js";
-import { seedSubject } from "../store/seed.js";
+import type { Host } from "../ports.js";
+import { purgeExpiredActivations } from "../store/retention.js";
+import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { alarmScheduler } from "./alarm-scheduler.js";
 import { PostgresAlarms } from "./alarms.js";
@@ -21,7 +21,6 @@ import { createPool, PostgresSql } from "./postgres.js";
 import { closeServer, listen } from "./serve.js";
 import { postgresConcurrency, postgresThrottle } from "./throttle.js";
 
-const ACTIVATION_RETENTION_MS = 7 * 24 * 60 * 60_000;
 const CLEANUP_EVERY_MS = 60 * 60_000;
 
 /** What a controller's background tasks share with its API. */
@@ -57,9 +56,9 @@ export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
   });
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
-export const activationRetention: BackgroundTask = async ({ host }) => {
+export const activationRetention: BackgroundTask = async ({ config, host }) => {
   const cleanup = () =>
-    host.store.deleteActivationsBefore(Date.now() - ACTIVATION_RETENTION_MS).catch((err) => {
+    purgeExpiredActivations(host.store, config.activationRetentionMs).catch((err) => {
       console.error("activation cleanup failed:", (err as Error).message);
     });
   const timer = setInterval(() => void cleanup(), CLEANUP_EVERY_MS);
@@ -68,12 +67,6 @@ export const activationRetention: BackgroundTask = async ({ host }) => {
 };
 
 export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, alarmScheduler, activationRetention];
-
-async function seed(store: Store, config: ControllerConfig): Promise<void> {
-  if (config.guestAuth) await seedSubject(store, config.guestAuth, "guest");
-  if (config.whiskSystemAuth) await seedSubject(store, config.whiskSystemAuth, "whisk.system");
-  await installCatalog(store);
-}
 
 /** Answers whether PostgreSQL and NATS are reachable (readiness). */
 async function healthy(services: ControllerServices): Promise<boolean> {
@@ -106,7 +99,7 @@ export async function startController(
   const pool = createPool(config.databaseUrl);
   await applyMigrations(pool);
   const store = new SqlStore(new PostgresSql(pool));
-  await seed(store, config);
+  await seedPlatform(store, config);
   const nats = await connect({ ...natsConnectionOptions(config.natsUrl), maxReconnectAttempts: -1, name: "edgewhisk-controller" });
   const stream = activationStream(config.stream);
   await ensureActivationStream(nats, stream);

@@ -2,7 +2,8 @@
 // once with `?` placeholders for D1; this adapter numbers them for
 // PostgreSQL and reads BIGINT columns (times, counts) back as numbers.
 import pg from "pg";
-import type { SqlDatabase, SqlStatement } from "../store/sql-store.js";
+import { replacePlaceholders } from "../store/placeholders.js";
+import type { SqlDatabase, SqlQueries, SqlStatement } from "../store/sql-store.js";
 
 const INT8_OID = 20;
 
@@ -23,23 +24,7 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
 
 /** `?` → `$1, $2, …`, leaving quoted text and identifiers alone. */
 export function numberPlaceholders(sql: string): string {
-  let out = "";
-  let n = 0;
-  let quote: string | undefined;
-  for (const ch of sql) {
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      out += ch;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      out += ch;
-    } else if (ch === "?") {
-      out += `$${++n}`;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
+  return replacePlaceholders(sql, (n) => `$${n}`);
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -59,16 +44,29 @@ export class PostgresSql implements SqlDatabase {
     return { changes: (await execute(this.pool, sql, params)).rowCount ?? 0 };
   }
 
-  async batch(statements: SqlStatement[]): Promise<{ changes: number }[]> {
+  batch(statements: SqlStatement[]): Promise<{ changes: number }[]> {
+    return this.transaction(async (tx) => {
+      const results: { changes: number }[] = [];
+      for (const statement of statements) results.push(await tx.run(statement.sql, statement.params));
+      return results;
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection, committed when it
+   * resolves and rolled back when it throws: for statements that depend on
+   * what earlier ones read (row locks, advisory locks), which D1 has no way to do.
+   */
+  async transaction<T>(work: (tx: SqlQueries) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
-      const results: { changes: number }[] = [];
-      for (const statement of statements) {
-        results.push({ changes: (await execute(client, statement.sql, statement.params)).rowCount ?? 0 });
-      }
+      const result = await work({
+        all: async <R>(sql: string, params: unknown[] = []) => (await execute(client, sql, params)).rows as R[],
+        run: async (sql: string, params: unknown[] = []) => ({ changes: (await execute(client, sql, params)).rowCount ?? 0 }),
+      });
       await client.query("COMMIT");
-      return results;
+      return result;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;

@@ -1,5 +1,10 @@
-// The Store port over any SQL database that runs migrations/ (D1, PostgreSQL).
-// All SQL of the platform lives here; adapters only execute it.
+// The Store port over any SQL database that runs migrations/ (D1, PostgreSQL):
+// the SQL of the port's tables (subjects, limits, entities, blobs,
+// activations, dispatch journal, APIs), which adapters only execute. The
+// Node host's own tables keep theirs beside it in src/store (throttle-rows.ts
+// for its throttle); outside src/store remain the schema files, the
+// migration runner's bookkeeping (src/node/migrate.ts) and the Node
+// controller's `SELECT 1` readiness probe.
 import type { ActivationRecord } from "../core/activation.js";
 import type { AnyEntityDoc, Collection } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
@@ -19,6 +24,9 @@ export interface SqlDatabase {
   /** Runs the statements in one transaction, answering each one's changes. */
   batch(statements: SqlStatement[]): Promise<{ changes: number }[]>;
 }
+
+/** Statements one at a time, as inside an adapter's transaction. */
+export type SqlQueries = Pick<SqlDatabase, "all" | "run">;
 
 /** Characters per chunk; at most 3 UTF-8 bytes each keeps a row well under D1's 2 MB. */
 const CHUNK_CHARS = 500_000;
@@ -147,6 +155,11 @@ export class SqlStore implements Store {
        ON CONFLICT (uuid) DO UPDATE SET key_hash = excluded.key_hash, namespace = excluded.namespace, subject = excluded.subject`,
       [subject.uuid, subject.keyHash, subject.namespace, subject.subject],
     );
+  }
+
+  /** Revokes a key (wskadmin user delete); not a port method, since no request path removes subjects. */
+  async deleteSubject(uuid: string): Promise<void> {
+    await this.db.run("DELETE FROM subjects WHERE uuid = ?", [uuid]);
   }
 
   findNamespaceOwner(namespace: string): Promise<SubjectRecord | undefined> {

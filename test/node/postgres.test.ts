@@ -150,7 +150,7 @@ describe.skipIf(!services)("PostgreSQL store", () => {
   it("is administered by wskadmin --database-url: keys stored hashed, limits set, read and deleted", async () => {
     await applyMigrations(pool);
     const wskadmin = (...args: string[]) => {
-      const run = spawnSync(process.execPath, ["scripts/wskadmin.mjs", ...args, "--database-url", database.url], { encoding: "utf8" });
+      const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/wskadmin.ts", ...args, "--database-url", database.url], { encoding: "utf8" });
       expect(run.status, run.stderr).toBe(0);
       return run.stdout.trim();
     };

@@ -137,7 +137,7 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
   it("enforces the limit `wskadmin limits set <ns> --concurrentInvocations N` stores", async () => {
     const { name, key } = await namespaceWith({});
     await createAction("sleep", SLEEPER, {}, key);
-    // The statement scripts/wskadmin.mjs runs.
+    // The statement `wskadmin limits set` runs (SqlStore.putNamespaceLimits).
     await env.DB.prepare("INSERT INTO namespace_limits (namespace, limits) VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET limits = excluded.limits")
       .bind(name, JSON.stringify({ concurrentInvocations: 1 }))
       .run();
