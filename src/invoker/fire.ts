@@ -4,8 +4,8 @@
 // fire re-queues the same activations instead of new ones.
 import { sha256Hex } from "../core/digest.js";
 import { newActivationId } from "../core/activation.js";
-import type { TriggerDoc } from "../core/entities.js";
-import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { getEntityOf } from "../core/entity-reads.js";
+import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import {
   fireArguments,
@@ -32,10 +32,7 @@ export async function acceptFire(
     transactionId: string;
   },
 ): Promise<string | undefined> {
-  const entity = await deps.store.getEntity(fire.trigger);
-  if (!entity) throw notFound();
-  if (entity.collection !== "triggers") throw new WhiskError(409, Messages.conformance);
-  const trigger = entity.doc as TriggerDoc;
+  const { doc: trigger } = await getEntityOf(deps.store, "triggers", fire.trigger);
   const rules = trigger.rules ?? {};
   if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
   const activationId = newActivationId(() => crypto.randomUUID());
