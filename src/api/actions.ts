@@ -148,7 +148,7 @@ export async function invocationParams(c: ApiContext): Promise<Record<string, un
 
 export function newInvokeRequest(c: ApiContext, action: EntityRef, params: Record<string, unknown>): InvokeRequest {
   return {
-    activationId: newActivationId(() => crypto.randomUUID()),
+    activationId: newActivationId(),
     transactionId: c.get("transactionId"),
     action,
     identity: c.get("identity"),

@@ -1,7 +1,7 @@
 // One tick of an alarm: fire its trigger as the feed's owner. Host-neutral;
 // the Cloudflare alarm Durable Object and the Kubernetes scheduler both call
 // it and decide about retries from its outcome.
-import { buildActivation, whiskError } from "../core/activation.js";
+import { buildActivation, newActivationId, whiskError } from "../core/activation.js";
 import { nextFireAfter, type AlarmSchedule } from "../core/alarms.js";
 import { hashAuthKey, parseAuthKey, sameDigest } from "../core/auth.js";
 import { findEntityOf } from "../core/entity-reads.js";
@@ -79,7 +79,7 @@ export async function recordFailedAlarm(store: Store, trigger: EntityRef, owner:
   const now = Date.now();
   await store.putActivation(
     buildActivation({
-      activationId: crypto.randomUUID().replaceAll("-", ""),
+      activationId: newActivationId(),
       namespace: owner.namespace,
       subject: owner.subject,
       name: trigger.name,

@@ -5,6 +5,7 @@
 import {
   buildActivation,
   developerError,
+  requestedActivation,
   resultResponse,
   resultSize,
   timeoutResponse,
@@ -331,20 +332,13 @@ export class ActivationExecutor {
     if (action.binding) annotations.push({ key: "binding", value: action.binding });
     annotations.push(...(request.extraAnnotations ?? []));
     return buildActivation({
-      activationId: request.activationId,
-      namespace: request.identity.namespace,
-      subject: request.identity.subject,
-      name: action.ref.name,
-      version: action.doc.version,
-      path: qualifiedName(action.ref),
+      ...requestedActivation(request, action.ref, action.doc.version, start),
       kind: action.doc.exec.kind,
       limits: action.doc.limits,
       start,
       end,
-      waitTime: Math.max(0, start - request.receivedAt),
       initTime: facts.initTime,
       timedOut: facts.timedOut ?? false,
-      cause: request.cause,
       response,
       logs,
       annotations,

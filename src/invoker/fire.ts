@@ -2,8 +2,7 @@
 // then the trigger's activation record logging each rule's outcome. Action
 // activation ids derive from the fire's id and the rule, so a redelivered
 // fire re-queues the same activations instead of new ones.
-import { sha256Hex } from "../core/digest.js";
-import { newActivationId } from "../core/activation.js";
+import { derivedActivationId, newActivationId } from "../core/activation.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
@@ -35,7 +34,7 @@ export async function acceptFire(
   const { doc: trigger } = await getEntityOf(deps.store, "triggers", fire.trigger);
   const rules = trigger.rules ?? {};
   if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
-  const activationId = newActivationId(() => crypto.randomUUID());
+  const activationId = newActivationId();
   await deps.dispatcher.dispatch({
     type: "fire",
     fire: {
@@ -55,8 +54,8 @@ export async function acceptFire(
   return activationId;
 }
 
-export async function ruleActivationId(fireId: string, rule: string): Promise<string> {
-  return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);
+export function ruleActivationId(fireId: string, rule: string): Promise<string> {
+  return derivedActivationId(fireId, rule);
 }
 
 /**
