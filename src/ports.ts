@@ -1,8 +1,8 @@
 // What a host must provide. The API and the core depend only on these
 // interfaces; src/cloudflare and src/node each implement them.
 import type { ActivationRecord } from "./core/activation.js";
-import type { Collection, StoredEntity } from "./core/entities.js";
-export type { StoredEntity } from "./core/entities.js";
+import type { Collection, EntityDraft, StoredEntity } from "./core/entities.js";
+export type { EntityDraft, StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
 import type { StoredApi } from "./core/apis.js";
 import type { EntityRef } from "./core/names.js";
@@ -56,16 +56,16 @@ export interface Store {
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
   getCode(digest: string): Promise<string | undefined>;
   /** Stores a new entity; false when the name is taken (in any collection). */
-  createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean>;
+  createEntity<C extends Collection>(entity: EntityDraft<C>, code?: CodeBlob): Promise<boolean>;
   /** Replaces an entity if it is still at revision `expectedRev`; false on a concurrent change. */
-  updateEntity(entity: StoredEntity, expectedRev: number, code?: CodeBlob): Promise<boolean>;
+  updateEntity<C extends Collection>(entity: EntityDraft<C>, expectedRev: number, code?: CodeBlob): Promise<boolean>;
   /** Deletes an entity if it is still at revision `expectedRev`; false on a concurrent change. */
   deleteEntity(ref: EntityRef, expectedRev: number): Promise<boolean>;
   /** Entities of a collection in a namespace, newest first; `packageName` narrows to one package. */
-  listEntities(namespace: string, collection: Collection, page: ListPage, packageName?: string): Promise<StoredEntity[]>;
+  listEntities<C extends Collection>(namespace: string, collection: C, page: ListPage, packageName?: string): Promise<StoredEntity<C>[]>;
   countEntities(namespace: string, collection: Collection, packageName?: string): Promise<number>;
   /** Published packages of a namespace (for other namespaces to see). */
-  listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]>;
+  listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity<"packages">[]>;
 
   /** Records an activation once; false when a record with its id already exists. */
   putActivation(record: ActivationRecord): Promise<boolean>;

@@ -3,7 +3,18 @@ import { Hono } from "hono";
 import { assertPutSizes, createAction, execFromPut, updateAction, withoutCode } from "../core/actions.js";
 import { blockingHttpStatus, newActivationId, type ActivationRecord } from "../core/activation.js";
 import { sha256Hex } from "../core/digest.js";
-import { ActionPut, entitySummary, isSequence, type ActionDoc, type CodeExec, type StoredEntity } from "../core/entities.js";
+import {
+  ActionPut,
+  carriesCode,
+  entitySummary,
+  isSequence,
+  type ActionDoc,
+  type EntityDraft,
+  type Exec,
+  type StoredActionDoc,
+  type StoredExec,
+} from "../core/entities.js";
+import { getEntityOf } from "../core/entity-reads.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { isValidEntityName, type EntityRef } from "../core/names.js";
@@ -13,7 +24,7 @@ import { leasePlace, releasePlace, startActivation } from "../invoker/start.js";
 import { archiveBoundsViolation } from "../runtime/archive.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
-import { assertOwner, deleteStored, getOwned, putEntity, routePath, routeRef, type Built } from "./crud.js";
+import { assertOwner, deleteStored, putEntity, routePath, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
 import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
@@ -21,21 +32,25 @@ import { entityInOrOutOfPackage } from "./routes.js";
 
 
 /** What to store for an action: new code apart by digest, or the code it already had (sequences have none). */
-async function withCodeStored(doc: ActionDoc, existingDigest?: string): Promise<Built<ActionDoc>> {
-  if (!("code" in doc.exec)) return isSequence(doc.exec) || !existingDigest ? { doc } : { doc, codeDigest: existingDigest };
-  const exec = doc.exec as CodeExec;
+async function withCodeStored(doc: ActionDoc<Exec | StoredExec>, existingDigest?: string): Promise<Built<"actions">> {
+  const { exec } = doc;
+  if (!carriesCode(exec)) {
+    const stored = withoutCode(doc);
+    return isSequence(exec) || !existingDigest ? { doc: stored } : { doc: stored, codeDigest: existingDigest };
+  }
   const digest = await sha256Hex(exec.code);
   return { doc: withoutCode(doc), code: { digest, text: exec.code }, codeDigest: digest };
 }
 
-/** The stored action with its code put back in. */
-async function withCode(store: Store, entity: StoredEntity<ActionDoc>): Promise<ActionDoc> {
-  if (!entity.codeDigest) return entity.doc;
-  const code = (await store.getCode(entity.codeDigest)) ?? "";
-  return { ...entity.doc, exec: { ...(entity.doc.exec as CodeExec), code } };
+/** The stored action with its code put back in (an action whose code is missing shows it empty). */
+async function withCode(store: Store, action: Pick<EntityDraft<"actions">, "doc" | "codeDigest">): Promise<ActionDoc> {
+  const { doc } = action;
+  if (isSequence(doc.exec)) return { ...doc, exec: doc.exec };
+  const code = action.codeDigest ? ((await store.getCode(action.codeDigest)) ?? "") : "";
+  return { ...doc, exec: { ...doc.exec, code } };
 }
 
-function listItem(doc: ActionDoc) {
+function listItem(doc: StoredActionDoc) {
   return { ...entitySummary(doc), limits: doc.limits, exec: { binary: "binary" in doc.exec ? doc.exec.binary : false } };
 }
 
@@ -55,7 +70,7 @@ async function list(c: ApiContext) {
   }
   const page = listPage(c, "actions");
   const entities = await store.listEntities(namespace, "actions", page, packageName);
-  return c.json(entities.map((e) => listItem(e.doc as ActionDoc)));
+  return c.json(entities.map((e) => listItem(e.doc)));
 }
 
 async function get(c: ApiContext) {
@@ -63,14 +78,9 @@ async function get(c: ApiContext) {
   const ref = routeRef(c);
   const { store } = c.get("host");
   const resolved = await resolveAction(store, ref, identity.namespace);
-  const entity: StoredEntity<ActionDoc> = {
-    collection: "actions",
-    ref: resolved.ref,
-    doc: { ...resolved.doc, parameters: resolved.params },
-    ...(resolved.codeDigest ? { codeDigest: resolved.codeDigest } : {}),
-  };
+  const action = { doc: { ...resolved.doc, parameters: resolved.params }, codeDigest: resolved.codeDigest };
   const includeCode = c.req.query("code") !== "false";
-  return c.json(includeCode ? await withCode(store, entity) : withoutCode(entity.doc));
+  return c.json(includeCode ? await withCode(store, action) : action.doc);
 }
 
 async function put(c: ApiContext) {
@@ -91,7 +101,7 @@ async function put(c: ApiContext) {
   }
   await assertPackageAcceptsActions(host.store, ref);
   const now = Date.now();
-  const entity = await putEntity<ActionDoc>(host.store, ref, "actions", overwrite, {
+  const entity = await putEntity(host.store, ref, "actions", overwrite, {
     create: () => withCodeStored(createAction(ref, body, exec, now)),
     update: (existing) => withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest),
   });
@@ -106,7 +116,7 @@ async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(identity, ref);
   const host = c.get("host");
-  const action = await getOwned<ActionDoc>(host.store, ref, "actions");
+  const action = await getEntityOf(host.store, "actions", ref);
   const answer = await withCode(host.store, action);
   await deleteStored(host.store, action);
   await invalidateAction(host, ref);
@@ -139,7 +149,7 @@ export async function invocationParams(c: ApiContext): Promise<Record<string, un
 
 export function newInvokeRequest(c: ApiContext, action: EntityRef, params: Record<string, unknown>): InvokeRequest {
   return {
-    activationId: newActivationId(() => crypto.randomUUID()),
+    activationId: newActivationId(),
     transactionId: c.get("transactionId"),
     action,
     identity: c.get("identity"),

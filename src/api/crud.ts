@@ -1,7 +1,8 @@
 // What every collection's PUT, GET and DELETE share: the one name space per
 // entity path, 409s for existing or concurrently changed entities, and the
 // caller's right to change only its own namespace.
-import type { AnyEntityDoc, Collection, StoredEntity } from "../core/entities.js";
+import { isOfCollection, type Collection, type CollectionDocs, type EntityDraft, type StoredEntity } from "../core/entities.js";
+import { getEntityOf, NOT_FOUND_OR_CONFORMANCE } from "../core/entity-reads.js";
 import { Messages, WhiskError, forbidden, notFound } from "../core/errors.js";
 import { isValidEntityName, parseEntityRoute, qualifiedName, resolveNamespace, type EntityRef } from "../core/names.js";
 import type { CodeBlob, Identity, Store } from "../ports.js";
@@ -55,19 +56,8 @@ export function assertOwner(identity: Identity, ref: EntityRef | string): void {
   if (namespace !== identity.namespace) throw forbidden(typeof ref === "string" ? ref : qualifiedName(ref));
 }
 
-export async function getOwned<D extends AnyEntityDoc>(
-  store: Store,
-  ref: EntityRef,
-  collection: Collection,
-): Promise<StoredEntity<D>> {
-  const entity = await store.getEntity(ref);
-  if (!entity) throw notFound();
-  if (entity.collection !== collection) throw new WhiskError(409, Messages.conformance);
-  return entity as StoredEntity<D>;
-}
-
-export interface Built<D extends AnyEntityDoc> {
-  doc: D;
+export interface Built<C extends Collection> {
+  doc: CollectionDocs[C];
   /** New code to store (actions). */
   code?: CodeBlob;
   /** The code the entity refers to: the new code's digest, or the one it already had. */
@@ -75,40 +65,39 @@ export interface Built<D extends AnyEntityDoc> {
 }
 
 /** PUT semantics: create, or with `overwrite` update, answering OpenWhisk's 409s. */
-export async function putEntity<D extends AnyEntityDoc>(
+export async function putEntity<C extends Collection>(
   store: Store,
   ref: EntityRef,
-  collection: Collection,
+  collection: C,
   overwrite: boolean,
   make: {
-    create: () => Promise<Built<D>>;
-    update: (existing: StoredEntity<D>) => Promise<Built<D>>;
+    create: () => Promise<Built<C>>;
+    update: (existing: StoredEntity<C>) => Promise<Built<C>>;
   },
-): Promise<StoredEntity<D>> {
+): Promise<EntityDraft<C>> {
   const existing = await store.getEntity(ref);
-  if (existing && existing.collection !== collection) throw new WhiskError(409, Messages.conformance);
+  if (existing && !isOfCollection(existing, collection)) throw NOT_FOUND_OR_CONFORMANCE.otherCollection();
   if (existing && !overwrite) throw new WhiskError(409, Messages.entityExists);
-  const built = existing ? await make.update(existing as StoredEntity<D>) : await make.create();
-  const entity: StoredEntity<D> = {
+  const built = existing ? await make.update(existing) : await make.create();
+  const entity: EntityDraft<C> = {
     collection,
     ref,
     doc: built.doc,
     ...(built.codeDigest ? { codeDigest: built.codeDigest } : {}),
   };
   const stored = existing
-    ? await store.updateEntity(entity, existing.rev!, built.code)
+    ? await store.updateEntity(entity, existing.rev, built.code)
     : await store.createEntity(entity, built.code);
   if (!stored) throw new WhiskError(409, Messages.conflict);
   return entity;
 }
 
-export async function deleteEntity(store: Store, ref: EntityRef, collection: Collection): Promise<StoredEntity> {
-  return deleteStored(store, await getOwned(store, ref, collection));
+export async function deleteEntity<C extends Collection>(store: Store, ref: EntityRef, collection: C): Promise<StoredEntity<C>> {
+  return deleteStored(store, await getEntityOf(store, collection, ref));
 }
 
 /** Deletes an entity already read, answering 409 if it changed since. */
 export async function deleteStored<E extends StoredEntity>(store: Store, entity: E): Promise<E> {
-  if (!(await store.deleteEntity(entity.ref, entity.rev!))) throw new WhiskError(409, Messages.conflict);
+  if (!(await store.deleteEntity(entity.ref, entity.rev))) throw new WhiskError(409, Messages.conflict);
   return entity;
 }
-

@@ -4,12 +4,13 @@
 // provider service.
 import { Hono } from "hono";
 import { parseAlarmSchedule, updateAlarmSchedule, type AlarmKind } from "../core/alarms.js";
+import { getEntityOf } from "../core/entity-reads.js";
 import { WhiskError, notFound } from "../core/errors.js";
 import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import type { AlarmState } from "../ports.js";
 import { readJson } from "./body.js";
 import { actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
-import { assertOwner, getOwned } from "./crud.js";
+import { assertOwner } from "./crud.js";
 
 const KINDS = new Set<AlarmKind>(["alarm", "once", "interval"]);
 
@@ -49,7 +50,7 @@ async function lifecycle(c: ApiContext) {
 
   switch (params.lifecycleEvent) {
     case "CREATE": {
-      await getOwned(host.store, trigger, "triggers");
+      await getEntityOf(host.store, "triggers", trigger);
       const schedule = parseAlarmSchedule(kind, params, now);
       await host.alarms.create(trigger, identity, schedule, actionApiHost(c));
       return c.json({ status: "success" });

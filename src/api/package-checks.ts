@@ -1,7 +1,8 @@
 // Checks on actions that need the store: the package an action goes into,
 // the components of a sequence, and which invokers to tell about a change.
-import { isSequence, type ActionDoc, type PackageDoc, type StoredEntity } from "../core/entities.js";
-import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { isSequence } from "../core/entities.js";
+import { getEntityOf } from "../core/entity-reads.js";
+import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, strictQualifiedName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
@@ -10,10 +11,8 @@ import type { Host, Store } from "../ports.js";
 /** Actions go into an existing package of the caller's, never into a binding. */
 export async function assertPackageAcceptsActions(store: Store, ref: EntityRef): Promise<void> {
   if (!ref.packageName) return;
-  const pkg = await store.getEntity({ namespace: ref.namespace, name: ref.packageName });
-  if (!pkg) throw notFound();
-  if (pkg.collection !== "packages") throw new WhiskError(409, Messages.conformance);
-  if ("namespace" in (pkg.doc as PackageDoc).binding) throw new WhiskError(400, Messages.notAllowedOnBinding);
+  const pkg = await getEntityOf(store, "packages", { namespace: ref.namespace, name: ref.packageName });
+  if ("namespace" in pkg.doc.binding) throw new WhiskError(400, Messages.notAllowedOnBinding);
 }
 
 function sameEntity(a: EntityRef, b: EntityRef): boolean {
@@ -89,7 +88,6 @@ export async function invalidateAction(host: Host, ref: EntityRef): Promise<void
 
 /** After a package changes, every action in it (as seen through this name) must be refreshed. */
 export async function invalidatePackage(host: Host, pkg: EntityRef): Promise<void> {
-  const actions = (await host.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name)) as
-    StoredEntity<ActionDoc>[];
+  const actions = await host.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name);
   await host.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
 }

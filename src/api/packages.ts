@@ -1,6 +1,7 @@
 // /namespaces/{ns}/packages: packages and package bindings.
 import { Hono } from "hono";
-import { type ActionDoc, type PackageDoc, PackagePut, type StoredEntity } from "../core/entities.js";
+import { PackagePut } from "../core/entities.js";
+import { concealed, getEntityOf, type ReadFailures } from "../core/entity-reads.js";
 import { Messages, WhiskError, forbidden } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import {
@@ -16,7 +17,7 @@ import { resolvePackage } from "../core/resolve.js";
 import type { Store } from "../ports.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
-import { assertOwner, deleteStored, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { assertOwner, deleteStored, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { invalidatePackage } from "./package-checks.js";
 
@@ -37,16 +38,13 @@ async function list(c: ApiContext) {
   const packages = own
     ? await store.listEntities(namespace, "packages", page)
     : await store.listPublicPackages(namespace, page);
-  return c.json(packages.map((p) => packageListItem(p.doc as PackageDoc)));
+  return c.json(packages.map((p) => packageListItem(p.doc)));
 }
 
 /** A package's actions, split into actions and feeds (actions annotated `feed`). */
 async function packageContents(store: Store, pkg: EntityRef) {
   const actions = await store.listEntities(pkg.namespace, "actions", ALL, pkg.name);
-  const items = actions.map((a) => {
-    const doc = a.doc as ActionDoc;
-    return { name: doc.name, version: doc.version, annotations: doc.annotations };
-  });
+  const items = actions.map(({ doc }) => ({ name: doc.name, version: doc.version, annotations: doc.annotations }));
   const isFeed = (item: (typeof items)[number]) => item.annotations.some((kv) => kv.key === "feed");
   return { actions: items.filter((i) => !isFeed(i)), feeds: items.filter(isFeed) };
 }
@@ -62,16 +60,17 @@ async function get(c: ApiContext) {
   return c.json({ ...resolved.named, parameters: resolved.params, ...contents });
 }
 
+/** What binding to a package of one's own answers when there is none by that name, or the name is not a package. */
+const OWN_BINDING_TARGET: ReadFailures = {
+  missing: () => new WhiskError(400, Messages.bindingDoesNotExist),
+  otherCollection: () => new WhiskError(409, Messages.requestedBindingIsNotValid),
+};
+
 /** A binding must name an existing package, not another binding, that the caller may read. */
 async function checkBinding(store: Store, binding: Binding, callerNamespace: string): Promise<void> {
   const ref: EntityRef = { namespace: binding.namespace, name: binding.name };
   const own = binding.namespace === callerNamespace;
-  const target = await store.getEntity(ref);
-  if (!target) throw own ? new WhiskError(400, Messages.bindingDoesNotExist) : forbidden(qualifiedName(ref));
-  if (target.collection !== "packages") {
-    throw own ? new WhiskError(409, Messages.requestedBindingIsNotValid) : forbidden(qualifiedName(ref));
-  }
-  const doc = target.doc as PackageDoc;
+  const { doc } = await getEntityOf(store, "packages", ref, own ? OWN_BINDING_TARGET : concealed(qualifiedName(ref)));
   if (!own && !doc.publish) throw forbidden(qualifiedName(ref));
   if (bindingOf(doc)) throw new WhiskError(400, Messages.bindingCannotReferenceBinding);
 }
@@ -86,7 +85,7 @@ async function put(c: ApiContext) {
   const binding = requestedBinding(body, ref.namespace);
   if (binding) await checkBinding(host.store, binding, identity.namespace);
   const now = Date.now();
-  const entity = await putEntity<PackageDoc>(host.store, ref, "packages", isTrue(c.req.query("overwrite")), {
+  const entity = await putEntity(host.store, ref, "packages", isTrue(c.req.query("overwrite")), {
     create: async () => ({ doc: createPackage(ref, body, binding, now) }),
     update: async (existing) => ({ doc: updatePackage(existing.doc, body, binding, now) }),
   });
@@ -99,9 +98,9 @@ async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(identity, ref);
   const host = c.get("host");
-  const existing = await getOwned<PackageDoc>(host.store, ref, "packages");
+  const existing = await getEntityOf(host.store, "packages", ref);
   if (!bindingOf(existing.doc)) {
-    const actions = (await host.store.listEntities(ref.namespace, "actions", ALL, ref.name)) as StoredEntity<ActionDoc>[];
+    const actions = await host.store.listEntities(ref.namespace, "actions", ALL, ref.name);
     if (actions.length > 0 && !isTrue(c.req.query("force"))) {
       const noun = actions.length === 1 ? "entity" : "entities";
       throw new WhiskError(

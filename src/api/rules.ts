@@ -3,6 +3,7 @@
 // rewrites that map.
 import { Hono } from "hono";
 import { RulePut, RuleStatusPost, type RuleDoc, type StoredEntity, type TriggerDoc } from "../core/entities.js";
+import { findEntityOf, getEntityOf } from "../core/entity-reads.js";
 import { Messages, WhiskError, forbidden } from "../core/errors.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { resolveAction, resolvePackage } from "../core/resolve.js";
@@ -21,21 +22,16 @@ import {
 import type { Store } from "../ports.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
-import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 
-async function readTrigger(store: Store, ref: EntityRef): Promise<StoredEntity<TriggerDoc> | undefined> {
-  const entity = await store.getEntity(ref);
-  return entity?.collection === "triggers" ? (entity as StoredEntity<TriggerDoc>) : undefined;
-}
-
 /** Rewrites a trigger's rule map, answering OpenWhisk's 409 when the trigger changed meanwhile. */
-async function writeTrigger(store: Store, trigger: StoredEntity<TriggerDoc>, doc: TriggerDoc): Promise<void> {
-  if (!(await store.updateEntity({ ...trigger, doc }, trigger.rev!))) throw new WhiskError(409, Messages.conflict);
+async function writeTrigger(store: Store, trigger: StoredEntity<"triggers">, doc: TriggerDoc): Promise<void> {
+  if (!(await store.updateEntity({ ...trigger, doc }, trigger.rev))) throw new WhiskError(409, Messages.conflict);
 }
 
 async function statusOf(store: Store, rule: RuleDoc): Promise<RuleStatus> {
-  const trigger = await readTrigger(store, refOfPathAndName(rule.trigger));
+  const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.trigger));
   return ruleStatus(trigger?.doc, ruleKey(rule.namespace, rule.name));
 }
 
@@ -50,7 +46,7 @@ async function checkReferences(store: Store, callerNamespace: string, trigger: E
   if (action.packageName) {
     await resolvePackage(store, { namespace: action.namespace, name: action.packageName }, callerNamespace);
   }
-  const triggerEntity = await readTrigger(store, trigger);
+  const triggerEntity = await findEntityOf(store, "triggers", trigger);
   if (!triggerEntity) throw new WhiskError(400, `trigger ${fullyQualifiedName(trigger)} does not exist`);
   try {
     await resolveAction(store, action, callerNamespace);
@@ -76,7 +72,7 @@ async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
   const { store } = c.get("host");
-  const rule = await getOwned<RuleDoc>(store, ref, "rules");
+  const rule = await getEntityOf(store, "rules", ref);
   return c.json(ruleWithStatus(rule.doc, await statusOf(store, rule.doc)));
 }
 
@@ -87,8 +83,7 @@ async function put(c: ApiContext) {
   const { store } = c.get("host");
   const body = parseBody(RulePut, await readJson(c));
   const key = ruleKey(ref.namespace, ref.name);
-  const existing = await store.getEntity(ref);
-  const old = existing?.collection === "rules" ? (existing.doc as RuleDoc) : undefined;
+  const old = (await findEntityOf(store, "rules", ref))?.doc;
   if (!old && (body.trigger === undefined || body.action === undefined)) {
     throw new WhiskError(400, "rule requires a valid trigger and a valid action");
   }
@@ -97,7 +92,7 @@ async function put(c: ApiContext) {
   const trigger = await checkReferences(store, identity.namespace, triggerRef, actionRef);
   const now = Date.now();
 
-  const rule = await putEntity<RuleDoc>(store, ref, "rules", isTrue(c.req.query("overwrite")), {
+  const rule = await putEntity(store, ref, "rules", isTrue(c.req.query("overwrite")), {
     create: async () => ({ doc: createRule(ref, body, triggerRef, actionRef, now) }),
     update: async (stored) => ({ doc: updateRule(stored.doc, body, triggerRef, actionRef, now) }),
   });
@@ -108,7 +103,7 @@ async function put(c: ApiContext) {
     const oldTriggerRef = refOfPathAndName(old.trigger);
     if (qualifiedName(oldTriggerRef) === qualifiedName(triggerRef)) status = ruleStatus(trigger.doc, key);
     else {
-      const oldTrigger = await readTrigger(store, oldTriggerRef);
+      const oldTrigger = await findEntityOf(store, "triggers", oldTriggerRef);
       status = ruleStatus(oldTrigger?.doc, key);
       if (oldTrigger) await writeTrigger(store, oldTrigger, withRule(oldTrigger.doc, key, undefined, now));
     }
@@ -122,9 +117,9 @@ async function setStatus(c: ApiContext) {
   assertOwner(c.get("identity"), ref);
   const { store } = c.get("host");
   const { status } = parseBody(RuleStatusPost, await readJson(c));
-  const rule = await getOwned<RuleDoc>(store, ref, "rules");
+  const rule = await getEntityOf(store, "rules", ref);
   if ((await statusOf(store, rule.doc)) !== status) {
-    const trigger = await readTrigger(store, refOfPathAndName(rule.doc.trigger));
+    const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.doc.trigger));
     if (!trigger) throw new WhiskError(404, "Only rules with existing triggers can be activated");
     const key = ruleKey(ref.namespace, ref.name);
     await writeTrigger(store, trigger, withRule(trigger.doc, key, { action: rule.doc.action, status }, Date.now()));
@@ -136,11 +131,11 @@ async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
   const { store } = c.get("host");
-  const rule = await getOwned<RuleDoc>(store, ref, "rules");
-  const trigger = await readTrigger(store, refOfPathAndName(rule.doc.trigger));
+  const rule = await getEntityOf(store, "rules", ref);
+  const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.doc.trigger));
   if (trigger) await writeTrigger(store, trigger, withRule(trigger.doc, ruleKey(ref.namespace, ref.name), undefined, Date.now()));
   const deleted = await deleteEntity(store, ref, "rules");
-  return c.json(ruleWithStatus(deleted.doc as RuleDoc, "inactive"));
+  return c.json(ruleWithStatus(deleted.doc, "inactive"));
 }
 
 export const ruleRoutes = new Hono<ApiEnv>()

@@ -1,13 +1,14 @@
 // /namespaces/{ns}/triggers: triggers, and firing them.
 import { Hono } from "hono";
-import { getAnnotation, TriggerPut, type TriggerDoc } from "../core/entities.js";
+import { getAnnotation, TriggerPut } from "../core/entities.js";
+import { getEntityOf } from "../core/entity-reads.js";
 import { createTrigger, triggerListItem, updateTrigger } from "../core/triggers.js";
 import { invokeFeed } from "../invoker/feeds.js";
 import { acceptFire } from "../invoker/fire.js";
 import { invocationParams } from "./actions.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
-import { assertOwner, deleteEntity, getOwned, putEntity, routeNamespace, routeRef } from "./crud.js";
+import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 
 /** Request headers never handed to actions: the caller's credentials. */
@@ -19,13 +20,13 @@ async function list(c: ApiContext) {
   const { store } = c.get("host");
   if (isTrue(c.req.query("count"))) return c.json({ triggers: await store.countEntities(namespace, "triggers") });
   const triggers = await store.listEntities(namespace, "triggers", listPage(c, "triggers"));
-  return c.json(triggers.map((t) => triggerListItem(t.doc as TriggerDoc)));
+  return c.json(triggers.map((t) => triggerListItem(t.doc)));
 }
 
 async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const trigger = await getOwned<TriggerDoc>(c.get("host").store, ref, "triggers");
+  const trigger = await getEntityOf(c.get("host").store, "triggers", ref);
   return c.json(trigger.doc);
 }
 
@@ -34,7 +35,7 @@ async function put(c: ApiContext) {
   assertOwner(c.get("identity"), ref);
   const body = parseBody(TriggerPut, await readJson(c));
   const now = Date.now();
-  const entity = await putEntity<TriggerDoc>(c.get("host").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
+  const entity = await putEntity(c.get("host").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
     create: async () => ({ doc: createTrigger(ref, body, now) }),
     update: async (existing) => ({ doc: updateTrigger(existing.doc, body, now) }),
   });
@@ -46,7 +47,7 @@ async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(identity, ref);
   const host = c.get("host");
-  const trigger = await getOwned<TriggerDoc>(host.store, ref, "triggers");
+  const trigger = await getEntityOf(host.store, "triggers", ref);
   const feed = getAnnotation(trigger.doc.annotations, "feed");
   if (typeof feed === "string") {
     // Stop the feed before the trigger goes (the CLI does this too; feeds treat a repeat as done).

@@ -62,7 +62,7 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
   const user = await identify(host, request.headers.get("authorization") ?? undefined);
 
   const web = await readWebRequest(request, target.path);
-  const activationId = newActivationId(() => crypto.randomUUID());
+  const activationId = newActivationId();
 
   const pending = host.invokers
     .invokeWeb({

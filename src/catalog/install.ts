@@ -1,9 +1,10 @@
 // The /whisk.system catalog, present in every install: published packages of
 // ordinary actions whose code ships with edgewhisk. Installing is idempotent
 // and brings entities up to date when the shipped code changes.
-import { createAction, updateAction } from "../core/actions.js";
+import { createAction, updateAction, withoutCode } from "../core/actions.js";
 import { sha256Hex } from "../core/digest.js";
-import type { ActionDoc, PackageDoc, StoredEntity } from "../core/entities.js";
+import type { ActionDoc, EntityDraft, PackageDoc } from "../core/entities.js";
+import { findEntityOf } from "../core/entity-reads.js";
 import { DEFAULT_NODEJS_KIND } from "../core/kinds.js";
 import type { EntityRef } from "../core/names.js";
 import { createPackage } from "../core/packages.js";
@@ -39,21 +40,15 @@ async function ensurePackage(store: Store, name: string, description: string): P
 
 async function ensureAction(store: Store, ref: EntityRef, code: string, annotations: ActionDoc["annotations"]) {
   const digest = await sha256Hex(code);
-  const existing = (await store.getEntity(ref)) as StoredEntity<ActionDoc> | undefined;
+  const existing = await findEntityOf(store, "actions", ref);
   const exec = { kind: DEFAULT_NODEJS_KIND, code, binary: false };
   const now = Date.now();
   const full = existing
     ? updateAction(existing.doc, { annotations }, exec, now)
     : createAction(ref, { annotations }, exec, now);
-  const { code: _code, ...execWithoutCode } = full.exec as typeof exec;
-  const entity: StoredEntity<ActionDoc> = {
-    collection: "actions",
-    ref,
-    doc: { ...full, exec: execWithoutCode as ActionDoc["exec"] },
-    codeDigest: digest,
-  };
+  const entity: EntityDraft<"actions"> = { collection: "actions", ref, doc: withoutCode(full), codeDigest: digest };
   const blob = { digest, text: code };
-  if (existing) await store.updateEntity(entity, existing.rev!, blob);
+  if (existing) await store.updateEntity(entity, existing.rev, blob);
   else await store.createEntity(entity, blob);
 }
 

@@ -1,7 +1,16 @@
 // Building action documents from PUT bodies: create with defaults, update by
 // merging onto the stored action, as OpenWhisk's controller does.
 import semver from "semver";
-import { isSequence, type ActionDoc, type ActionPut, type Exec, type KeyValue } from "./entities.js";
+import {
+  carriesCode,
+  isSequence,
+  type ActionDoc,
+  type ActionPut,
+  type Exec,
+  type KeyValue,
+  type StoredActionDoc,
+  type StoredExec,
+} from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import { resolveKind, SEQUENCE_KIND } from "./kinds.js";
 import { DEFAULT_ACTION_LIMITS, LIMITS, limitViolation, type ActionLimits } from "./limits.js";
@@ -70,7 +79,7 @@ function mergeAnnotations(base: readonly KeyValue[], added: readonly KeyValue[] 
 }
 
 /** Adds what OpenWhisk adds: `provide-api-key: false` on create when absent, and `exec: <kind>` always. */
-function amendAnnotations(annotations: KeyValue[], exec: Exec, create: boolean): KeyValue[] {
+function amendAnnotations(annotations: KeyValue[], exec: Exec | StoredExec, create: boolean): KeyValue[] {
   let amended = annotations;
   if (create && !amended.some((kv) => kv.key === "provide-api-key")) {
     amended = [...amended, { key: "provide-api-key", value: false }];
@@ -78,7 +87,7 @@ function amendAnnotations(annotations: KeyValue[], exec: Exec, create: boolean):
   return [...amended.filter((kv) => kv.key !== "exec"), { key: "exec", value: exec.kind }];
 }
 
-function sequenceParams(exec: Exec): KeyValue[] {
+function sequenceParams(exec: Exec | StoredExec): KeyValue[] {
   return isSequence(exec) ? [{ key: "_actions", value: exec.components }] : [];
 }
 
@@ -98,8 +107,14 @@ export function createAction(ref: EntityRef, put: ActionPut, exec: Exec | undefi
   };
 }
 
-export function updateAction(existing: ActionDoc, put: ActionPut, exec: Exec | undefined, now: number): ActionDoc {
-  const newExec = exec ?? existing.exec;
+/** Merges a PUT onto an action; without a new exec it keeps the one it had (as stored: without code). */
+export function updateAction<E extends Exec | StoredExec>(
+  existing: ActionDoc<E>,
+  put: ActionPut,
+  exec: Exec | undefined,
+  now: number,
+): ActionDoc<E | Exec> {
+  const newExec: E | Exec = exec ?? existing.exec;
   const wasSeq = existing.exec.kind === SEQUENCE_KIND;
   let parameters: KeyValue[];
   if (exec) {
@@ -121,9 +136,9 @@ export function updateAction(existing: ActionDoc, put: ActionPut, exec: Exec | u
   };
 }
 
-/** The action without its code, as lists and `?code=false` show it. */
-export function withoutCode(doc: ActionDoc): ActionDoc {
-  if (doc.exec.kind === SEQUENCE_KIND || !("code" in doc.exec)) return doc;
+/** The action without its code: as the store keeps it (the code apart, by digest) and `?code=false` shows it. */
+export function withoutCode(doc: ActionDoc<Exec | StoredExec>): StoredActionDoc {
+  if (!carriesCode(doc.exec)) return { ...doc, exec: doc.exec };
   const { code: _code, ...exec } = doc.exec;
-  return { ...doc, exec: exec as Exec };
+  return { ...doc, exec };
 }

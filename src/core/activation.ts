@@ -1,8 +1,12 @@
 // Activation records: ids, the four outcomes and their status codes, and the
-// JSON shape OpenWhisk clients read.
+// JSON shape OpenWhisk clients read. Every activation id is minted here, and
+// every record (actions, compositions, failures, trigger fires) is built by
+// buildActivation.
+import { sha256Hex } from "./digest.js";
 import { Messages } from "./errors.js";
 import type { KeyValue } from "./entities.js";
 import type { ActionLimits } from "./limits.js";
+import { qualifiedName, type EntityRef } from "./names.js";
 
 export const StatusCode = {
   success: 0,
@@ -44,9 +48,18 @@ export interface ActivationRecord {
   publish: boolean;
 }
 
-/** 32 lower-case hex digits, like OpenWhisk's ids (a UUID without dashes). */
-export function newActivationId(randomUUID: () => string): string {
+/** A fresh id: 32 lower-case hex digits, like OpenWhisk's ids (a UUID without dashes). */
+export function newActivationId(randomUUID: () => string = () => crypto.randomUUID()): string {
   return randomUUID().replaceAll("-", "");
+}
+
+/**
+ * The id of the activation `key` of activation `parentId` starts, the same
+ * every time: work redone after a redelivery finds the activations it
+ * started before instead of starting new ones.
+ */
+export async function derivedActivationId(parentId: string, key: string): Promise<string> {
+  return (await sha256Hex(`${parentId}/${key}`)).slice(0, 32);
 }
 
 export function activationResponse(statusCode: StatusCode, result: unknown): ActivationResponse {
@@ -90,12 +103,13 @@ export interface ActivationFacts {
   /** Simple name of the action (or trigger). */
   name: string;
   version: string;
-  /** `ns/pkg/name` or `ns/name` of the entity that ran. */
-  path: string;
+  /** `ns/pkg/name` or `ns/name` of the entity that ran; trigger activations go without (and without annotations). */
+  path?: string;
   kind?: string;
   limits?: ActionLimits;
   start: number;
-  end: number;
+  /** Trigger activations have none (nor a duration). */
+  end?: number;
   waitTime?: number;
   initTime?: number;
   timedOut?: boolean;
@@ -109,7 +123,7 @@ export interface ActivationFacts {
 }
 
 export function buildActivation(facts: ActivationFacts): ActivationRecord {
-  const annotations: KeyValue[] = [{ key: "path", value: facts.path }];
+  const annotations: KeyValue[] = facts.path === undefined ? [] : [{ key: "path", value: facts.path }];
   if (facts.waitTime !== undefined) annotations.push({ key: "waitTime", value: facts.waitTime });
   if (facts.kind !== undefined) annotations.push({ key: "kind", value: facts.kind });
   if (facts.timedOut !== undefined) annotations.push({ key: "timeout", value: facts.timedOut });
@@ -124,14 +138,39 @@ export function buildActivation(facts: ActivationFacts): ActivationRecord {
     activationId: facts.activationId,
     ...(facts.cause ? { cause: facts.cause } : {}),
     start: facts.start,
-    end: facts.end,
-    duration: facts.duration ?? facts.end - facts.start,
+    ...(facts.end !== undefined ? { end: facts.end, duration: facts.duration ?? facts.end - facts.start } : {}),
     statusCode: facts.response.statusCode,
     response: facts.response,
     logs: facts.logs,
     annotations,
     publish: false,
   };
+}
+
+/** What a request for an activation carries that its record repeats. */
+export interface RecordedRequest {
+  activationId: string;
+  identity: { namespace: string; subject: string };
+  /** When the request reached the controller (epoch ms). */
+  receivedAt: number;
+  cause?: string;
+}
+
+/**
+ * The facts every record of a requested activation starts from: who asked,
+ * for which entity (at which version), and how long it waited before `start`.
+ */
+export function requestedActivation(request: RecordedRequest, entity: EntityRef, version: string, start: number) {
+  return {
+    activationId: request.activationId,
+    namespace: request.identity.namespace,
+    subject: request.identity.subject,
+    name: entity.name,
+    version,
+    path: qualifiedName(entity),
+    waitTime: Math.max(0, start - request.receivedAt),
+    cause: request.cause,
+  } satisfies Partial<ActivationFacts>;
 }
 
 /** The list view of an activation (what `GET /activations` answers without docs). */

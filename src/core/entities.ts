@@ -4,14 +4,13 @@ import { z } from "zod";
 import type { ActionLimits } from "./limits.js";
 import type { EntityRef } from "./names.js";
 
-export type Collection = "actions" | "packages" | "triggers" | "rules";
-
 export interface KeyValue {
   key: string;
   value: unknown;
   init?: boolean;
 }
 
+/** Code as clients send and read it. */
 export interface CodeExec {
   kind: string;
   code: string;
@@ -19,12 +18,23 @@ export interface CodeExec {
   main?: string;
 }
 
+/** Code as the store keeps it: the code itself lives apart, by digest (never inline). */
+export interface StoredCodeExec {
+  kind: string;
+  binary: boolean;
+  main?: string;
+  code?: never;
+}
+
 export interface SequenceExec {
   kind: "sequence";
   components: string[];
 }
 
+/** An action's exec as the API carries it. */
 export type Exec = CodeExec | SequenceExec;
+/** An action's exec as the store keeps it. */
+export type StoredExec = StoredCodeExec | SequenceExec;
 
 /** Fields every OpenWhisk entity document has. `namespace` is `ns` or `ns/pkg`. */
 export interface EntityDoc {
@@ -36,11 +46,14 @@ export interface EntityDoc {
   updated: number;
 }
 
-export interface ActionDoc extends EntityDoc {
-  exec: Exec;
+/** An action: with its code (`Exec`) as the API answers it, without (`StoredExec`) as stored. */
+export interface ActionDoc<E extends Exec | StoredExec = Exec> extends EntityDoc {
+  exec: E;
   parameters: KeyValue[];
   limits: ActionLimits;
 }
+
+export type StoredActionDoc = ActionDoc<StoredExec>;
 
 export interface PackageDoc extends EntityDoc {
   binding: { namespace: string; name: string } | Record<string, never>;
@@ -59,25 +72,52 @@ export interface RuleDoc extends EntityDoc {
   action: { path: string; name: string };
 }
 
-export type AnyEntityDoc = ActionDoc | PackageDoc | TriggerDoc | RuleDoc;
-
-/** An entity as the store holds it; action code lives apart, by digest. */
-export interface StoredEntity<D extends AnyEntityDoc = AnyEntityDoc> {
-  collection: Collection;
-  ref: EntityRef;
-  doc: D;
-  codeDigest?: string;
-  /** The store's revision of the entity, for detecting concurrent changes. */
-  rev?: number;
+/** The document each collection stores. */
+export interface CollectionDocs {
+  actions: StoredActionDoc;
+  packages: PackageDoc;
+  triggers: TriggerDoc;
+  rules: RuleDoc;
 }
+
+export type Collection = keyof CollectionDocs;
+
+export type AnyEntityDoc = CollectionDocs[Collection];
+
+/** An entity to write: its document typed by its collection; the store assigns the revision. */
+export interface EntityDraft<C extends Collection = Collection> {
+  collection: C;
+  ref: EntityRef;
+  doc: CollectionDocs[C];
+  /** Where an action's code lives (actions with code only). */
+  codeDigest?: string;
+}
+
+/**
+ * An entity as the store holds it, discriminated by `collection`, with the
+ * store's revision of it (for detecting concurrent changes).
+ */
+export type StoredEntity<C extends Collection = Collection> = Extract<AnyStoredEntity, { collection: C }>;
+
+type AnyStoredEntity = { [K in Collection]: EntityDraft<K> & { rev: number } }[Collection];
 
 /** The reads entity resolution needs from a store. */
 export interface EntityReader {
   getEntity(ref: EntityRef): Promise<StoredEntity | undefined>;
 }
 
-export function isSequence(exec: Exec): exec is SequenceExec {
+/** Narrows a stored entity to a collection's type. */
+export function isOfCollection<C extends Collection>(entity: StoredEntity, collection: C): entity is StoredEntity<C> {
+  return entity.collection === collection;
+}
+
+export function isSequence(exec: Exec | StoredExec): exec is SequenceExec {
   return exec.kind === "sequence";
+}
+
+/** An exec that carries its code (as the API has it, never as stored). */
+export function carriesCode(exec: Exec | StoredExec): exec is CodeExec {
+  return "code" in exec && typeof exec.code === "string";
 }
 
 // ---- request bodies -------------------------------------------------------

@@ -3,7 +3,8 @@
 // actions only through a published package, and answers 403 (not 404) for
 // what it may not see, so existence never leaks across namespaces.
 import { Messages, WhiskError, forbidden, notFound } from "./errors.js";
-import type { ActionDoc, EntityReader, KeyValue, PackageDoc, StoredEntity } from "./entities.js";
+import type { EntityReader, KeyValue, PackageDoc, StoredActionDoc } from "./entities.js";
+import { concealed, getEntityOf, NOT_FOUND_OR_CONFORMANCE, type ReadFailures } from "./entity-reads.js";
 import { qualifiedName, type EntityRef } from "./names.js";
 import { mergeParams } from "./params.js";
 
@@ -12,7 +13,7 @@ export interface ResolvedAction {
   ref: EntityRef;
   /** The name the caller used. */
   addressed: EntityRef;
-  doc: ActionDoc;
+  doc: StoredActionDoc;
   codeDigest?: string;
   /** Parameters merged package < binding < action. */
   params: KeyValue[];
@@ -31,22 +32,13 @@ export interface ResolvedPackage {
   binding?: string;
 }
 
-const conformance = () => new WhiskError(409, Messages.conformance);
-
 function packageRef(namespace: string, name: string): EntityRef {
   return { namespace, name };
 }
 
-async function readPackage(
-  reader: EntityReader,
-  ref: EntityRef,
-  isOwner: boolean,
-  resource: string,
-): Promise<StoredEntity<PackageDoc>> {
-  const entity = await reader.getEntity(ref);
-  if (!entity) throw isOwner ? notFound() : forbidden(resource);
-  if (entity.collection !== "packages") throw isOwner ? conformance() : forbidden(resource);
-  return entity as StoredEntity<PackageDoc>;
+/** Owners hear 404/409 about their own packages; anyone else 403, so existence never leaks. */
+function packageReadFailures(isOwner: boolean, resource: string): ReadFailures {
+  return isOwner ? NOT_FOUND_OR_CONFORMANCE : concealed(resource);
 }
 
 /**
@@ -60,7 +52,7 @@ export async function resolvePackage(
   resource = qualifiedName(addressed),
 ): Promise<ResolvedPackage> {
   const isOwner = addressed.namespace === callerNamespace;
-  const pkg = await readPackage(reader, addressed, isOwner, resource);
+  const pkg = await getEntityOf(reader, "packages", addressed, packageReadFailures(isOwner, resource));
   const binding = "namespace" in pkg.doc.binding ? pkg.doc.binding : undefined;
   if (!binding) {
     if (!isOwner && !pkg.doc.publish) throw forbidden(resource);
@@ -73,7 +65,7 @@ export async function resolvePackage(
     throw new WhiskError(422, Messages.packageBindingCircularReference(`${binding.namespace}/${binding.name}`));
   }
   const targetIsOwn = target.namespace === callerNamespace;
-  const bound = await readPackage(reader, target, targetIsOwn, resource);
+  const bound = await getEntityOf(reader, "packages", target, packageReadFailures(targetIsOwn, resource));
   if ("namespace" in bound.doc.binding) throw targetIsOwn ? notFound() : forbidden(resource);
   if (!targetIsOwn && !bound.doc.publish) throw forbidden(resource);
   return {
@@ -92,13 +84,13 @@ export async function resolveAction(
 ): Promise<ResolvedAction> {
   if (!addressed.packageName) {
     if (addressed.namespace !== callerNamespace) throw forbidden(qualifiedName(addressed));
-    const action = await readAction(reader, addressed);
+    const action = await getEntityOf(reader, "actions", addressed);
     return { ref: addressed, addressed, doc: action.doc, codeDigest: action.codeDigest, params: action.doc.parameters };
   }
   const pkgRef = packageRef(addressed.namespace, addressed.packageName);
   const pkg = await resolvePackage(reader, pkgRef, callerNamespace, qualifiedName(addressed));
   const ref: EntityRef = { namespace: pkg.ref.namespace, packageName: pkg.ref.name, name: addressed.name };
-  const action = await readAction(reader, ref);
+  const action = await getEntityOf(reader, "actions", ref);
   return {
     ref,
     addressed,
@@ -107,11 +99,4 @@ export async function resolveAction(
     params: mergeParams(pkg.params, action.doc.parameters),
     ...(pkg.binding ? { binding: pkg.binding } : {}),
   };
-}
-
-async function readAction(reader: EntityReader, ref: EntityRef): Promise<StoredEntity<ActionDoc>> {
-  const entity = await reader.getEntity(ref);
-  if (!entity) throw notFound();
-  if (entity.collection !== "actions") throw conformance();
-  return entity as StoredEntity<ActionDoc>;
 }

@@ -2,8 +2,7 @@
 // source of a rule's status, as in OpenWhisk), fire arguments and the
 // trigger's activation record.
 import semver from "semver";
-import type { ActivationRecord } from "./activation.js";
-import { activationResponse, StatusCode } from "./activation.js";
+import { activationResponse, buildActivation, StatusCode, type ActivationRecord } from "./activation.js";
 import type { KeyValue, RuleDoc, RulePut, TriggerDoc, TriggerPut } from "./entities.js";
 import { entitySummary, toRecord } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
@@ -171,17 +170,6 @@ export function triggerActivation(facts: {
   payload: Record<string, unknown>;
   outcomes: RuleOutcome[];
 }): ActivationRecord {
-  return {
-    namespace: facts.namespace,
-    name: facts.name,
-    version: facts.version,
-    subject: facts.subject,
-    activationId: facts.activationId,
-    start: facts.start,
-    statusCode: StatusCode.success,
-    response: activationResponse(StatusCode.success, facts.payload),
-    logs: facts.outcomes.map(ruleOutcomeLog),
-    annotations: [],
-    publish: false,
-  };
+  const { outcomes, payload, ...who } = facts;
+  return buildActivation({ ...who, response: activationResponse(StatusCode.success, payload), logs: outcomes.map(ruleOutcomeLog) });
 }

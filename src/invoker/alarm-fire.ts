@@ -1,9 +1,9 @@
 // One tick of an alarm: fire its trigger as the feed's owner. Host-neutral;
 // the Cloudflare alarm Durable Object and the Kubernetes scheduler both call
 // it and decide about retries from its outcome.
-import { buildActivation, whiskError } from "../core/activation.js";
+import { buildActivation, newActivationId, whiskError } from "../core/activation.js";
 import { hashAuthKey, parseAuthKey, sameDigest } from "../core/auth.js";
-import type { RuleDoc, TriggerDoc } from "../core/entities.js";
+import { findEntityOf } from "../core/entity-reads.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import { refOfPathAndName, ruleKey } from "../core/triggers.js";
@@ -60,7 +60,7 @@ export async function recordFailedAlarm(store: Store, trigger: EntityRef, owner:
   const now = Date.now();
   await store.putActivation(
     buildActivation({
-      activationId: crypto.randomUUID().replaceAll("-", ""),
+      activationId: newActivationId(),
       namespace: owner.namespace,
       subject: owner.subject,
       name: trigger.name,
@@ -76,17 +76,16 @@ export async function recordFailedAlarm(store: Store, trigger: EntityRef, owner:
 
 /** `deleteAfterFire` of a once alarm: remove the trigger, and with "rules" its rules too. */
 export async function deleteFiredTrigger(store: Store, trigger: EntityRef, withRules: boolean): Promise<void> {
-  const entity = await store.getEntity(trigger);
-  if (!entity || entity.collection !== "triggers") return;
+  const entity = await findEntityOf(store, "triggers", trigger);
+  if (!entity) return;
   if (withRules) {
-    for (const key of Object.keys((entity.doc as TriggerDoc).rules ?? {})) {
+    for (const key of Object.keys(entity.doc.rules ?? {})) {
       const [namespace, name] = key.split("/");
-      const rule = await store.getEntity({ namespace, name });
-      if (rule?.collection === "rules" && ruleKey(namespace, name) === key) {
-        const doc = rule.doc as RuleDoc;
-        if (qualifiedName(refOfPathAndName(doc.trigger)) === qualifiedName(trigger)) await store.deleteEntity(rule.ref, rule.rev!);
+      const rule = await findEntityOf(store, "rules", { namespace, name });
+      if (rule && ruleKey(namespace, name) === key) {
+        if (qualifiedName(refOfPathAndName(rule.doc.trigger)) === qualifiedName(trigger)) await store.deleteEntity(rule.ref, rule.rev);
       }
     }
   }
-  await store.deleteEntity(trigger, entity.rev!);
+  await store.deleteEntity(trigger, entity.rev);
 }

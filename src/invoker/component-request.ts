@@ -1,11 +1,12 @@
 // A sequence component is an activation of its own, run on whichever invoker
 // holds its action; every host builds that activation's request the same way.
+import { newActivationId } from "../core/activation.js";
 import type { InvokeRequest } from "../ports.js";
 import type { ComponentCall } from "./sequence.js";
 
 export function componentRequest(call: ComponentCall): InvokeRequest {
   return {
-    activationId: crypto.randomUUID().replaceAll("-", ""),
+    activationId: newActivationId(),
     transactionId: call.transactionId,
     action: call.action,
     identity: call.identity,

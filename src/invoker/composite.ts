@@ -1,10 +1,9 @@
 // What sequences and conductor compositions share: the trace of the
 // activations they ran, and their own record, which lists those activations'
 // ids as logs and sums their durations, as OpenWhisk records both.
-import { buildActivation, type ActivationRecord, type ActivationResponse } from "../core/activation.js";
+import { buildActivation, requestedActivation, type ActivationRecord, type ActivationResponse } from "../core/activation.js";
 import { getAnnotation, type KeyValue } from "../core/entities.js";
 import { LIMITS } from "../core/limits.js";
-import { qualifiedName } from "../core/names.js";
 import type { ResolvedAction } from "../core/resolve.js";
 import type { InvokeRequest } from "../ports.js";
 
@@ -39,17 +38,10 @@ export function compositeRecord(
     annotations.push({ key: "limits", value: { timeout, memory: run.trace.maxMemory, logs, concurrency: LIMITS.concurrency.std } });
   }
   return buildActivation({
-    activationId: request.activationId,
-    namespace: request.identity.namespace,
-    subject: request.identity.subject,
-    name: action.ref.name,
-    version: action.doc.version,
-    path: qualifiedName(action.ref),
+    ...requestedActivation(request, action.ref, action.doc.version, run.start),
     kind: "sequence",
     start: run.start,
     end: run.end,
-    waitTime: Math.max(0, run.start - request.receivedAt),
-    cause: request.cause,
     response: run.response,
     logs: run.trace.ids,
     annotations,

@@ -2,7 +2,14 @@
 // by step, which action runs next. Each step of the conductor is an
 // activation of its own, alternating with the component activations it asks
 // for; all are caused by the composition (its record: composite.ts).
-import { activationResponse, whiskError, StatusCode, type ActivationRecord, type ActivationResponse } from "../core/activation.js";
+import {
+  activationResponse,
+  newActivationId,
+  whiskError,
+  StatusCode,
+  type ActivationRecord,
+  type ActivationResponse,
+} from "../core/activation.js";
 import { isTruthyAnnotation, type KeyValue } from "../core/entities.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
@@ -53,7 +60,7 @@ export async function runComposition(conductor: ResolvedAction, request: InvokeR
     try {
       step = await deps.runStep({
         ...caused,
-        activationId: crypto.randomUUID().replaceAll("-", ""),
+        activationId: newActivationId(),
         action: request.action,
         params: { ...payload, ...state },
         receivedAt: deps.now(),

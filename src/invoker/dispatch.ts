@@ -6,7 +6,7 @@
 // concurrent place (the executor gives it back otherwise).
 import { Messages, WhiskError } from "../core/errors.js";
 import type { ConcurrencyGate, Dispatcher, DispatchMessage, Invokers, Store, Throttle } from "../ports.js";
-import { failedActivation } from "./failures.js";
+import { failedActivation, failedFire } from "./failures.js";
 import { carryOutFire } from "./fire.js";
 import { releasePlace } from "./start.js";
 
@@ -68,20 +68,5 @@ export async function handleDeadLetter(message: DispatchMessage, store: Store, c
     await releasePlace(concurrency, message.request);
     return;
   }
-  const { fire } = message;
-  await store.putActivation(
-    failedActivation(
-      {
-        activationId: fire.activationId,
-        transactionId: fire.transactionId,
-        action: fire.trigger,
-        identity: fire.identity,
-        params: fire.payload,
-        receivedAt: fire.receivedAt,
-        apiHost: fire.apiHost,
-      },
-      Messages.dispatchExhausted,
-      now,
-    ),
-  );
+  await store.putActivation(failedFire(message.fire, Messages.dispatchExhausted, now));
 }

@@ -5,6 +5,7 @@
 import {
   buildActivation,
   developerError,
+  requestedActivation,
   resultResponse,
   resultSize,
   timeoutResponse,
@@ -12,7 +13,14 @@ import {
   type ActivationRecord,
   type ActivationResponse,
 } from "../core/activation.js";
-import { type ActionDoc, type CodeExec, type KeyValue, isSequence, isTrueAnnotation, isTruthyAnnotation } from "../core/entities.js";
+import {
+  type KeyValue,
+  type StoredActionDoc,
+  type StoredCodeExec,
+  isSequence,
+  isTrueAnnotation,
+  isTruthyAnnotation,
+} from "../core/entities.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js";
 import { LIMITS, MEGABYTE } from "../core/limits.js";
@@ -206,27 +214,28 @@ export class ActivationExecutor {
   private async executeActivation(request: InvokeRequest, ended: () => void): Promise<ActivationRecord> {
     const action = await this.resolve(request);
     assertNoImmutableOverride(request.params, immutableParams(action.doc.annotations, action.params));
+    const { exec } = action.doc;
     let record: ActivationRecord;
-    if (isSequence(action.doc.exec)) record = await runSequence(action, request, this.deps.invokeComponent, this.now);
+    if (isSequence(exec)) record = await runSequence(action, exec, request, this.deps.invokeComponent, this.now);
     else if (isConductor(action.doc.annotations)) {
       record = await runComposition(action, request, {
         invokeComponent: this.deps.invokeComponent,
         runStep: async (step) => {
-          const stepRecord = await this.runCode(action, step);
+          const stepRecord = await this.runCode(action, exec, step);
           await this.recordActivation(stepRecord);
           return stepRecord;
         },
         now: this.now,
       });
-    } else record = await this.runCode(action, request);
+    } else record = await this.runCode(action, exec, request);
     ended();
     await this.recordActivation(record);
     return record;
   }
 
+  /** Stored actions keep their code apart, by digest; one without (or whose code is gone) cannot run. */
   private async loadCode(action: ResolvedAction): Promise<string> {
-    const exec = action.doc.exec as CodeExec;
-    if (!action.codeDigest) return exec.code;
+    if (!action.codeDigest) throw new WhiskError(500, Messages.actionRemovedWhileInvoking);
     const cached = this.code.get(action.codeDigest);
     if (cached !== undefined) return cached;
     const code = await this.deps.store.getCode(action.codeDigest);
@@ -235,9 +244,8 @@ export class ActivationExecutor {
     return code;
   }
 
-  private async runCode(action: ResolvedAction, request: InvokeRequest): Promise<ActivationRecord> {
+  private async runCode(action: ResolvedAction, exec: StoredCodeExec, request: InvokeRequest): Promise<ActivationRecord> {
     const { doc } = action;
-    const exec = doc.exec as CodeExec;
     const main = exec.main ?? "main";
     const mainName = entryFunctionName(main, exec.binary);
     const params = runtimeParams(action.params, request.params);
@@ -245,7 +253,7 @@ export class ActivationExecutor {
     // Waiting for a slot (when the invoker is at its bound) is waitTime, not part of the run.
     const slot = await this.slots.acquire(key, doc.limits.concurrency);
     try {
-      return await this.runInSlot(action, request, slot.id, params, mainName, main);
+      return await this.runInSlot(action, exec, request, slot.id, params, mainName, main);
     } finally {
       slot.release();
     }
@@ -253,6 +261,7 @@ export class ActivationExecutor {
 
   private async runInSlot(
     action: ResolvedAction,
+    exec: StoredCodeExec,
     request: InvokeRequest,
     key: string,
     params: ReturnType<typeof runtimeParams>,
@@ -260,7 +269,6 @@ export class ActivationExecutor {
     main: string,
   ): Promise<ActivationRecord> {
     const { doc } = action;
-    const exec = doc.exec as CodeExec;
     const start = this.now();
     const deadline = start + doc.limits.timeout;
     const runRequest: RunRequest = {
@@ -324,20 +332,13 @@ export class ActivationExecutor {
     if (action.binding) annotations.push({ key: "binding", value: action.binding });
     annotations.push(...(request.extraAnnotations ?? []));
     return buildActivation({
-      activationId: request.activationId,
-      namespace: request.identity.namespace,
-      subject: request.identity.subject,
-      name: action.ref.name,
-      version: action.doc.version,
-      path: qualifiedName(action.ref),
+      ...requestedActivation(request, action.ref, action.doc.version, start),
       kind: action.doc.exec.kind,
       limits: action.doc.limits,
       start,
       end,
-      waitTime: Math.max(0, start - request.receivedAt),
       initTime: facts.initTime,
       timedOut: facts.timedOut ?? false,
-      cause: request.cause,
       response,
       logs,
       annotations,
@@ -345,7 +346,7 @@ export class ActivationExecutor {
   }
 }
 
-function responseOf(reply: RunReply, doc: ActionDoc): ActivationResponse {
+function responseOf(reply: RunReply, doc: StoredActionDoc): ActivationResponse {
   switch (reply.outcome) {
     case "result": {
       const size = resultSize(reply.result);
@@ -361,7 +362,7 @@ function responseOf(reply: RunReply, doc: ActionDoc): ActivationResponse {
 }
 
 /** Actions created here carry provide-api-key: false unless asked; one without the annotation gets the key, as in OpenWhisk. */
-function providesApiKey(doc: ActionDoc): boolean {
+function providesApiKey(doc: StoredActionDoc): boolean {
   return isTruthyAnnotation(doc.annotations, "provide-api-key", true);
 }
 

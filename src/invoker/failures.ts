@@ -1,23 +1,27 @@
 // Activations that could not run still get a record: a client waiting on an
 // activation id must find out what happened to it.
-import { buildActivation, whiskError, type ActivationRecord } from "../core/activation.js";
-import { qualifiedName } from "../core/names.js";
-import type { InvokeRequest } from "../ports.js";
+import { buildActivation, requestedActivation, whiskError, type ActivationRecord, type RecordedRequest } from "../core/activation.js";
+import type { KeyValue } from "../core/entities.js";
+import type { EntityRef } from "../core/names.js";
+import type { InvokeRequest, TriggerFire } from "../ports.js";
 
-export function failedActivation(request: InvokeRequest, message: string, now: number): ActivationRecord {
+/** A whisk internal error at `now`, of an entity whose version is unknown (0.0.0). */
+function failure(request: RecordedRequest, entity: EntityRef, message: string, now: number, annotations: KeyValue[]) {
   return buildActivation({
-    activationId: request.activationId,
-    namespace: request.identity.namespace,
-    subject: request.identity.subject,
-    name: request.action.name,
-    version: "0.0.0",
-    path: qualifiedName(request.action),
+    ...requestedActivation(request, entity, "0.0.0", now),
     start: now,
     end: now,
-    waitTime: Math.max(0, now - request.receivedAt),
-    cause: request.cause,
     response: whiskError(message),
     logs: [],
-    annotations: request.extraAnnotations ?? [],
+    annotations,
   });
+}
+
+export function failedActivation(request: InvokeRequest, message: string, now: number): ActivationRecord {
+  return failure(request, request.action, message, now, request.extraAnnotations ?? []);
+}
+
+/** A trigger fire that could not be carried out, recorded under the fire's activation id. */
+export function failedFire(fire: TriggerFire, message: string, now: number): ActivationRecord {
+  return failure(fire, fire.trigger, message, now, []);
 }

@@ -17,7 +17,7 @@ export async function invokeFeed(
   transactionId: string,
 ): Promise<ActivationRecord> {
   const record = await host.invokers.invoke({
-    activationId: newActivationId(() => crypto.randomUUID()),
+    activationId: newActivationId(),
     transactionId,
     action: parseQualifiedName(feedName, identity.namespace),
     identity,

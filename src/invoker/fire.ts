@@ -2,10 +2,9 @@
 // then the trigger's activation record logging each rule's outcome. Action
 // activation ids derive from the fire's id and the rule, so a redelivered
 // fire re-queues the same activations instead of new ones.
-import { sha256Hex } from "../core/digest.js";
-import { newActivationId } from "../core/activation.js";
-import type { TriggerDoc } from "../core/entities.js";
-import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { derivedActivationId, newActivationId } from "../core/activation.js";
+import { getEntityOf } from "../core/entity-reads.js";
+import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import {
   fireArguments,
@@ -32,13 +31,10 @@ export async function acceptFire(
     transactionId: string;
   },
 ): Promise<string | undefined> {
-  const entity = await deps.store.getEntity(fire.trigger);
-  if (!entity) throw notFound();
-  if (entity.collection !== "triggers") throw new WhiskError(409, Messages.conformance);
-  const trigger = entity.doc as TriggerDoc;
+  const { doc: trigger } = await getEntityOf(deps.store, "triggers", fire.trigger);
   const rules = trigger.rules ?? {};
   if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
-  const activationId = newActivationId(() => crypto.randomUUID());
+  const activationId = newActivationId();
   await deps.dispatcher.dispatch({
     type: "fire",
     fire: {
@@ -58,8 +54,8 @@ export async function acceptFire(
   return activationId;
 }
 
-export async function ruleActivationId(fireId: string, rule: string): Promise<string> {
-  return (await sha256Hex(`${fireId}/${rule}`)).slice(0, 32);
+export function ruleActivationId(fireId: string, rule: string): Promise<string> {
+  return derivedActivationId(fireId, rule);
 }
 
 /**

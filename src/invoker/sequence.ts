@@ -24,11 +24,11 @@ export type ComponentInvoker = (call: ComponentCall) => Promise<ActivationRecord
 
 export async function runSequence(
   sequence: ResolvedAction,
+  exec: SequenceExec,
   request: InvokeRequest,
   invokeComponent: ComponentInvoker,
   now: () => number,
 ): Promise<ActivationRecord> {
-  const exec = sequence.doc.exec as SequenceExec;
   const start = now();
   const trace = new CompositeTrace();
   let response = activationResponse(StatusCode.success, request.params);

@@ -6,7 +6,7 @@
 // migration runner's bookkeeping (src/node/migrate.ts) and the Node
 // controller's `SELECT 1` readiness probe.
 import type { ActivationRecord } from "../core/activation.js";
-import type { AnyEntityDoc, Collection } from "../core/entities.js";
+import { isOfCollection, type AnyEntityDoc, type Collection, type EntityDraft } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
 import type { ApiDocument, StoredApi } from "../core/apis.js";
 import type { NamespaceLimits } from "../core/throttle.js";
@@ -67,10 +67,10 @@ function toEntity(row: EntityRow): StoredEntity {
     doc: JSON.parse(row.doc) as AnyEntityDoc,
     ...(row.code_digest ? { codeDigest: row.code_digest } : {}),
     rev: Number(row.rev),
-  };
+  } as StoredEntity;
 }
 
-function entityValues(entity: StoredEntity): unknown[] {
+function entityValues(entity: EntityDraft): unknown[] {
   const { ref, doc } = entity;
   return [
     ref.namespace,
@@ -197,7 +197,7 @@ export class SqlStore implements Store {
     return rows.length ? rows.map((row) => row.chunk).join("") : undefined;
   }
 
-  async createEntity(entity: StoredEntity, code?: CodeBlob): Promise<boolean> {
+  async createEntity(entity: EntityDraft, code?: CodeBlob): Promise<boolean> {
     const insert = sql(
       `INSERT INTO entities (namespace, package, name, collection, version, publish, updated, doc, code_digest, rev)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, package, name) DO NOTHING`,
@@ -208,7 +208,7 @@ export class SqlStore implements Store {
     return results[results.length - 1].changes > 0;
   }
 
-  async updateEntity(entity: StoredEntity, expectedRev: number, code?: CodeBlob): Promise<boolean> {
+  async updateEntity(entity: EntityDraft, expectedRev: number, code?: CodeBlob): Promise<boolean> {
     const { ref } = entity;
     const previous = await this.getEntity(ref);
     const [namespace, pkg, name, collection, version, publish, updated, doc, digest] = entityValues(entity);
@@ -244,19 +244,20 @@ export class SqlStore implements Store {
     );
   }
 
-  async listEntities(
+  async listEntities<C extends Collection>(
     namespace: string,
-    collection: Collection,
+    collection: C,
     page: ListPage,
     packageName?: string,
-  ): Promise<StoredEntity[]> {
+  ): Promise<StoredEntity<C>[]> {
     const byPackage = packageName === undefined ? "" : " AND package = ?";
     const rows = await this.db.all<EntityRow>(
       `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = ?${byPackage} ORDER BY updated DESC, package, name LIMIT ? OFFSET ?`,
       [namespace, collection, ...(packageName === undefined ? [] : [packageName]), page.limit, page.skip],
     );
-    return rows.map(toEntity);
+    // The query selects the collection already; the filter lets the type say so.
+    return rows.map(toEntity).filter((entity) => isOfCollection(entity, collection));
   }
 
   async countEntities(namespace: string, collection: Collection, packageName?: string): Promise<number> {
@@ -268,13 +269,13 @@ export class SqlStore implements Store {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity[]> {
+  async listPublicPackages(namespace: string, page: ListPage): Promise<StoredEntity<"packages">[]> {
     const rows = await this.db.all<EntityRow>(
       `SELECT namespace, package, name, collection, doc, code_digest, rev FROM entities
        WHERE namespace = ? AND collection = 'packages' AND publish = 1 ORDER BY updated DESC, name LIMIT ? OFFSET ?`,
       [namespace, page.limit, page.skip],
     );
-    return rows.map(toEntity);
+    return rows.map(toEntity).filter((entity) => isOfCollection(entity, "packages"));
   }
 
   async putActivation(record: ActivationRecord): Promise<boolean> {
