@@ -9,7 +9,7 @@ import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
 import { componentRequest } from "../../src/invoker/component-request.js";
-import { handleDispatch, type Disposition } from "../../src/invoker/dispatch.js";
+import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/invoker/dispatch.js";
 import { ActivationExecutor, type ExecutorDeps } from "../../src/invoker/executor.js";
 import type {
   AlarmService,
@@ -112,6 +112,8 @@ export interface TestHost {
   concurrency: RecordingGate;
   /** Work handed to `defer`, to await. */
   deferred: Promise<unknown>[];
+  /** What a queue consumer hands the dispatch path (src/invoker/dispatch.ts) on this host. */
+  dispatchDeps: DispatchDeps;
   /** Handles queued messages through the real dispatch path (fires queue more) until none is left. */
   drain(): Promise<Disposition[]>;
 }
@@ -139,6 +141,7 @@ export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slot
     concurrency,
     ...options,
   });
+  const dispatchDeps: DispatchDeps = { store, invokers, dispatcher: queue, throttle, concurrency };
   const host: Host = {
     store,
     dispatcher: queue,
@@ -158,10 +161,11 @@ export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slot
     throttle,
     concurrency,
     deferred,
+    dispatchDeps,
     async drain() {
       const dispositions: Disposition[] = [];
       for (let message = queue.messages.shift(); message; message = queue.messages.shift()) {
-        dispositions.push(await handleDispatch(message, { store, invokers, dispatcher: queue, throttle, concurrency }));
+        dispositions.push(await handleDispatch(message, dispatchDeps));
       }
       return dispositions;
     },
