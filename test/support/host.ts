@@ -1,0 +1,173 @@
+// Assembles the ports of a Host for the fast tier: the real SqlStore on
+// SQLite in memory, the real executor on fake isolates, a queue that keeps
+// what is dispatched until a test drains it through the real dispatch path,
+// the real concurrency rule over an in-memory authority, and a throttle a
+// test can make refuse. Everything records what it was asked.
+import { newActivationId } from "../../src/core/activation.js";
+import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
+import { Messages, WhiskError } from "../../src/core/errors.js";
+import type { EntityRef } from "../../src/core/names.js";
+import type { ThrottledKind } from "../../src/core/throttle.js";
+import { componentRequest } from "../../src/invoker/component-request.js";
+import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/invoker/dispatch.js";
+import { ActivationExecutor, type ExecutorDeps } from "../../src/invoker/executor.js";
+import type {
+  AlarmService,
+  ConcurrencyGate,
+  Dispatcher,
+  DispatchMessage,
+  Host,
+  Identity,
+  InvokeRequest,
+  Invokers,
+  Throttle,
+} from "../../src/ports.js";
+import type { SqlStore } from "../../src/store/sql-store.js";
+import { FakeIsolates } from "./fake-isolates.js";
+import { memoryStore } from "./memory-sql.js";
+
+export const API_HOST = "https://edgewhisk.test";
+
+export function identityOf(namespace: string): Identity {
+  return { subject: namespace, namespace, uuid: `uuid-${namespace}`, authKey: `uuid-${namespace}:key` };
+}
+
+/** A request as the controller builds it for `namespace` invoking `action` (`ns/name` or `ns/pkg/name`). */
+export function invokeRequest(action: EntityRef, params: Record<string, unknown> = {}, namespace = action.namespace): InvokeRequest {
+  return {
+    activationId: newActivationId(() => crypto.randomUUID()),
+    transactionId: "tx",
+    action,
+    identity: identityOf(namespace),
+    params,
+    receivedAt: Date.now(),
+    apiHost: API_HOST,
+  };
+}
+
+/** A queue that holds messages until drained. */
+export class HeldQueue implements Dispatcher {
+  readonly messages: DispatchMessage[] = [];
+  /** Every message ever dispatched, drained or not. */
+  readonly dispatched: DispatchMessage[] = [];
+
+  async dispatch(message: DispatchMessage): Promise<void> {
+    this.messages.push(message);
+    this.dispatched.push(message);
+  }
+}
+
+/** Admits everything, except the namespaces told to refuse (OpenWhisk's 429). */
+export class TestThrottle implements Throttle {
+  readonly admitted: { namespace: string; kind: ThrottledKind }[] = [];
+  readonly refusing = new Set<string>();
+
+  async admit(namespace: string, kind: ThrottledKind): Promise<void> {
+    if (this.refusing.has(namespace)) throw new WhiskError(429, Messages.tooManyRequests(1, 0));
+    this.admitted.push({ namespace, kind });
+  }
+}
+
+/** The real concurrency rule (namespace limits from the store) with a log of what was asked. */
+export class RecordingGate implements ConcurrencyGate {
+  readonly authority = new MemoryLeaseAuthority();
+  readonly calls: string[] = [];
+  private readonly limiter: ConcurrencyLimiter;
+
+  constructor(store: SqlStore) {
+    this.limiter = new ConcurrencyLimiter({ authority: this.authority, limitsOf: (namespace) => store.getNamespaceLimits(namespace) });
+  }
+
+  async acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void> {
+    this.calls.push(`acquire ${namespace} ${activationId}`);
+    await this.limiter.acquire(namespace, activationId, ttlMs);
+  }
+
+  async release(namespace: string, activationId: string): Promise<void> {
+    this.calls.push(`release ${namespace} ${activationId}`);
+    await this.limiter.release(namespace, activationId);
+  }
+
+  /** Places held in a namespace now. */
+  held(namespace: string): number {
+    return this.authority.size(namespace);
+  }
+}
+
+const noAlarms: AlarmService = {
+  create: () => Promise.reject(new Error("alarms are not part of the test host")),
+  read: async () => undefined,
+  update: async () => false,
+  setActive: async () => false,
+  delete: async () => false,
+};
+
+export interface TestHost {
+  host: Host;
+  store: SqlStore;
+  isolates: FakeIsolates;
+  executor: ActivationExecutor;
+  queue: HeldQueue;
+  throttle: TestThrottle;
+  concurrency: RecordingGate;
+  /** Work handed to `defer`, to await. */
+  deferred: Promise<unknown>[];
+  /** What a queue consumer hands the dispatch path (src/invoker/dispatch.ts) on this host. */
+  dispatchDeps: DispatchDeps;
+  /** Handles queued messages through the real dispatch path (fires queue more) until none is left. */
+  drain(): Promise<Disposition[]>;
+}
+
+export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation">> = {}): TestHost {
+  const { store } = memoryStore();
+  const isolates = new FakeIsolates();
+  const queue = new HeldQueue();
+  const throttle = new TestThrottle();
+  const concurrency = new RecordingGate(store);
+  const deferred: Promise<unknown>[] = [];
+  const invokers: Invokers = {
+    invoke: (request) => executor.execute(request),
+    invokeWeb: (request) => executor.executeWeb(request),
+    invalidate: async (refs) => executor.invalidate(refs),
+  };
+  const executor: ActivationExecutor = new ActivationExecutor({
+    store,
+    isolates,
+    // The fake isolates never load the runner; the module set still carries it.
+    runnerSource: "// runner",
+    preinstalled: {},
+    invokeComponent: (call) => invokers.invoke(componentRequest(call)),
+    throttle,
+    concurrency,
+    ...options,
+  });
+  const dispatchDeps: DispatchDeps = { store, invokers, dispatcher: queue, throttle, concurrency };
+  const host: Host = {
+    store,
+    dispatcher: queue,
+    invokers,
+    alarms: noAlarms,
+    throttle,
+    concurrency,
+    defer: (work) => void deferred.push(work),
+    apiHost: API_HOST,
+  };
+  return {
+    host,
+    store,
+    isolates,
+    executor,
+    queue,
+    throttle,
+    concurrency,
+    deferred,
+    dispatchDeps,
+    async drain() {
+      const dispositions: Disposition[] = [];
+      for (let message = queue.messages.shift(); message; message = queue.messages.shift()) {
+        dispositions.push(await handleDispatch(message, dispatchDeps));
+      }
+      return dispositions;
+    },
+  };
+}

@@ -1,0 +1,267 @@
+// The invoker's executor (src/invoker/executor.ts) on the fast tier's ports:
+// the real SqlStore on SQLite in memory and fake isolates.
+import { beforeEach, describe, expect, it } from "vitest";
+import { getAnnotation } from "../../src/core/entities.js";
+import { Messages, WhiskError } from "../../src/core/errors.js";
+import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
+import { IsolateStartError } from "../../src/invoker/isolates.js";
+import { putAction, ref } from "../support/entities.js";
+import { IsolateCrash } from "../support/fake-isolates.js";
+import { API_HOST, createTestHost, invokeRequest, type TestHost } from "../support/host.js";
+
+let t: TestHost;
+beforeEach(() => {
+  t = createTestHost();
+});
+
+const annotation = (record: { annotations: { key: string; value: unknown }[] }, key: string) => getAnnotation(record.annotations, key);
+
+describe("executor: results", () => {
+  it("runs an action cold, then warm in the same isolate, and records each run", async () => {
+    const code = "function main(p) { return { hello: p.name }; }";
+    const action = await putAction(t.store, "guest/hello", { code, parameters: [{ key: "name", value: "default" }] });
+    t.isolates.define("/guest/hello", (params) => ({ hello: params.name }));
+
+    const first = await t.executor.execute(invokeRequest(action, { name: "Ada" }));
+    const second = await t.executor.execute(invokeRequest(action));
+
+    expect(first.response).toEqual({ status: "success", statusCode: 0, success: true, result: { hello: "Ada" } });
+    expect(second.response.result).toEqual({ hello: "default" });
+    expect(t.isolates.runs.map((run) => run.cold)).toEqual([true, false]);
+    expect(t.isolates.runs[0].key).toBe(t.isolates.runs[1].key);
+    // The cold start loaded the code the store keeps by digest.
+    expect(t.isolates.built.get(t.isolates.runs[0].key)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining(code) });
+    expect(typeof annotation(first, "initTime")).toBe("number");
+    expect(annotation(second, "initTime")).toBeUndefined();
+    expect(annotation(first, "path")).toBe("guest/hello");
+    expect(annotation(first, "kind")).toBe("nodejs:20");
+    expect(await t.store.getActivation("guest", first.activationId)).toEqual(first);
+    expect(await t.store.getActivation("guest", second.activationId)).toEqual(second);
+  });
+
+  it("hands the runner the activation's identity, and the API key only to actions that may have it", async () => {
+    const open = await putAction(t.store, "guest/open");
+    const closed = await putAction(t.store, "guest/closed", { annotations: [{ key: "provide-api-key", value: false }] });
+    t.isolates.define("/guest/open", () => ({})).define("/guest/closed", () => ({}));
+    const request = invokeRequest(open, { x: 1 });
+    await t.executor.execute(request);
+    await t.executor.execute(invokeRequest(closed));
+
+    const [openRun, closedRun] = t.isolates.runs;
+    expect(openRun.request).toMatchObject({
+      params: { x: 1 },
+      activationId: request.activationId,
+      namespace: "guest",
+      actionName: "/guest/open",
+      actionVersion: "0.0.1",
+      apiHost: API_HOST,
+      apiKey: "uuid-guest:key",
+      mainName: "main",
+      logLimitBytes: 10 * MEGABYTE,
+    });
+    expect(openRun.request.deadline - Date.now()).toBeGreaterThan(LIMITS.timeout.std - 5_000);
+    expect(closedRun.request.apiKey).toBeUndefined();
+  });
+
+  it("records a result with an error field as an application error", async () => {
+    const action = await putAction(t.store, "guest/fails");
+    t.isolates.define("/guest/fails", () => ({ error: "no such thing" }));
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(record.response).toEqual({ status: "application error", statusCode: 1, success: false, result: { error: "no such thing" } });
+    expect(record.statusCode).toBe(1);
+  });
+
+  it("records a thrown error as a developer error and a rejected promise as an application error", async () => {
+    const throws = await putAction(t.store, "guest/throws");
+    const rejects = await putAction(t.store, "guest/rejects");
+    t.isolates
+      .define("/guest/throws", () => {
+        throw new TypeError("x is not a function");
+      })
+      .define("/guest/rejects", () => Promise.reject(new Error("later")));
+    const thrown = await t.executor.execute(invokeRequest(throws));
+    const rejected = await t.executor.execute(invokeRequest(rejects));
+    expect(thrown.response).toEqual({
+      status: "action developer error",
+      statusCode: 2,
+      success: false,
+      result: { error: "An error has occurred: TypeError: x is not a function" },
+    });
+    expect(rejected.response).toMatchObject({ statusCode: 1, result: { error: { message: "later" } } });
+  });
+
+  it("refuses a result over the size limit as a developer error naming the sizes", async () => {
+    const action = await putAction(t.store, "guest/big");
+    t.isolates.define("/guest/big", () => ({ blob: "b".repeat(LIMITS.resultBytes) }));
+    const record = await t.executor.execute(invokeRequest(action));
+    const size = LIMITS.resultBytes + '{"blob":""}'.length;
+    expect(record.response).toEqual({
+      status: "action developer error",
+      statusCode: 2,
+      success: false,
+      result: { error: Messages.truncatedResponse(size, LIMITS.resultBytes) },
+    });
+  });
+
+  it("accepts a result of exactly the size limit", async () => {
+    const action = await putAction(t.store, "guest/edge");
+    t.isolates.define("/guest/edge", () => ({ blob: "b".repeat(LIMITS.resultBytes - '{"blob":""}'.length) }));
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(record.response.statusCode).toBe(0);
+  });
+
+  it("answers 404 for an action that does not exist, and runs nothing", async () => {
+    await expect(t.executor.execute(invokeRequest(ref("guest/nothing")))).rejects.toMatchObject({ status: 404 });
+    expect(t.isolates.runs).toEqual([]);
+  });
+});
+
+describe("executor: logs", () => {
+  it("keeps the action's log lines, stdout and stderr, in order", async () => {
+    const action = await putAction(t.store, "guest/chatty");
+    t.isolates.define("/guest/chatty", (_params, run) => {
+      run.log("one");
+      run.log("two", "stderr");
+      return {};
+    });
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(record.logs).toHaveLength(2);
+    expect(record.logs[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stdout: one$/);
+    expect(record.logs[1]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stderr: two$/);
+  });
+
+  it("ends logs cut at the action's log limit with OpenWhisk's truncation line", async () => {
+    const action = await putAction(t.store, "guest/flood", { limits: { logs: 1 } });
+    t.isolates.define("/guest/flood", (_params, run) => {
+      run.log("a".repeat(600_000));
+      run.log("b".repeat(600_000));
+      return { done: true };
+    });
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(record.response.result).toEqual({ done: true });
+    expect(record.logs).toHaveLength(2);
+    expect(record.logs[0]).toContain("stdout: aaa");
+    expect(record.logs[1]).toMatch(new RegExp(`stderr: ${Messages.truncatedLogs(MEGABYTE).replace(/[.()]/g, "\\$&")}$`));
+  });
+});
+
+describe("executor: failing isolates", () => {
+  it("answers a run past the action's timeout as a developer error and never reuses that isolate", async () => {
+    const action = await putAction(t.store, "guest/slow", { limits: { timeout: 100 } });
+    let calls = 0;
+    t.isolates.define("/guest/slow", () => (calls++ === 0 ? new Promise(() => undefined) : { fast: true }));
+
+    const started = Date.now();
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(record.response).toEqual({
+      status: "action developer error",
+      statusCode: 2,
+      success: false,
+      result: { error: Messages.timedOut(100) },
+    });
+    expect(annotation(record, "timeout")).toBe(true);
+    expect(t.isolates.discarded).toEqual([t.isolates.runs[0].key]);
+
+    const next = await t.executor.execute(invokeRequest(action));
+    expect(next.response.result).toEqual({ fast: true });
+    expect(annotation(next, "timeout")).toBe(false);
+    expect(t.isolates.runs[1].cold).toBe(true);
+  });
+
+  it("records an isolate that crashed mid-run as a whisk internal error, then starts a fresh one", async () => {
+    const action = await putAction(t.store, "guest/crashy");
+    let calls = 0;
+    t.isolates.define("/guest/crashy", () => {
+      if (calls++ === 0) throw new IsolateCrash("workerd child exited with signal SIGKILL");
+      return { ok: true };
+    });
+    const crashed = await t.executor.execute(invokeRequest(action));
+    expect(crashed.response).toEqual({
+      status: "whisk internal error",
+      statusCode: 3,
+      success: false,
+      result: { error: "workerd child exited with signal SIGKILL" },
+    });
+    expect(await t.store.getActivation("guest", crashed.activationId)).toEqual(crashed);
+    const next = await t.executor.execute(invokeRequest(action));
+    expect(next.response.result).toEqual({ ok: true });
+    expect(t.isolates.runs.map((run) => run.cold)).toEqual([true, true]);
+  });
+
+  it("records an isolate that failed to start as OpenWhisk's initialization error", async () => {
+    const action = await putAction(t.store, "guest/broken");
+    t.isolates.define("/guest/broken", () => {
+      throw new IsolateStartError("SyntaxError: Unexpected token '}'");
+    });
+    const record = await t.executor.execute(invokeRequest(action));
+    expect(record.response).toEqual({
+      status: "action developer error",
+      statusCode: 2,
+      success: false,
+      result: { error: "Initialization has failed due to: SyntaxError: Unexpected token '}'" },
+    });
+    expect(t.isolates.discarded).toHaveLength(1);
+  });
+});
+
+describe("executor: places and caches", () => {
+  it("gives back the place of a leased activation before answering, whatever its outcome", async () => {
+    const ok = await putAction(t.store, "guest/ok");
+    const bad = await putAction(t.store, "guest/bad");
+    t.isolates.define("/guest/ok", () => ({})).define("/guest/bad", () => {
+      throw new IsolateCrash("gone");
+    });
+    for (const action of [ok, bad]) {
+      const request = { ...invokeRequest(action), leased: true as const };
+      await t.concurrency.acquire("guest", request.activationId);
+      expect(t.concurrency.held("guest")).toBe(1);
+      await t.executor.execute(request);
+      expect(t.concurrency.held("guest")).toBe(0);
+    }
+    // An unleased request (a sequence component) releases nothing.
+    await t.executor.execute(invokeRequest(ok));
+    expect(t.concurrency.calls.filter((call) => call.startsWith("release"))).toHaveLength(2);
+  });
+
+  it("keeps running the action it resolved until told the action changed", async () => {
+    const action = await putAction(t.store, "guest/versioned");
+    t.isolates.define("/guest/versioned", (_p, run) => ({ version: run.request.actionVersion }));
+    expect((await t.executor.execute(invokeRequest(action))).response.result).toEqual({ version: "0.0.1" });
+
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity({ ...entity, doc: { ...entity.doc, version: "0.0.2" } }, entity.rev!)).toBe(true);
+    expect((await t.executor.execute(invokeRequest(action))).response.result).toEqual({ version: "0.0.1" });
+
+    t.executor.invalidate([action]);
+    const updated = await t.executor.execute(invokeRequest(action));
+    expect(updated.response.result).toEqual({ version: "0.0.2" });
+    expect(updated.version).toBe("0.0.2");
+    // A new version gets an isolate of its own.
+    expect(t.isolates.runs[2].cold).toBe(true);
+    expect(t.isolates.runs[2].key).not.toBe(t.isolates.runs[0].key);
+  });
+
+  it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {
+    await t.store.createEntity({
+      collection: "packages",
+      ref: ref("lib/tools"),
+      doc: { namespace: "lib", name: "tools", version: "0.0.1", publish: true, updated: 1, annotations: [], parameters: [], binding: {} },
+    });
+    const shared = await putAction(t.store, "lib/tools/echo");
+    t.isolates.define("/lib/tools/echo", (_p, run) => ({ caller: run.request.namespace }));
+    const fromGuest = await t.executor.execute(invokeRequest(shared, {}, "guest"));
+    const fromOther = await t.executor.execute(invokeRequest(shared, {}, "other"));
+    expect([fromGuest.response.result, fromOther.response.result]).toEqual([{ caller: "guest" }, { caller: "other" }]);
+    expect(fromGuest.namespace).toBe("guest");
+    expect(t.isolates.runs.map((run) => run.cold)).toEqual([true, true]);
+  });
+
+  it("raises OpenWhisk's 403 for another namespace's unpublished action", async () => {
+    const action = await putAction(t.store, "lib/private");
+    const refused = await t.executor.execute(invokeRequest(action, {}, "guest")).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(WhiskError);
+    expect(refused).toMatchObject({ status: 403, message: Messages.notAuthorizedToAccess("lib/private") });
+    expect(t.isolates.runs).toEqual([]);
+  });
+});

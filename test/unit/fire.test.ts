@@ -1,0 +1,170 @@
+// Trigger fires (src/invoker/fire.ts) on the fast tier's ports: accepted by
+// the controller, carried out from the queue as one activation per active
+// rule, and recorded as the trigger's activation.
+import { beforeEach, describe, expect, it } from "vitest";
+import { getAnnotation } from "../../src/core/entities.js";
+import { Messages } from "../../src/core/errors.js";
+import { handleDispatch } from "../../src/invoker/dispatch.js";
+import { acceptFire, ruleActivationId } from "../../src/invoker/fire.js";
+import type { DispatchMessage, InvokeRequest } from "../../src/ports.js";
+import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
+import { API_HOST, createTestHost, identityOf, type TestHost } from "../support/host.js";
+
+let t: TestHost;
+beforeEach(async () => {
+  t = createTestHost();
+  for (const name of ["log", "mail"]) {
+    await putAction(t.store, `guest/${name}`);
+    t.isolates.define(`/guest/${name}`, (params) => ({ by: name, ...params }));
+  }
+});
+
+async function putTrigger(rules: Parameters<typeof triggerDoc>[1], parameters = [{ key: "source", value: "trigger" }]) {
+  const trigger = ref("guest/tick");
+  await putEntity(t.store, { collection: "triggers", ref: trigger, doc: triggerDoc(trigger, rules, parameters) });
+  return trigger;
+}
+
+const fire = (payload: Record<string, unknown> = { at: 1 }, trigger = ref("guest/tick")) =>
+  acceptFire(t.host, {
+    identity: identityOf("guest"),
+    trigger,
+    payload,
+    headers: { "x-from": "test" },
+    apiHost: API_HOST,
+    transactionId: "tx",
+  });
+
+const invokes = (messages: DispatchMessage[]): InvokeRequest[] =>
+  messages.flatMap((message) => (message.type === "invoke" ? [message.request] : []));
+
+describe("accepting a fire", () => {
+  it("queues nothing and answers no id when no rule is active", async () => {
+    await putTrigger({ "guest/off": { action: "guest/log", status: "inactive" } });
+    expect(await fire()).toBeUndefined();
+    expect(t.queue.dispatched).toEqual([]);
+  });
+
+  it("answers 404 for no trigger and 409 for an entity that is not one", async () => {
+    await expect(fire()).rejects.toMatchObject({ status: 404 });
+    await expect(fire({}, ref("guest/log"))).rejects.toMatchObject({ status: 409, message: Messages.conformance });
+  });
+
+  it("queues one fire carrying the trigger as it is now", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    const id = await fire({ at: 2 });
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(t.queue.messages).toHaveLength(1);
+    expect(t.queue.messages[0]).toMatchObject({
+      type: "fire",
+      fire: {
+        activationId: id,
+        trigger: { namespace: "guest", name: "tick" },
+        triggerVersion: "0.0.1",
+        triggerParams: [{ key: "source", value: "trigger" }],
+        rules: { "guest/to-log": { action: { path: "guest", name: "log" }, status: "active" } },
+        payload: { at: 2 },
+        headers: { "x-from": "test" },
+      },
+    });
+  });
+});
+
+describe("carrying out a fire", () => {
+  it("starts one activation per active rule, skips inactive ones and logs each rule in the trigger's record", async () => {
+    await putTrigger({
+      "guest/to-log": { action: "guest/log" },
+      "guest/to-mail": { action: "guest/mail" },
+      "guest/paused": { action: "guest/mail", status: "inactive" },
+    });
+    const fireId = (await fire({ at: 3, source: "payload wins" }))!;
+    expect(await t.drain()).toEqual(["done", "done", "done"]);
+
+    const started = invokes(t.queue.dispatched);
+    const expectedIds = [await ruleActivationId(fireId, "guest/to-log"), await ruleActivationId(fireId, "guest/to-mail")];
+    expect(started.map((request) => request.activationId)).toEqual(expectedIds);
+    expect(started.map((request) => [request.action.name, request.cause, request.leased])).toEqual([
+      ["log", fireId, true],
+      ["mail", fireId, true],
+    ]);
+    // Trigger parameters < request headers < fire payload.
+    expect(started[0].params).toEqual({ source: "payload wins", __ow_headers: { "x-from": "test" }, at: 3 });
+
+    const trigger = await t.store.getActivation("guest", fireId);
+    expect(trigger?.response.result).toEqual({ at: 3, source: "payload wins" });
+    expect(trigger?.logs.map((line) => JSON.parse(line))).toEqual([
+      { statusCode: 0, success: true, activationId: expectedIds[0], rule: "guest/to-log", action: "guest/log" },
+      { statusCode: 0, success: true, activationId: expectedIds[1], rule: "guest/to-mail", action: "guest/mail" },
+      {
+        statusCode: 1,
+        success: false,
+        error: Messages.triggerWithInactiveRule("guest/paused", "guest/mail"),
+        rule: "guest/paused",
+        action: "guest/mail",
+      },
+    ]);
+
+    const ran = await t.store.getActivation("guest", expectedIds[1]);
+    expect(ran?.response.result).toMatchObject({ by: "mail", at: 3 });
+    expect(ran?.cause).toBe(fireId);
+    expect(getAnnotation(ran!.annotations, "path")).toBe("guest/mail");
+    expect(t.throttle.admitted).toEqual([
+      { namespace: "guest", kind: "invoke" },
+      { namespace: "guest", kind: "invoke" },
+    ]);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+
+  it("does nothing again for a redelivered fire that is already recorded", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    await fire();
+    const [message] = t.queue.messages;
+    await t.drain();
+    const runs = t.isolates.runs.length;
+    t.queue.messages.push(message);
+    await t.drain();
+    expect(t.isolates.runs).toHaveLength(runs);
+    expect(invokes(t.queue.dispatched)).toHaveLength(1);
+  });
+
+  it("logs a rule whose action was deleted, and starts the others", async () => {
+    await putTrigger({ "guest/a-gone": { action: "guest/deleted" }, "guest/b-log": { action: "guest/log" } });
+    const fireId = (await fire())!;
+    expect(await handleDispatch(t.queue.messages.shift()!, t.dispatchDeps)).toBe("done");
+    expect(await outcomesOf(fireId)).toEqual([
+      ["guest/a-gone", 1, false, Messages.resourceDoesNotExist],
+      ["guest/b-log", 0, true, undefined],
+    ]);
+    expect(invokes(t.queue.messages).map((request) => request.action.name)).toEqual(["log"]);
+    // The refused rule gave its place back; the started one holds its own.
+    expect(t.concurrency.held("guest")).toBe(1);
+  });
+
+  it("logs the rules past the namespace's concurrent limit as refused", async () => {
+    await t.store.putNamespaceLimits("guest", { concurrentInvocations: 1 });
+    await putTrigger({ "guest/a-log": { action: "guest/log" }, "guest/b-mail": { action: "guest/mail" } });
+    const fireId = (await fire())!;
+    await handleDispatch(t.queue.messages.shift()!, t.dispatchDeps);
+    expect(await outcomesOf(fireId)).toEqual([
+      ["guest/a-log", 0, true, undefined],
+      ["guest/b-mail", 1, false, Messages.tooManyConcurrentRequests(1, 1)],
+    ]);
+    expect(invokes(t.queue.messages).map((request) => request.action.name)).toEqual(["log"]);
+  });
+
+  it("logs the rules the namespace's rate limit refuses", async () => {
+    await putTrigger({ "guest/a-log": { action: "guest/log" } });
+    t.throttle.refusing.add("guest");
+    const fireId = (await fire())!;
+    await handleDispatch(t.queue.messages.shift()!, t.dispatchDeps);
+    expect(await outcomesOf(fireId)).toEqual([["guest/a-log", 1, false, Messages.tooManyRequests(1, 0)]]);
+    expect(t.queue.messages).toEqual([]);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+});
+
+/** Each rule's outcome as the trigger's record logs it: rule, status code, success, error. */
+async function outcomesOf(fireId: string) {
+  const record = await t.store.getActivation("guest", fireId);
+  return record!.logs.map((line) => JSON.parse(line)).map((o) => [o.rule, o.statusCode, o.success, o.error]);
+}

@@ -1,0 +1,100 @@
+// The invoker Durable Object's activation outbox (src/cloudflare/outbox.ts):
+// its decisions — batch, bypass, flush, retry by alarm — over a fake of the
+// object's storage and the fast tier's store. Only the storage calls the
+// outbox makes are faked (kv put/list/delete, setAlarm).
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { ActivationOutbox } from "../../src/cloudflare/outbox.js";
+import { activationRecord } from "../support/entities.js";
+import { memoryStore } from "../support/memory-sql.js";
+
+class FakeObjectStorage {
+  readonly values = new Map<string, unknown>();
+  readonly alarms: number[] = [];
+  readonly kv = {
+    put: (key: string, value: unknown) => void this.values.set(key, structuredClone(value)),
+    delete: (key: string) => this.values.delete(key),
+    list: <T>({ prefix }: { prefix: string }): [string, T][] =>
+      [...this.values].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)) as [string, T][],
+  };
+  async setAlarm(at: number) {
+    this.alarms.push(at);
+  }
+}
+
+let storage: FakeObjectStorage;
+let store: ReturnType<typeof memoryStore>["store"];
+let outbox: ActivationOutbox;
+beforeEach(() => {
+  storage = new FakeObjectStorage();
+  store = memoryStore().store;
+  outbox = new ActivationOutbox(storage as unknown as DurableObjectStorage, store);
+});
+
+const record = (n: number, logs: string[] = []) =>
+  activationRecord({ activationId: n.toString(16).padStart(32, "0"), namespace: "guest", name: "a", start: 1_790_000_000_000 + n, logs });
+
+describe("activation outbox", () => {
+  it("keeps records finished together as one stored batch, answers them, then writes them to the store at once", async () => {
+    const putActivations = vi.spyOn(store, "putActivations");
+    const records = [record(1), record(2), record(3)];
+    await Promise.all(records.map((r) => outbox.add(r)));
+
+    // Answered once durable in the object's storage, before the store has them.
+    expect([...storage.values.values()]).toEqual([records]);
+    expect(await store.getActivation("guest", records[0].activationId)).toBeUndefined();
+    expect(storage.alarms).toHaveLength(1);
+
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(putActivations).toHaveBeenCalledTimes(1);
+    expect(putActivations).toHaveBeenCalledWith(records);
+    expect(await store.countActivations("guest", {})).toBe(3);
+  });
+
+  it("writes a record too large for a storage value straight to the store", async () => {
+    const big = record(9, ["x".repeat(400_000)]);
+    await outbox.add(big);
+    expect(storage.values.size).toBe(0);
+    expect(await store.getActivation("guest", big.activationId)).toEqual(big);
+  });
+
+  it("splits records that together outgrow a storage value into batches", async () => {
+    const records = [1, 2, 3].map((n) => record(n, ["y".repeat(130_000)]));
+    const putActivations = vi.spyOn(store, "putActivations").mockRejectedValue(new Error("hold them"));
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    await Promise.all(records.map((r) => outbox.add(r)));
+    // ~390 kB each as the outbox reckons: two fit under its 1 MB, the third starts another batch.
+    expect([...storage.values.values()].map((batch) => (batch as unknown[]).length)).toEqual([2, 1]);
+    await vi.waitFor(() => expect(putActivations).toHaveBeenCalled());
+    vi.restoreAllMocks();
+  });
+
+  it("keeps a batch the store refused and arms an alarm that writes it later", async () => {
+    const putActivations = vi.spyOn(store, "putActivations").mockRejectedValueOnce(new Error("D1 is down"));
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const r = record(4);
+    await outbox.add(r);
+    await vi.waitFor(() => expect(storage.alarms).toHaveLength(2));
+    expect(logged).toHaveBeenCalledOnce();
+    expect(storage.alarms[1] - Date.now()).toBeLessThanOrEqual(1_000);
+    expect(storage.values.size).toBe(1);
+    expect(await store.getActivation("guest", r.activationId)).toBeUndefined();
+
+    await outbox.onAlarm();
+    expect(putActivations).toHaveBeenCalledTimes(2);
+    expect(storage.values.size).toBe(0);
+    expect(await store.getActivation("guest", r.activationId)).toEqual(r);
+    vi.restoreAllMocks();
+  });
+
+  it("writes what an earlier object left in storage when its alarm fires, and nothing twice", async () => {
+    const left = [record(5), record(6)];
+    storage.kv.put("outbox:1-0", left);
+    await outbox.onAlarm();
+    expect(storage.values.size).toBe(0);
+    expect(await store.countActivations("guest", {})).toBe(2);
+    // A record already written is not written again (records are keyed by id).
+    storage.kv.put("outbox:1-1", [left[0]]);
+    await outbox.flush();
+    expect(await store.countActivations("guest", {})).toBe(2);
+  });
+});
