@@ -3,10 +3,11 @@
 // kept apart by digest, sequences and triggers as their documents hold them.
 import { buildActivation, resultResponse, type ActivationRecord, type ActivationResponse } from "../../src/core/activation.js";
 import { sha256Hex } from "../../src/core/digest.js";
-import type { ActionDoc, KeyValue, PackageDoc, TriggerDoc } from "../../src/core/entities.js";
+import type { ActionDoc, EntityDraft, KeyValue, PackageDoc, StoredActionDoc, TriggerDoc } from "../../src/core/entities.js";
+import { withoutCode } from "../../src/core/actions.js";
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from "../../src/core/limits.js";
 import { entityPath, qualifiedName, resolveQualifiedName, type EntityRef } from "../../src/core/names.js";
-import type { Store, StoredEntity } from "../../src/ports.js";
+import type { Store } from "../../src/ports.js";
 
 /** `ns/name` or `ns/pkg/name` as a ref. */
 export function ref(path: string): EntityRef {
@@ -50,7 +51,7 @@ export function actionDoc(entity: EntityRef, options: ActionOptions = {}): Actio
   };
 }
 
-export function sequenceDoc(entity: EntityRef, components: string[], updated = Date.now()): ActionDoc {
+export function sequenceDoc(entity: EntityRef, components: string[], updated = Date.now()): StoredActionDoc {
   return {
     ...base(entity, updated),
     exec: { kind: "sequence", components },
@@ -88,13 +89,12 @@ export function triggerDoc(
 }
 
 /** An action as the API stores it: the document without code, the code as a blob by digest. */
-export async function storedAction(entity: EntityRef, options: ActionOptions = {}): Promise<{ entity: StoredEntity; code: { digest: string; text: string } }> {
+export async function storedAction(entity: EntityRef, options: ActionOptions = {}): Promise<{ entity: EntityDraft<"actions">; code: { digest: string; text: string } }> {
   const doc = actionDoc(entity, options);
   const exec = doc.exec as { code: string };
   const digest = await sha256Hex(exec.code);
-  const { code: _code, ...withoutCode } = exec;
   return {
-    entity: { collection: "actions", ref: entity, doc: { ...doc, exec: withoutCode as ActionDoc["exec"] }, codeDigest: digest },
+    entity: { collection: "actions", ref: entity, doc: withoutCode(doc), codeDigest: digest },
     code: { digest, text: exec.code },
   };
 }
@@ -106,7 +106,7 @@ export async function putAction(store: Store, path: string, options: ActionOptio
   return entity.ref;
 }
 
-export async function putEntity(store: Store, entity: StoredEntity): Promise<void> {
+export async function putEntity(store: Store, entity: EntityDraft): Promise<void> {
   if (!(await store.createEntity(entity))) throw new Error(`${qualifiedName(entity.ref)} exists already`);
 }
 
