@@ -27,6 +27,16 @@ export async function waitFor(url) {
   throw new Error(`no answer from ${url}`);
 }
 
+/** Runs `wskadmin ...args` (with `env` added); throws when it fails. */
+function runWskadmin(args, env = {}) {
+  const done = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts/wskadmin.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (done.status !== 0) throw new Error(`wskadmin ${args.join(" ")} failed`);
+}
+
 /** `npm start` in its own process group and state; `stop()` kills the group and removes the state. */
 export async function startLocalServer(prefix) {
   const state = mkdtempSync(join(tmpdir(), prefix));
@@ -50,14 +60,63 @@ export async function startLocalServer(prefix) {
     stop();
     throw err;
   }
-  /** Runs `wskadmin ...args` against this server's state; throws when it fails. */
-  const wskadmin = (...args) => {
-    const done = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts/wskadmin.ts"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, EDGEWHISK_STATE: state },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    if (done.status !== 0) throw new Error(`wskadmin ${args.join(" ")} failed`);
-  };
+  const wskadmin = (...args) => runWskadmin(args, { EDGEWHISK_STATE: state });
   return { url, pgid: child.pid, state, wskadmin, stop };
+}
+
+/**
+ * `npm run start:node` in its own process group, on a database and NATS
+ * stream of its own (made from DATABASE_URL and NATS_URL, or the variables
+ * .ci/services.sh prints); `stop()` kills the group and drops both.
+ */
+export async function startNodeServer(prefix) {
+  const adminUrl = process.env.DATABASE_URL ?? process.env.EDGEWHISK_TEST_DATABASE_URL;
+  const natsUrl = process.env.NATS_URL ?? process.env.EDGEWHISK_TEST_NATS_URL;
+  if (!adminUrl || !natsUrl) throw new Error("the Node host needs DATABASE_URL and NATS_URL (eval \"$(bash .ci/services.sh)\")");
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const database = `${prefix}_${suffix}`;
+  const stream = `${prefix.toUpperCase()}_${suffix.toUpperCase()}`;
+  const { default: pg } = await import("pg");
+  const admin = async (sql) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/node/local.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), DATABASE_URL: String(databaseUrl), NATS_URL: natsUrl, NATS_STREAM: stream },
+    detached: true,
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    try {
+      const { connect } = await import("@nats-io/transport-node");
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const nc = await connect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    } catch {}
+  };
+  try {
+    await waitFor(`${url}/api/v1`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const wskadmin = (...args) => runWskadmin([...args, "--database-url", String(databaseUrl)]);
+  return { url, pgid: child.pid, wskadmin, stop };
 }
