@@ -9,7 +9,7 @@
 // and the server never stops answering. Arguments after `--` go to wrangler
 // dev. Ctrl-C (or SIGTERM) stops both. Local Queues keep messages in memory,
 // so accepted work is journaled in D1 under an id of this run
-// (DISPATCH_JOURNAL, src/invoker/journal.ts) and recovered after a crash.
+// (DISPATCH_JOURNAL, src/activation/journal.ts) and recovered after a crash.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { egressAllowance } from "../src/node/config.js";

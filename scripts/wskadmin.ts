@@ -23,7 +23,8 @@ import { parseArgs } from "node:util";
 import { createPool, PostgresSql } from "../src/node/postgres.js";
 import { AdminUsageError, runAdminCommand } from "../src/store/admin.js";
 import { inlineParams } from "../src/store/placeholders.js";
-import { SqlStore, type SqlDatabase } from "../src/store/sql-store.js";
+import { SqlStore } from "../src/store/sql-store.js";
+import type { SqlDatabase } from "../src/ports/sql-database.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** wrangler and the Node it requires come from the project, not PATH (npm run adds them there; a direct run does not). */

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { activationSummary, type ActivationRecord } from "../core/activation.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { isValidActivationId, isValidEntityName } from "../core/names.js";
-import type { ActivationFilter } from "../ports.js";
+import type { ActivationFilter } from "../ports/store.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, routeNamespace } from "./crud.js";
 import { isTrue, listPage } from "./list.js";

@@ -20,7 +20,8 @@ import {
   type StoredApi,
 } from "../core/apis.js";
 import { WEB_CORS, webArguments } from "../core/webaction.js";
-import type { Identity, Store } from "../ports.js";
+import type { Identity } from "../ports/identity.js";
+import type { Store } from "../ports/store.js";
 import { identify } from "./auth.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { readWebRequest } from "./web.js";

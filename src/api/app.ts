@@ -18,7 +18,7 @@ import { apiDocsRoutes } from "./api-docs.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
 import { refuseUnroutedMethods } from "./routes.js";
-import type { Host } from "../ports.js";
+import type { Host } from "../ports/platform.js";
 
 const CORS_HEADERS = {
   "Access-Control-Allow-Origin": "*",

@@ -9,7 +9,8 @@
 import type { MiddlewareHandler } from "hono";
 import { hashAuthKey, parseBasicAuth, sameDigest } from "../core/auth.js";
 import { Messages, WhiskError } from "../core/errors.js";
-import type { Host, Identity } from "../ports.js";
+import type { Host } from "../ports/platform.js";
+import type { Identity } from "../ports/identity.js";
 import type { ApiEnv } from "./context.js";
 
 const CACHE_MS = 1_000;

@@ -1,6 +1,7 @@
 // The typed Hono context every route sees.
 import type { Context } from "hono";
-import type { Host, Identity } from "../ports.js";
+import type { Host } from "../ports/platform.js";
+import type { Identity } from "../ports/identity.js";
 
 export interface ApiVariables {
   host: Host;

@@ -5,7 +5,8 @@ import { isOfCollection, type Collection, type CollectionDocs, type EntityDraft,
 import { getEntityOf, NOT_FOUND_OR_CONFORMANCE } from "../core/entity-reads.js";
 import { Messages, WhiskError, forbidden, notFound } from "../core/errors.js";
 import { isValidEntityName, parseEntityRoute, qualifiedName, resolveNamespace, type EntityRef } from "../core/names.js";
-import type { CodeBlob, Identity, Store } from "../ports.js";
+import type { CodeBlob, Store } from "../ports/store.js";
+import type { Identity } from "../ports/identity.js";
 import type { ApiContext } from "./context.js";
 
 /**

@@ -3,11 +3,11 @@
 // event here with the trigger owner's key, as the stock package posts to its
 // provider service.
 import { Hono } from "hono";
-import { parseAlarmSchedule, updateAlarmSchedule, type AlarmKind } from "../core/alarms.js";
+import { parseAlarmSchedule, updateAlarmSchedule, type AlarmKind } from "../core/alarm-schedule.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { WhiskError, notFound } from "../core/errors.js";
 import { parseQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
-import type { AlarmState } from "../ports.js";
+import type { AlarmState } from "../ports/alarm-service.js";
 import { readJson } from "./body.js";
 import { actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner } from "./crud.js";

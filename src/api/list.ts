@@ -2,7 +2,7 @@
 // maximum), skip and count, with OpenWhisk's messages for bad values.
 import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
-import type { ListPage } from "../ports.js";
+import type { ListPage } from "../ports/store.js";
 import type { ApiContext } from "./context.js";
 
 const INT_MAX = 2 ** 31 - 1;

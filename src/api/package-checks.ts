@@ -6,7 +6,8 @@ import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, strictQualifiedName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
-import type { Host, Store } from "../ports.js";
+import type { Host } from "../ports/platform.js";
+import type { Store } from "../ports/store.js";
 
 /** Actions go into an existing package of the caller's, never into a binding. */
 export async function assertPackageAcceptsActions(store: Store, ref: EntityRef): Promise<void> {

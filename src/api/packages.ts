@@ -14,7 +14,7 @@ import {
   type Binding,
 } from "../core/packages.js";
 import { resolvePackage } from "../core/resolve.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, deleteStored, putEntity, routeNamespace, routeRef } from "./crud.js";

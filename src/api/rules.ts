@@ -19,7 +19,7 @@ import {
   updateRule,
   type RuleStatus,
 } from "../core/triggers.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef } from "./crud.js";

@@ -8,7 +8,7 @@ import { findEntityOf } from "../core/entity-reads.js";
 import { DEFAULT_NODEJS_KIND } from "../core/kinds.js";
 import type { EntityRef } from "../core/names.js";
 import { createPackage } from "../core/packages.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 import { alarmsActions } from "./alarms.js";
 import { samplesActions } from "./samples.js";
 import { utilsActions } from "./utils.js";

@@ -6,15 +6,16 @@
 // steps and sets its storage alarm to the time they name.
 import { DurableObject } from "cloudflare:workers";
 import { alarmStatus, isDue, newAlarm, nextAlarmState, rescheduled, withActive, type StoredAlarm } from "../core/alarm-lifecycle.js";
-import type { AlarmSchedule } from "../core/alarms.js";
+import type { AlarmSchedule } from "../core/alarm-schedule.js";
 import type { EntityRef } from "../core/names.js";
-import { deleteFiredTrigger, fireAlarm, recordFailedAlarm } from "../invoker/alarm-fire.js";
-import type { AlarmState, Identity } from "../ports.js";
+import { deleteFiredTrigger, fireAlarm, recordFailedAlarm } from "../activation/alarm-fire.js";
+import type { AlarmState } from "../ports/alarm-service.js";
+import type { Identity } from "../ports/identity.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { QueueDispatcher } from "./queue.js";
-import { rateGate } from "./throttle.js";
+import { rateGate } from "./throttle-do-client.js";
 
 const STATE = "state";
 

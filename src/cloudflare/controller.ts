@@ -4,16 +4,16 @@
 // started once per isolate).
 import { createApp } from "../api/app.js";
 import { apiOrigin } from "../core/egress.js";
-import type { Host } from "../ports.js";
+import type { Host } from "../ports/platform.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
-import { DurableObjectAlarms } from "./alarms.js";
+import { DurableObjectAlarms } from "./alarm-do-client.js";
 import type { Env } from "./env.js";
-import { DurableObjectInvokers } from "./invokers.js";
-import { journalSweeper } from "./journal-sweeper.js";
+import { DurableObjectInvokers } from "./invoker-do-client.js";
+import { journalSweeper } from "./journal-sweeper-do.js";
 import { dispatcherFor } from "./queue.js";
-import { concurrencyGate, rateGate } from "./throttle.js";
+import { concurrencyGate, rateGate } from "./throttle-do-client.js";
 
 export function hostFor(env: Env, ctx: ExecutionContext): Host {
   const store = new SqlStore(new D1Sql(env.DB));

@@ -1,5 +1,5 @@
 // SqlDatabase over a D1 binding.
-import type { SqlDatabase, SqlStatement } from "../store/sql-store.js";
+import type { SqlDatabase, SqlStatement } from "../ports/sql-database.js";
 
 export class D1Sql implements SqlDatabase {
   constructor(private readonly d1: D1Database) {}

@@ -1,8 +1,8 @@
 // The bindings of the edgewhisk Worker (see wrangler.toml).
-import type { DispatchMessage } from "../ports.js";
+import type { DispatchMessage } from "../ports/dispatcher.js";
 import type { AlarmFeed } from "./alarm-do.js";
 import type { Invoker } from "./invoker-do.js";
-import type { JournalSweeper } from "./journal-sweeper.js";
+import type { JournalSweeper } from "./journal-sweeper-do.js";
 import type { NamespaceThrottle } from "./throttle-do.js";
 
 export interface Env {
@@ -40,7 +40,7 @@ export interface Env {
   /**
    * Set by `npm start` only, to an id of that server run: journal accepted
    * messages in D1 before queueing them, because local Queues keep messages
-   * in memory (src/invoker/journal.ts). Deployed Queues are durable, so
+   * in memory (src/activation/journal.ts). Deployed Queues are durable, so
    * deployed Workers leave it unset and pay no journal write.
    */
   DISPATCH_JOURNAL?: string;

@@ -5,20 +5,20 @@ import { DurableObject } from "cloudflare:workers";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { IsolateHost } from "../invoker/isolates.js";
-import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
+import type { IsolateHost } from "../ports/isolate-host.js";
+import type { InvokeRequest, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome, type InvokeOutcome, type WebInvokeOutcome } from "../runtime/invoke-outcome.js";
 import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
 import runnerSource from "../runtime/isolate/runner.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
-import { DurableObjectInvokers } from "./invokers.js";
-import type { GatewayProps } from "./gateway.js";
+import { DurableObjectInvokers } from "./invoker-do-client.js";
+import type { GatewayProps } from "./outbound-gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
 import { SidecarIsolates } from "./sidecar-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
-import { concurrencyGate, invokerRateGate } from "./throttle.js";
+import { concurrencyGate, invokerRateGate } from "./throttle-do-client.js";
 
 export class Invoker extends DurableObject<Env> {
   private readonly executor: ActivationExecutor;

@@ -1,7 +1,7 @@
 // IsolateHost over the Worker Loader binding: one isolate per key, reused
 // while warm. The isolate gets no bindings; on Cloudflare limits.cpuMs stops
 // runaway code (local workerd does not enforce it).
-import type { IsolateHost, IsolateRun, IsolateSpec } from "../invoker/isolates.js";
+import type { IsolateHost, IsolateRun, IsolateSpec } from "../ports/isolate-host.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 

@@ -5,7 +5,7 @@
 // alarm retries whatever a failed or interrupted flush left, so no record is
 // lost when D1 hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 
 const PREFIX = "outbox:";
 /** Durable Object storage values are capped near 2 MB: batches stay under 1 MB, bigger records go straight to the store. */

@@ -2,9 +2,11 @@
 // that exhaust their retries land in the dead-letter queue, whose consumer
 // records a whisk internal error: nothing accepted is lost. Where the queue
 // itself is not durable (`npm start`), messages are journaled first.
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../invoker/dispatch.js";
-import { JournaledDispatcher } from "../invoker/journal.js";
-import type { ConcurrencyGate, Dispatcher, DispatchMessage, Store } from "../ports.js";
+import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../activation/dispatch.js";
+import { JournaledDispatcher } from "../activation/journal.js";
+import type { ConcurrencyGate } from "../ports/admission.js";
+import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
+import type { Store } from "../ports/store.js";
 import type { Env } from "./env.js";
 
 export class QueueDispatcher implements Dispatcher {

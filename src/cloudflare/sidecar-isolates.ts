@@ -8,7 +8,7 @@
 // A run sends the module set only the first time a key is run here, or when
 // the sidecar answers that it no longer holds the isolate (a child it
 // replaced, a sidecar restarted), so a warm run carries the request alone.
-import { IsolateStartError, type IsolateHost, type IsolateRun, type IsolateSpec } from "../invoker/isolates.js";
+import { IsolateStartError, type IsolateHost, type IsolateRun, type IsolateSpec } from "../ports/isolate-host.js";
 import { encodeModules } from "../runtime/module-wire.js";
 import type { RunRequest } from "../runtime/protocol.js";
 

@@ -1,20 +1,20 @@
 // The edgewhisk Worker: controller API (fetch), queue consumers and the
 // scheduled cleanup, wired to D1, Queues, invoker Durable Objects and the
 // Worker Loader.
-import type { DispatchMessage } from "../ports.js";
+import type { DispatchMessage } from "../ports/dispatcher.js";
 import { activationRetentionMs, purgeExpiredActivations } from "../store/retention.js";
 import { SqlStore } from "../store/sql-store.js";
 import { ensureSweeping, serveApi } from "./controller.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
-import { DurableObjectInvokers } from "./invokers.js";
-import { concurrencyGate, rateGate } from "./throttle.js";
+import { DurableObjectInvokers } from "./invoker-do-client.js";
+import { concurrencyGate, rateGate } from "./throttle-do-client.js";
 import { consumeActivations, consumeDeadLetters, dispatcherFor } from "./queue.js";
 
 export { AlarmFeed } from "./alarm-do.js";
-export { OutboundGateway } from "./gateway.js";
+export { OutboundGateway } from "./outbound-gateway.js";
 export { Invoker } from "./invoker-do.js";
-export { JournalSweeper } from "./journal-sweeper.js";
+export { JournalSweeper } from "./journal-sweeper-do.js";
 export { NamespaceThrottle } from "./throttle-do.js";
 
 export default {

@@ -5,7 +5,7 @@
 // → delete; otherwise re-arm for the next fire). Pure: the Cloudflare alarm
 // Durable Object and the Node scheduler only persist the state it answers and
 // arm their timer for the time it names.
-import { nextFireAfter, type AlarmSchedule } from "./alarms.js";
+import { nextFireAfter, type AlarmSchedule } from "./alarm-schedule.js";
 import type { EntityRef } from "./names.js";
 
 /** Attempts at one due fire before it is given up and recorded as a failed trigger activation. */

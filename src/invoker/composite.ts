@@ -5,7 +5,7 @@ import { buildActivation, requestedActivation, type ActivationRecord, type Activ
 import { getAnnotation, type KeyValue } from "../core/entities.js";
 import { LIMITS } from "../core/limits.js";
 import type { ResolvedAction } from "../core/resolve.js";
-import type { InvokeRequest } from "../ports.js";
+import type { InvokeRequest } from "../ports/invokers.js";
 
 export class CompositeTrace {
   readonly ids: string[] = [];

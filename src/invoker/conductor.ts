@@ -15,7 +15,7 @@ import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { qualifiedName, resolveQualifiedName } from "../core/names.js";
 import type { ResolvedAction } from "../core/resolve.js";
-import type { InvokeRequest } from "../ports.js";
+import type { InvokeRequest } from "../ports/invokers.js";
 import { compositeRecord, CompositeTrace } from "./composite.js";
 import type { ComponentInvoker } from "./sequence.js";
 

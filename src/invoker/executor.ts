@@ -27,22 +27,16 @@ import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
-import type {
-  ConcurrencyGate,
-  Identity,
-  InvokeRequest,
-  Store,
-  SubjectRecord,
-  Throttle,
-  WebInvokeRequest,
-  WebOutcome,
-} from "../ports.js";
+import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
+import type { Identity } from "../ports/identity.js";
+import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
+import type { Store, SubjectRecord } from "../ports/store.js";
 import { actionModules, entryFunctionName, type PreinstalledPackages } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
-import { IsolateStartError, type IsolateHost } from "./isolates.js";
+import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";

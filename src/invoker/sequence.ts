@@ -7,7 +7,8 @@ import type { SequenceExec } from "../core/entities.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import { parseQualifiedName, type EntityRef } from "../core/names.js";
 import type { ResolvedAction } from "../core/resolve.js";
-import type { Identity, InvokeRequest } from "../ports.js";
+import type { Identity } from "../ports/identity.js";
+import type { InvokeRequest } from "../ports/invokers.js";
 import { compositeRecord, CompositeTrace } from "./composite.js";
 
 export interface ComponentCall {

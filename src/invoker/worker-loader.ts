@@ -3,7 +3,7 @@
 // workerd child's in src/node/workerd/supervisor.ts): the compatibility date
 // isolates run with, the loader id an isolate is loaded under, and how a
 // failed start reads.
-import { IsolateStartError } from "./isolates.js";
+import { IsolateStartError } from "../ports/isolate-host.js";
 
 /**
  * The compatibility date of action isolates on every host, so an action

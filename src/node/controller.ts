@@ -7,19 +7,19 @@ import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { createApp } from "../api/app.js";
-import type { Host } from "../ports.js";
+import type { Host } from "../ports/platform.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { alarmScheduler } from "./alarm-scheduler.js";
-import { PostgresAlarms } from "./alarms.js";
+import { PostgresAlarms } from "./postgres-alarms.js";
 import type { ControllerConfig } from "./config.js";
-import { HttpInvokers } from "./invoker-client.js";
+import { HttpInvokers } from "./invoker-http-client.js";
 import { applyMigrations } from "./migrate.js";
 import { activationStream, consumeActivations, ensureActivationStream, NatsDispatcher } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { closeServer, listen } from "./serve.js";
-import { postgresConcurrency, postgresThrottle } from "./throttle.js";
+import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 
 const CLEANUP_EVERY_MS = 60 * 60_000;
 

@@ -14,11 +14,11 @@
 //   GET  /healthz  → 200 {ready, restarts}
 import type { ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import { IsolateStartError } from "../invoker/isolates.js";
+import { IsolateStartError } from "../ports/isolate-host.js";
 import { decodeModules, type WireModules } from "../runtime/module-wire.js";
 import type { RunRequest } from "../runtime/protocol.js";
 import type { EgressAllowance } from "./config.js";
-import { authorizedByInvokerSecret } from "./invoker-client.js";
+import { authorizedByInvokerSecret } from "./invoker-http-client.js";
 import { closeServer, listen } from "./serve.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
 

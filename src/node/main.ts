@@ -4,7 +4,7 @@
 // work in hand finishes.
 import { controllerConfig, invokerConfig } from "./config.js";
 import { startController } from "./controller.js";
-import { startInvoker } from "./invoker.js";
+import { startInvoker } from "./invoker-server.js";
 
 const ROLES = {
   controller: () => startController(controllerConfig()),

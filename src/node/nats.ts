@@ -16,8 +16,8 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../invoker/dispatch.js";
-import type { Dispatcher, DispatchMessage } from "../ports.js";
+import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../activation/dispatch.js";
+import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
 
 const DURABLE = "dispatch";
 const DUPLICATE_WINDOW_MS = 2 * 60_000;

@@ -3,7 +3,7 @@
 // PostgreSQL and reads BIGINT columns (times, counts) back as numbers.
 import pg from "pg";
 import { replacePlaceholders } from "../store/placeholders.js";
-import type { SqlDatabase, SqlQueries, SqlStatement } from "../store/sql-store.js";
+import type { SqlDatabase, SqlQueries, SqlStatement } from "../ports/sql-database.js";
 
 const INT8_OID = 20;
 

@@ -4,7 +4,7 @@
 // status, message and headers (a 401's WWW-Authenticate, a 405's Allow).
 import type { ActivationRecord } from "../core/activation.js";
 import { WhiskError } from "../core/errors.js";
-import type { WebOutcome } from "../ports.js";
+import type { WebOutcome } from "../ports/invokers.js";
 
 /** A WhiskError as it crosses the boundary. */
 export interface WireError {

@@ -6,7 +6,7 @@ import { bytesToBase64 } from "../core/base64.js";
 import { hashAuthKey, parseAuthKey } from "../core/auth.js";
 import { isValidEntityName } from "../core/names.js";
 import type { LIMIT_FIELDS, NamespaceLimits } from "../core/throttle.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 
 /** Input wskadmin refuses: the message (if any) is printed above the usage. */
 export class AdminUsageError extends Error {

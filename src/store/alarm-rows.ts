@@ -4,8 +4,8 @@
 // scheduler. Cloudflare keeps the same state in alarm Durable Objects.
 import type { StoredAlarm } from "../core/alarm-lifecycle.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { Identity } from "../ports.js";
-import type { SqlDatabase } from "./sql-store.js";
+import type { Identity } from "../ports/identity.js";
+import type { SqlDatabase } from "../ports/sql-database.js";
 
 export type HostedAlarm = StoredAlarm<Identity>;
 

@@ -2,7 +2,7 @@
 // their own schedule (the Worker's daily cron, each Node controller's hourly
 // task). The period is configuration: ACTIVATION_RETENTION_DAYS, a [vars]
 // entry on Cloudflare and an environment variable on Node.
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 
 export const DEFAULT_ACTIVATION_RETENTION_DAYS = 7;
 

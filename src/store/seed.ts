@@ -3,7 +3,7 @@
 // catalog. Idempotent, and a key is stored only as its hash.
 import { CATALOG_NAMESPACE, installCatalog } from "../catalog/install.js";
 import { hashAuthKey, parseAuthKey } from "../core/auth.js";
-import type { Store } from "../ports.js";
+import type { Store } from "../ports/store.js";
 
 /** The `uuid:key`s a host is configured with; either may be unset. */
 export interface PlatformSeed {

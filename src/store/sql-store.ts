@@ -10,23 +10,9 @@ import { isOfCollection, type AnyEntityDoc, type Collection, type EntityDraft } 
 import type { EntityRef } from "../core/names.js";
 import type { ApiDocument, StoredApi } from "../core/apis.js";
 import type { NamespaceLimits } from "../core/throttle.js";
-import type { ActivationFilter, CodeBlob, DispatchMessage, JournalEntry, ListPage, Store, StoredEntity, SubjectRecord } from "../ports.js";
-
-export interface SqlStatement {
-  sql: string;
-  params: unknown[];
-}
-
-/** What an adapter provides: `?` placeholders, rows as plain objects. */
-export interface SqlDatabase {
-  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
-  /** Runs the statements in one transaction, answering each one's changes. */
-  batch(statements: SqlStatement[]): Promise<{ changes: number }[]>;
-}
-
-/** Statements one at a time, as inside an adapter's transaction. */
-export type SqlQueries = Pick<SqlDatabase, "all" | "run">;
+import type { ActivationFilter, CodeBlob, JournalEntry, ListPage, Store, StoredEntity, SubjectRecord } from "../ports/store.js";
+import type { DispatchMessage } from "../ports/dispatcher.js";
+import type { SqlDatabase, SqlStatement } from "../ports/sql-database.js";
 
 /** Characters per chunk; at most 3 UTF-8 bytes each keeps a row well under D1's 2 MB. */
 const CHUNK_CHARS = 500_000;

@@ -6,7 +6,7 @@
 // core (takeTokens, decideLease); these only read and write the rows.
 import type { Lease } from "../core/concurrency.js";
 import type { MinuteCount, ThrottledKind } from "../core/throttle.js";
-import type { SqlQueries } from "./sql-store.js";
+import type { SqlQueries } from "../ports/sql-database.js";
 
 /** The class of advisory locks held per namespace while its leases are decided (the second key is the namespace's hash). */
 const LEASE_LOCK_CLASS = 0x6577_6c73; // "ewls"

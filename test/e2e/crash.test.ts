@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { ruleActivationId } from "../../src/invoker/fire.js";
+import { ruleActivationId } from "../../src/activation/fire.js";
 import { freePort, launchNpmStart, migrateLocalState, npmRun, type LocalServerRun } from "./server.js";
 
 const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";

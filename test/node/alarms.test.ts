@@ -5,12 +5,14 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS } from "../../src/core/alarm-lifecycle.js";
-import type { AlarmSchedule } from "../../src/core/alarms.js";
+import type { AlarmSchedule } from "../../src/core/alarm-schedule.js";
 import type { TriggerDoc } from "../../src/core/entities.js";
-import { PostgresAlarms } from "../../src/node/alarms.js";
+import { PostgresAlarms } from "../../src/node/postgres-alarms.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
-import type { DispatchMessage, Dispatcher, Identity, Throttle } from "../../src/ports.js";
+import type { DispatchMessage, Dispatcher } from "../../src/ports/dispatcher.js";
+import type { Identity } from "../../src/ports/identity.js";
+import type { Throttle } from "../../src/ports/admission.js";
 import { checkSession, takeSchedulerLock } from "../../src/store/alarm-rows.js";
 import { seedSubject } from "../../src/store/seed.js";
 import { SqlStore } from "../../src/store/sql-store.js";

@@ -6,7 +6,7 @@ import { ConcurrencyLimiter, LEASE_TTL_MS } from "../../src/core/concurrency.js"
 import { WhiskError } from "../../src/core/errors.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
-import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/throttle.js";
+import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/postgres-throttle.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { createTestDatabase, testServices } from "./services.js";
 

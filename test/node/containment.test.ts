@@ -3,7 +3,7 @@
 // with OpenWhisk's timeout or memory error, and other tenants keep answering.
 // Allocations stay small (a few hundred MB) for a shared 2-core CI machine.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { IsolateSpec } from "../../src/invoker/isolates.js";
+import type { IsolateSpec } from "../../src/ports/isolate-host.js";
 import { runnerSource } from "../../src/node/runner-source.js";
 import { place } from "../../src/node/workerd/placement.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";

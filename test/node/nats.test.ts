@@ -7,7 +7,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildActivation, resultResponse } from "../../src/core/activation.js";
 import { Messages } from "../../src/core/errors.js";
-import { HttpInvokers } from "../../src/node/invoker-client.js";
+import { HttpInvokers } from "../../src/node/invoker-http-client.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import {
   activationStream,
@@ -18,9 +18,9 @@ import {
   type RunningConsumer,
 } from "../../src/node/nats.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
-import type { DispatchMessage } from "../../src/ports.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import { SqlStore } from "../../src/store/sql-store.js";
-import { postgresThrottle } from "../../src/node/throttle.js";
+import { postgresThrottle } from "../../src/node/postgres-throttle.js";
 import { freePort } from "../e2e/server.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
 

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { hashAuthKey, parseAuthKey } from "../../src/core/auth.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { RateGate } from "../../src/core/throttle.js";
-import { postgresAuthority } from "../../src/node/throttle.js";
+import { postgresAuthority } from "../../src/node/postgres-throttle.js";
 import { createTestDatabase, testServices } from "./services.js";
 
 describe("numberPlaceholders", () => {

@@ -1,6 +1,6 @@
 // The workerd supervisor with real workerd children and the real runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IsolateStartError, type IsolateSpec } from "../../src/invoker/isolates.js";
+import { IsolateStartError, type IsolateSpec } from "../../src/ports/isolate-host.js";
 import { place } from "../../src/node/workerd/placement.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
 import { runnerSource } from "../../src/node/runner-source.js";

@@ -7,7 +7,7 @@ import type { ActionDoc, EntityDraft, KeyValue, PackageDoc, StoredActionDoc, Tri
 import { withoutCode } from "../../src/core/actions.js";
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from "../../src/core/limits.js";
 import { entityPath, qualifiedName, resolveQualifiedName, type EntityRef } from "../../src/core/names.js";
-import type { Store } from "../../src/ports.js";
+import type { Store } from "../../src/ports/store.js";
 
 /** `ns/name` or `ns/pkg/name` as a ref. */
 export function ref(path: string): EntityRef {

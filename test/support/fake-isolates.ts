@@ -4,8 +4,8 @@
 // rejected promise an application error, a non-object result refused,
 // console lines kept up to the log limit, the deadline answered as a
 // timeout. It records every run and can fail an isolate's start or crash it.
-import type { IsolateHost, IsolateRun, IsolateSpec } from "../../src/invoker/isolates.js";
-import { IsolateStartError } from "../../src/invoker/isolates.js";
+import type { IsolateHost, IsolateRun, IsolateSpec } from "../../src/ports/isolate-host.js";
+import { IsolateStartError } from "../../src/ports/isolate-host.js";
 import type { ActionModules } from "../../src/runtime/modules.js";
 import type { RunReply, RunRequest } from "../../src/runtime/protocol.js";
 

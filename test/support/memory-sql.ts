@@ -4,7 +4,7 @@
 // written once for SQLite and PostgreSQL, so the real SqlStore runs on it.
 import { readdirSync, readFileSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import type { SqlDatabase, SqlStatement } from "../../src/store/sql-store.js";
+import type { SqlDatabase, SqlStatement } from "../../src/ports/sql-database.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 
 const MIGRATIONS = new URL("../../migrations/", import.meta.url);

@@ -1,10 +1,11 @@
-// What every Store must do (src/ports.ts), as one set of cases each database
+// What every Store must do (src/ports/store.ts), as one set of cases each database
 // runs: D1 inside workerd (test/worker), PostgreSQL (test/node) and SQLite
 // in memory (test/unit). The cases share whatever database they are given,
 // so each works in a namespace (and with ids) of its own.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ActivationRecord } from "../../src/core/activation.js";
-import type { DispatchMessage, JournalEntry, Store } from "../../src/ports.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { JournalEntry, Store } from "../../src/ports/store.js";
 import { activationRecord, packageDoc, ref, storedAction, triggerDoc } from "./entities.js";
 
 export interface StoreUnderTest {

@@ -10,8 +10,10 @@ import type { StoredActionDoc } from "../../src/core/entities.js";
 import type { ResolvedAction } from "../../src/core/resolve.js";
 import { inactiveRuleOutcome, triggerActivation } from "../../src/core/triggers.js";
 import { compositeRecord, CompositeTrace } from "../../src/invoker/composite.js";
-import { failedActivation, failedFire } from "../../src/invoker/failures.js";
-import type { Identity, InvokeRequest, TriggerFire } from "../../src/ports.js";
+import { failedActivation, failedFire } from "../../src/activation/failures.js";
+import type { Identity } from "../../src/ports/identity.js";
+import type { InvokeRequest } from "../../src/ports/invokers.js";
+import type { TriggerFire } from "../../src/ports/dispatcher.js";
 
 const identity: Identity = { subject: "alice", namespace: "guest", uuid: "u", authKey: "u:k" };
 

@@ -12,7 +12,7 @@ import {
   withActive,
   type StoredAlarm,
 } from "../../src/core/alarm-lifecycle.js";
-import type { AlarmSchedule } from "../../src/core/alarms.js";
+import type { AlarmSchedule } from "../../src/core/alarm-schedule.js";
 
 const T0 = Date.parse("2030-01-01T00:00:00Z");
 const trigger = { namespace: "guest", name: "tick" };

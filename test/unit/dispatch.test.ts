@@ -1,14 +1,15 @@
 // Starting non-blocking activations and handling what the queue delivers
-// (src/invoker/start.ts, src/invoker/dispatch.ts) on the fast tier's ports:
+// (src/activation/start.ts, src/activation/dispatch.ts) on the fast tier's ports:
 // what is queued, what runs, what is recorded when nothing can run, and
 // which concurrent places are given back.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Messages, WhiskError } from "../../src/core/errors.js";
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../../src/invoker/dispatch.js";
-import { leasePlace, startActivation } from "../../src/invoker/start.js";
-import type { DispatchMessage, InvokeRequest, Invokers } from "../../src/ports.js";
+import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../../src/activation/dispatch.js";
+import { leasePlace, startActivation } from "../../src/activation/start.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { InvokeRequest, Invokers } from "../../src/ports/invokers.js";
 import { activationRecord, putAction, ref } from "../support/entities.js";
-import { createTestHost, identityOf, invokeRequest, type TestHost } from "../support/host.js";
+import { createTestHost, identityOf, invokeRequest, type TestHost } from "../support/platform.js";
 
 let t: TestHost;
 beforeEach(async () => {

@@ -4,10 +4,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
-import { IsolateStartError } from "../../src/invoker/isolates.js";
+import { IsolateStartError } from "../../src/ports/isolate-host.js";
 import { putAction, ref } from "../support/entities.js";
 import { IsolateCrash } from "../support/fake-isolates.js";
-import { API_HOST, createTestHost, invokeRequest, type TestHost } from "../support/host.js";
+import { API_HOST, createTestHost, invokeRequest, type TestHost } from "../support/platform.js";
 
 let t: TestHost;
 beforeEach(() => {

@@ -1,14 +1,15 @@
-// Trigger fires (src/invoker/fire.ts) on the fast tier's ports: accepted by
+// Trigger fires (src/activation/fire.ts) on the fast tier's ports: accepted by
 // the controller, carried out from the queue as one activation per active
 // rule, and recorded as the trigger's activation.
 import { beforeEach, describe, expect, it } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
-import { handleDispatch } from "../../src/invoker/dispatch.js";
-import { acceptFire, ruleActivationId } from "../../src/invoker/fire.js";
-import type { DispatchMessage, InvokeRequest } from "../../src/ports.js";
+import { handleDispatch } from "../../src/activation/dispatch.js";
+import { acceptFire, ruleActivationId } from "../../src/activation/fire.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
-import { API_HOST, createTestHost, identityOf, type TestHost } from "../support/host.js";
+import { API_HOST, createTestHost, identityOf, type TestHost } from "../support/platform.js";
 
 let t: TestHost;
 beforeEach(async () => {

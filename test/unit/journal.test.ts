@@ -1,4 +1,4 @@
-// The dispatch journal's rule (src/invoker/journal.ts): what is journaled,
+// The dispatch journal's rule (src/activation/journal.ts): what is journaled,
 // what a sweep takes for lost, re-queues, gives up on, or leaves alone.
 import { describe, expect, it } from "vitest";
 import type { ActivationRecord } from "../../src/core/activation.js";
@@ -8,8 +8,9 @@ import {
   JournaledDispatcher,
   MAX_ATTEMPTS,
   sweepJournal,
-} from "../../src/invoker/journal.js";
-import type { Dispatcher, DispatchMessage, JournalEntry, Store } from "../../src/ports.js";
+} from "../../src/activation/journal.js";
+import type { Dispatcher, DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { JournalEntry, Store } from "../../src/ports/store.js";
 
 const identity = { subject: "guest", namespace: "guest", uuid: "u", authKey: "u:k" };
 

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
 import { putAction, putEntity, ref, sequenceDoc } from "../support/entities.js";
-import { createTestHost, invokeRequest, type TestHost } from "../support/host.js";
+import { createTestHost, invokeRequest, type TestHost } from "../support/platform.js";
 
 let t: TestHost;
 beforeEach(async () => {

@@ -3,7 +3,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { SqlStore, type SqlDatabase, type SqlStatement } from "../../src/store/sql-store.js";
+import { SqlStore } from "../../src/store/sql-store.js";
+import type { SqlDatabase, SqlStatement } from "../../src/ports/sql-database.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations/", import.meta.url));
 

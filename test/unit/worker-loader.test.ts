@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LoaderIsolates } from "../../src/cloudflare/loader-isolates.js";
-import { IsolateStartError, type IsolateSpec } from "../../src/invoker/isolates.js";
+import { IsolateStartError, type IsolateSpec } from "../../src/ports/isolate-host.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../src/invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../src/runtime/protocol.js";
 

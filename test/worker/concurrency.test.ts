@@ -6,7 +6,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runInDurabl
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/cloudflare/worker.js";
-import type { DispatchMessage } from "../../src/ports.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import { seedSubject } from "../../src/store/seed.js";
 import { call, createAction, seedNamespaces, store, waitForActivation, type ApiResponse } from "./helpers.js";
 

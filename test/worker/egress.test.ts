@@ -1,5 +1,5 @@
 // Egress walls on the Cloudflare host: what an action's fetch() and connect()
-// may reach through the OutboundGateway (src/cloudflare/gateway.ts), run for
+// may reach through the OutboundGateway (src/cloudflare/outbound-gateway.ts), run for
 // real in Worker Loader isolates. No test here touches the network: refused
 // destinations never leave the gateway, and "public" ones are answered by a
 // stub of the gateway's own fetch (the gateway runs in this test isolate).

@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import worker from "../../src/cloudflare/worker.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { DispatchMessage } from "../../src/ports.js";
+import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import { call, createAction, GUEST_KEY, HELLO_JS, seedNamespaces, store, waitForActivation } from "./helpers.js";
 
 beforeAll(seedNamespaces);

@@ -6,11 +6,12 @@
 // journaled dispatcher and the sweep are built here as the Worker builds them.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ruleActivationId } from "../../src/invoker/fire.js";
-import { JournaledDispatcher, MAX_ATTEMPTS, sweepJournal } from "../../src/invoker/journal.js";
-import { journalSweepDeps, journalSweeper } from "../../src/cloudflare/journal-sweeper.js";
+import { ruleActivationId } from "../../src/activation/fire.js";
+import { JournaledDispatcher, MAX_ATTEMPTS, sweepJournal } from "../../src/activation/journal.js";
+import { journalSweepDeps, journalSweeper } from "../../src/cloudflare/journal-sweeper-do.js";
 import { QueueDispatcher } from "../../src/cloudflare/queue.js";
-import type { Dispatcher, DispatchMessage, InvokeRequest } from "../../src/ports.js";
+import type { Dispatcher, DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { call, createAction, GUEST_KEY, seedNamespaces, store, waitForActivation } from "./helpers.js";
 
 const identity = { namespace: "guest", subject: "guest", uuid: GUEST_KEY.split(":")[0], authKey: GUEST_KEY };

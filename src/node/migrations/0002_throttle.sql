@@ -1,6 +1,6 @@
 -- Per-namespace rate-limit counters of the Node host: attempts per
 -- namespace, kind ('invoke' | 'fire') and wall-clock minute. Controllers
--- take tokens from a row in batches (src/node/throttle.ts); a namespace's
+-- take tokens from a row in batches (src/node/postgres-throttle.ts); a namespace's
 -- rows of past minutes are deleted when its next minute begins.
 CREATE TABLE throttle_counts (
   namespace TEXT NOT NULL,

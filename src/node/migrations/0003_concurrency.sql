@@ -2,7 +2,7 @@
 -- activation holding a place of its namespace's concurrentInvocations,
 -- from admission until it ends (deleted) or expires_at (epoch ms) passes.
 -- Controllers and invokers acquire under a per-namespace advisory lock
--- (src/node/throttle.ts), so replicas never admit past the limit; expired
+-- (src/node/postgres-throttle.ts), so replicas never admit past the limit; expired
 -- rows of a namespace are dropped by its next acquire.
 CREATE TABLE concurrency_leases (
   namespace TEXT NOT NULL,

@@ -13,7 +13,7 @@
 // with the Cloudflare host); none of that is decided again here.
 //
 // Every outbound request and socket of an isolate goes through its Gateway
-// (its globalOutbound), as src/cloudflare/gateway.ts does on Cloudflare:
+// (its globalOutbound), as src/cloudflare/outbound-gateway.ts does on Cloudflare:
 // requests to the action's API host go to the controllers (PLATFORM, the
 // internal URL the operator configured), never to wherever the API host
 // resolves, since it may come from a caller's Host header; everything else

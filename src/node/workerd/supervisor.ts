@@ -28,7 +28,7 @@
 // activation may thus run twice (at least once, as on a container OpenWhisk
 // loses), and is answered with an error if it is lost again.
 import { encodeModules } from "../../runtime/module-wire.js";
-import type { IsolateHost, IsolateRun, IsolateSpec } from "../../invoker/isolates.js";
+import type { IsolateHost, IsolateRun, IsolateSpec } from "../../ports/isolate-host.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";

@@ -2,7 +2,7 @@
 // name, called by RPC (no queue on the blocking path).
 import type { ActivationRecord } from "../core/activation.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
 import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 import type { Invoker } from "./invoker-do.js";
 

@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { WhiskError } from "../../src/core/errors.js";
-import { authorizedByInvokerSecret, HttpInvokers, rendezvousOrder } from "../../src/node/invoker-client.js";
+import { authorizedByInvokerSecret, HttpInvokers, rendezvousOrder } from "../../src/node/invoker-http-client.js";
 
 const invokers = ["http://invoker-0.invoker:8080", "http://invoker-1.invoker:8080", "http://invoker-2.invoker:8080"];
 const actions = Array.from({ length: 300 }, (_, i) => `guest/action-${i}`);

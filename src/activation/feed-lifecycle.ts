@@ -2,7 +2,8 @@
 // lifecycleEvent, triggerName (`/ns/trigger`) and the caller's authKey.
 import { newActivationId, type ActivationRecord } from "../core/activation.js";
 import { parseQualifiedName, type EntityRef } from "../core/names.js";
-import type { Host, Identity } from "../ports.js";
+import type { Host } from "../ports/platform.js";
+import type { Identity } from "../ports/identity.js";
 
 export type LifecycleEvent = "CREATE" | "READ" | "UPDATE" | "DELETE" | "PAUSE" | "UNPAUSE";
 

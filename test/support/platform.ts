@@ -9,19 +9,14 @@ import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
 import { componentRequest } from "../../src/invoker/component-request.js";
-import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/invoker/dispatch.js";
+import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/activation/dispatch.js";
 import { ActivationExecutor, type ExecutorDeps } from "../../src/invoker/executor.js";
-import type {
-  AlarmService,
-  ConcurrencyGate,
-  Dispatcher,
-  DispatchMessage,
-  Host,
-  Identity,
-  InvokeRequest,
-  Invokers,
-  Throttle,
-} from "../../src/ports.js";
+import type { AlarmService } from "../../src/ports/alarm-service.js";
+import type { ConcurrencyGate, Throttle } from "../../src/ports/admission.js";
+import type { Dispatcher, DispatchMessage } from "../../src/ports/dispatcher.js";
+import type { Host } from "../../src/ports/platform.js";
+import type { Identity } from "../../src/ports/identity.js";
+import type { InvokeRequest, Invokers } from "../../src/ports/invokers.js";
 import type { SqlStore } from "../../src/store/sql-store.js";
 import { FakeIsolates } from "./fake-isolates.js";
 import { memoryStore } from "./memory-sql.js";
@@ -112,7 +107,7 @@ export interface TestHost {
   concurrency: RecordingGate;
   /** Work handed to `defer`, to await. */
   deferred: Promise<unknown>[];
-  /** What a queue consumer hands the dispatch path (src/invoker/dispatch.ts) on this host. */
+  /** What a queue consumer hands the dispatch path (src/activation/dispatch.ts) on this host. */
   dispatchDeps: DispatchDeps;
   /** Handles queued messages through the real dispatch path (fires queue more) until none is left. */
   drain(): Promise<Disposition[]>;

@@ -15,7 +15,9 @@
 // and dead-lettering, plus the longest action timeout). That holds where one
 // server run owns the queue, which is what `npm start` is.
 import { LIMITS } from "../core/limits.js";
-import type { ConcurrencyGate, Dispatcher, DispatchMessage, JournalEntry, Store } from "../ports.js";
+import type { ConcurrencyGate } from "../ports/admission.js";
+import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
+import type { JournalEntry, Store } from "../ports/store.js";
 import { handleDeadLetter } from "./dispatch.js";
 
 /** Times a message is queued (the first time included) before its activation is recorded as failed. */

@@ -3,7 +3,8 @@
 import { buildActivation, requestedActivation, whiskError, type ActivationRecord, type RecordedRequest } from "../core/activation.js";
 import type { KeyValue } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
-import type { InvokeRequest, TriggerFire } from "../ports.js";
+import type { InvokeRequest } from "../ports/invokers.js";
+import type { TriggerFire } from "../ports/dispatcher.js";
 
 /** A whisk internal error at `now`, of an entity whose version is unknown (0.0.0). */
 function failure(request: RecordedRequest, entity: EntityRef, message: string, now: number, annotations: KeyValue[]) {

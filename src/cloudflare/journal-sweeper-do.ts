@@ -1,14 +1,14 @@
-// The Durable Object that sweeps the dispatch journal (src/invoker/journal.ts)
+// The Durable Object that sweeps the dispatch journal (src/activation/journal.ts)
 // on an alarm: first soon after a Worker isolate starts serving, then every
 // few seconds while the journal is on. One object for the whole Worker, so
 // sweeps never overlap.
 import { DurableObject } from "cloudflare:workers";
-import { sweepJournal, type SweepDeps } from "../invoker/journal.js";
+import { sweepJournal, type SweepDeps } from "../activation/journal.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
 import { QueueDispatcher } from "./queue.js";
-import { concurrencyGate } from "./throttle.js";
+import { concurrencyGate } from "./throttle-do-client.js";
 
 /** A short pause after start-up lets invoker objects flush the records they kept in their outboxes. */
 const FIRST_SWEEP_DELAY_MS = 2_000;

@@ -3,7 +3,10 @@
 // Also where an admitted activation takes and gives back its place among
 // its namespace's concurrent activations (concurrentInvocations).
 import { resolveAction } from "../core/resolve.js";
-import type { ConcurrencyGate, Dispatcher, InvokeRequest, Store } from "../ports.js";
+import type { ConcurrencyGate } from "../ports/admission.js";
+import type { Dispatcher } from "../ports/dispatcher.js";
+import type { InvokeRequest } from "../ports/invokers.js";
+import type { Store } from "../ports/store.js";
 
 /**
  * Takes the activation's place (OpenWhisk's 429 when the namespace has its

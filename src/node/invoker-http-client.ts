@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { ActivationRecord } from "../core/activation.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
 import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 
 /** How long an unreachable invoker is passed over before it is tried first again. */

@@ -5,7 +5,10 @@
 // An activation that ends here without reaching an executor gives back its
 // concurrent place (the executor gives it back otherwise).
 import { Messages, WhiskError } from "../core/errors.js";
-import type { ConcurrencyGate, Dispatcher, DispatchMessage, Invokers, Store, Throttle } from "../ports.js";
+import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
+import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
+import type { Invokers } from "../ports/invokers.js";
+import type { Store } from "../ports/store.js";
 import { failedActivation, failedFire } from "./failures.js";
 import { carryOutFire } from "./fire.js";
 import { releasePlace } from "./start.js";

@@ -18,15 +18,15 @@ import { Hono, type Context } from "hono";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
+import type { InvokeRequest, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome } from "../runtime/invoke-outcome.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
-import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-client.js";
+import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-http-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
-import { postgresConcurrency, postgresThrottle } from "./throttle.js";
+import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
 
 export interface RunningInvoker {

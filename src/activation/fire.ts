@@ -13,7 +13,10 @@ import {
   triggerActivation,
   type RuleOutcome,
 } from "../core/triggers.js";
-import type { ConcurrencyGate, Dispatcher, Identity, Store, Throttle, TriggerFire } from "../ports.js";
+import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
+import type { Dispatcher, TriggerFire } from "../ports/dispatcher.js";
+import type { Identity } from "../ports/identity.js";
+import type { Store } from "../ports/store.js";
 import { leasePlace, startActivation } from "./start.js";
 
 /**

@@ -5,10 +5,11 @@
 // this adapter only persists its steps.
 import type pg from "pg";
 import { alarmStatus, isDue, newAlarm, nextAlarmState, rescheduled, withActive } from "../core/alarm-lifecycle.js";
-import type { AlarmSchedule } from "../core/alarms.js";
+import type { AlarmSchedule } from "../core/alarm-schedule.js";
 import type { EntityRef } from "../core/names.js";
-import { deleteFiredTrigger, fireAlarm, recordFailedAlarm, type AlarmFireDeps } from "../invoker/alarm-fire.js";
-import type { AlarmService, AlarmState, Identity } from "../ports.js";
+import { deleteFiredTrigger, fireAlarm, recordFailedAlarm, type AlarmFireDeps } from "../activation/alarm-fire.js";
+import type { AlarmService, AlarmState } from "../ports/alarm-service.js";
+import type { Identity } from "../ports/identity.js";
 import { AlarmRows, type AlarmRow, type HostedAlarm } from "../store/alarm-rows.js";
 import { PostgresSql } from "./postgres.js";
 

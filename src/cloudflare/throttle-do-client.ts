@@ -3,7 +3,8 @@
 // Durable Object for rate tokens and activation leases.
 import { ConcurrencyLimiter } from "../core/concurrency.js";
 import { RateGate } from "../core/throttle.js";
-import type { ConcurrencyGate, Store, Throttle } from "../ports.js";
+import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
+import type { Store } from "../ports/store.js";
 import type { NamespaceThrottle } from "./throttle-do.js";
 
 let gate: RateGate | undefined;

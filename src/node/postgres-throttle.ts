@@ -6,9 +6,10 @@
 // The rows and their SQL are src/store/throttle-rows.ts; this wires them to
 // core's decisions inside one transaction each.
 import type pg from "pg";
-import { ConcurrencyLimiter, decideLease, type LeaseAuthority } from "../core/concurrency.js";
-import { RateGate, takeTokens, type GrantAuthority } from "../core/throttle.js";
-import type { ConcurrencyGate, Store, Throttle } from "../ports.js";
+import { ConcurrencyLimiter, decideLease } from "../core/concurrency.js";
+import { RateGate, takeTokens } from "../core/throttle.js";
+import type { ConcurrencyGate, GrantAuthority, LeaseAuthority, Throttle } from "../ports/admission.js";
+import type { Store } from "../ports/store.js";
 import { deleteLeases, lockLeases, lockMinuteCount, putLease, saveMinuteCount } from "../store/throttle-rows.js";
 import { PostgresSql } from "./postgres.js";
 

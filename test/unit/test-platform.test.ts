@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { seedSubject } from "../../src/store/seed.js";
 import { MemorySql } from "../support/memory-sql.js";
-import { createTestHost } from "../support/host.js";
+import { createTestHost } from "../support/platform.js";
 
 describe("in-memory SqlDatabase", () => {
   it("applies migrations/ and runs a batch in one transaction: a failing statement undoes the others", async () => {

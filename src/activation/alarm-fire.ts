@@ -7,7 +7,10 @@ import { findEntityOf } from "../core/entity-reads.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import { refOfPathAndName, ruleKey } from "../core/triggers.js";
-import type { Dispatcher, Identity, Store, Throttle } from "../ports.js";
+import type { Dispatcher } from "../ports/dispatcher.js";
+import type { Identity } from "../ports/identity.js";
+import type { Store } from "../ports/store.js";
+import type { Throttle } from "../ports/admission.js";
 import { acceptFire } from "./fire.js";
 
 export type AlarmFireOutcome =

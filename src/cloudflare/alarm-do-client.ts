@@ -1,7 +1,8 @@
 // The AlarmService port on Cloudflare: one AlarmFeed Durable Object per trigger.
-import type { AlarmSchedule } from "../core/alarms.js";
+import type { AlarmSchedule } from "../core/alarm-schedule.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { AlarmService, AlarmState, Identity } from "../ports.js";
+import type { AlarmService, AlarmState } from "../ports/alarm-service.js";
+import type { Identity } from "../ports/identity.js";
 import type { AlarmFeed } from "./alarm-do.js";
 
 export class DurableObjectAlarms implements AlarmService {

@@ -1,0 +1,29 @@
+// The admission ports: per-namespace rate limits (Throttle) and concurrent
+// activations (ConcurrencyGate). Both hosts implement them with core's
+// RateGate and ConcurrencyLimiter over an authority of their own that keeps
+// the counts (the NamespaceThrottle Durable Object on Cloudflare,
+// src/cloudflare/throttle-do-client.ts; PostgreSQL rows on Kubernetes,
+// src/node/postgres-throttle.ts). Those authority ports are defined in core
+// beside the rules that use them (core depends on nothing outside it) and
+// re-exported here, so every port can be found in src/ports.
+import type { ThrottledKind } from "../core/throttle.js";
+export type { Grant, GrantAuthority } from "../core/throttle.js";
+export type { LeaseAuthority, LeaseGrant } from "../core/concurrency.js";
+
+/** Per-namespace rate limits (see src/core/throttle.ts). */
+export interface Throttle {
+  /** Charges one invoke or trigger fire to `namespace`; throws a 429 WhiskError when its minute's limit is spent. */
+  admit(namespace: string, kind: ThrottledKind): Promise<void>;
+}
+
+/**
+ * Per-namespace concurrent activations (`concurrentInvocations`; the rule is
+ * in src/core/concurrency.ts). A place is leased per activation id, from
+ * admission until the activation ends, and expires by itself after `ttlMs`.
+ */
+export interface ConcurrencyGate {
+  /** Takes a place for the activation; throws OpenWhisk's 429 when the namespace has its limit in flight. Idempotent per id. */
+  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  /** Frees the activation's place (nothing happens when it holds none). */
+  release(namespace: string, activationId: string): Promise<void>;
+}

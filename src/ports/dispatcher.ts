@@ -1,0 +1,30 @@
+// The Dispatcher port: the queue of asynchronous work (non-blocking
+// activations, trigger fires). Cloudflare Queues (src/cloudflare/queue.ts)
+// and NATS JetStream (src/node/nats.ts) implement it; what a consumer does
+// with a message is src/activation/dispatch.ts.
+import type { EntityRef } from "../core/names.js";
+import type { Identity } from "./identity.js";
+import type { InvokeRequest } from "./invokers.js";
+
+/** A unit of asynchronous work: a non-blocking activation or a trigger fire. */
+export type DispatchMessage = { type: "invoke"; request: InvokeRequest } | { type: "fire"; fire: TriggerFire };
+
+/** A trigger fire accepted by the controller, with the trigger as it was when fired. */
+export interface TriggerFire {
+  activationId: string;
+  transactionId: string;
+  trigger: EntityRef;
+  triggerVersion: string;
+  triggerParams: { key: string; value: unknown }[];
+  rules: Record<string, { action: { path: string; name: string }; status: "active" | "inactive" }>;
+  identity: Identity;
+  payload: Record<string, unknown>;
+  /** Lower-cased request headers, passed to rule actions as __ow_headers. */
+  headers: Record<string, string>;
+  receivedAt: number;
+  apiHost: string;
+}
+
+export interface Dispatcher {
+  dispatch(message: DispatchMessage): Promise<void>;
+}

@@ -1,0 +1,58 @@
+// The Invokers port: how a controller reaches the invoker that runs an
+// action (one invoker Durable Object per action name on Cloudflare,
+// src/cloudflare/invoker-do-client.ts; invoker pods over HTTP on Kubernetes,
+// src/node/invoker-http-client.ts).
+import type { ActivationRecord } from "../core/activation.js";
+import type { EntityRef } from "../core/names.js";
+import type { WebRequest } from "../core/webaction.js";
+import type { Identity } from "./identity.js";
+
+/** Everything an invoker needs to run one activation. */
+export interface InvokeRequest {
+  activationId: string;
+  transactionId: string;
+  /** The action as the caller named it (possibly through a package binding). */
+  action: EntityRef;
+  identity: Identity;
+  params: Record<string, unknown>;
+  /** When the request reached the controller (epoch ms), for waitTime. */
+  receivedAt: number;
+  cause?: string;
+  /** Annotations added to the record (e.g. causedBy for sequence components). */
+  extraAnnotations?: { key: string; value: unknown }[];
+  /** What actions see as __OW_API_HOST. */
+  apiHost: string;
+  /**
+   * The activation holds a place of its namespace's concurrentInvocations
+   * (ConcurrencyGate), which whoever ends it releases. Set where the
+   * controller admitted it; sequence components and conductor steps hold none.
+   */
+  leased?: true;
+}
+
+/** A request to a web action, as the controller hands it to the action's invoker. */
+export interface WebInvokeRequest {
+  activationId: string;
+  transactionId: string;
+  /** The action the URL names; its namespace is the owner's. */
+  action: EntityRef;
+  web: WebRequest;
+  /** The caller, when the request carried valid credentials. */
+  user?: Identity;
+  receivedAt: number;
+  apiHost: string;
+}
+
+export type WebOutcome =
+  /** An OPTIONS request the platform answers itself (CORS). */
+  | { kind: "options" }
+  | { kind: "record"; record: ActivationRecord; customOptions: boolean };
+
+export interface Invokers {
+  /** Runs an activation and answers its record once it is complete. */
+  invoke(request: InvokeRequest): Promise<ActivationRecord>;
+  /** Checks and runs a web action request (the invoker holds the action's web annotations). */
+  invokeWeb(request: WebInvokeRequest): Promise<WebOutcome>;
+  /** Tells the invokers holding `ref` to forget cached copies of it. */
+  invalidate(refs: EntityRef[]): Promise<void>;
+}

@@ -1,0 +1,27 @@
+// The ports a controller serves a request with, bundled: what each host
+// wires into the API (src/cloudflare/controller.ts, src/node/controller.ts)
+// and hands its background work. The invoker's own port is isolate-host.ts;
+// the SQL store's is sql-database.ts.
+import type { AlarmService } from "./alarm-service.js";
+import type { ConcurrencyGate, Throttle } from "./admission.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { Invokers } from "./invokers.js";
+import type { Store } from "./store.js";
+
+/** The ports a request is served with. */
+export interface Host {
+  store: Store;
+  dispatcher: Dispatcher;
+  invokers: Invokers;
+  alarms: AlarmService;
+  throttle: Throttle;
+  concurrency: ConcurrencyGate;
+  /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
+  defer(work: Promise<unknown>): void;
+  /**
+   * What actions see as __OW_API_HOST (configuration: API_HOST). Unset, the
+   * origin a request came in on stands in, which suits only a local server:
+   * that origin is whatever Host header the caller sent.
+   */
+  apiHost?: string;
+}
