@@ -2,13 +2,13 @@
 // lifecycleEvent, triggerName (`/ns/trigger`) and the caller's authKey.
 import { newActivationId, type ActivationRecord } from "../core/activation.js";
 import { parseQualifiedName, type EntityRef } from "../core/names.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import type { Identity } from "../ports/identity.js";
 
 export type LifecycleEvent = "CREATE" | "READ" | "UPDATE" | "DELETE" | "PAUSE" | "UNPAUSE";
 
 export async function invokeFeed(
-  host: Pick<Host, "invokers">,
+  platform: Pick<Platform, "invokers">,
   identity: Identity,
   feedName: string,
   event: LifecycleEvent,
@@ -17,7 +17,7 @@ export async function invokeFeed(
   apiHost: string,
   transactionId: string,
 ): Promise<ActivationRecord> {
-  const record = await host.invokers.invoke({
+  const record = await platform.invokers.invoke({
     activationId: newActivationId(),
     transactionId,
     action: parseQualifiedName(feedName, identity.namespace),

@@ -65,7 +65,7 @@ async function list(c: ApiContext) {
   if (inRoute !== undefined && !isValidEntityName(inRoute)) throw new WhiskError(400, Messages.entityNameIllegal);
   if (path.packageName !== undefined && inRoute !== undefined) throw notFound();
   const packageName = path.packageName ?? inRoute;
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   if (isTrue(c.req.query("count"))) {
     return c.json({ actions: await store.countEntities(namespace, "actions", packageName) });
   }
@@ -77,7 +77,7 @@ async function list(c: ApiContext) {
 async function get(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const resolved = await resolveAction(store, ref, identity.namespace);
   const action = { doc: { ...resolved.doc, parameters: resolved.params }, codeDigest: resolved.codeDigest };
   const includeCode = c.req.query("code") !== "false";
@@ -88,7 +88,7 @@ async function put(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const host = c.get("host");
+  const platform = c.get("platform");
   const overwrite = isTrue(c.req.query("overwrite"));
   const body = parseBody(ActionPut, await readJson(c));
   assertPutSizes(body);
@@ -98,29 +98,29 @@ async function put(c: ApiContext) {
     if (violation) throw new WhiskError(400, violation);
   }
   if (exec && isSequence(exec)) {
-    exec.components = await validateSequence(host.store, ref, exec.components, identity.namespace);
+    exec.components = await validateSequence(platform.store, ref, exec.components, identity.namespace);
   }
-  await assertPackageAcceptsActions(host.store, ref);
+  await assertPackageAcceptsActions(platform.store, ref);
   const now = Date.now();
-  const entity = await putEntity(host.store, ref, "actions", overwrite, {
+  const entity = await putEntity(platform.store, ref, "actions", overwrite, {
     create: () => withCodeStored(createAction(ref, body, exec, now)),
     update: (existing) => withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest),
   });
-  await invalidateAction(host, ref);
+  await invalidateAction(platform, ref);
   // New code is in hand; only an update that kept the old code needs it read back.
   const code = exec && "code" in exec ? exec.code : undefined;
-  return c.json(code === undefined ? await withCode(host.store, entity) : { ...entity.doc, exec });
+  return c.json(code === undefined ? await withCode(platform.store, entity) : { ...entity.doc, exec });
 }
 
 async function remove(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const host = c.get("host");
-  const action = await getEntityOf(host.store, "actions", ref);
-  const answer = await withCode(host.store, action);
-  await deleteStored(host.store, action);
-  await invalidateAction(host, ref);
+  const platform = c.get("platform");
+  const action = await getEntityOf(platform.store, "actions", ref);
+  const answer = await withCode(platform.store, action);
+  await deleteStored(platform.store, action);
+  await invalidateAction(platform, ref);
   return c.json(answer);
 }
 
@@ -169,29 +169,29 @@ function answerRecord(c: ApiContext, record: ActivationRecord, resultOnly: boole
 }
 
 async function invoke(c: ApiContext) {
-  const host = c.get("host");
+  const platform = c.get("platform");
   const ref = routeRef(c);
-  await host.throttle.admit(c.get("identity").namespace, "invoke");
+  await platform.throttle.admit(c.get("identity").namespace, "invoke");
   const blocking = isTrue(c.req.query("blocking"));
   const resultOnly = isTrue(c.req.query("result"));
   const wait = blocking ? waitLimit(c) : 0;
   const params = await invocationParams(c);
   // Queued or running, the activation holds a place of the namespace's concurrentInvocations until it ends.
-  const request = await leasePlace(host.concurrency, newInvokeRequest(c, ref, params));
+  const request = await leasePlace(platform.concurrency, newInvokeRequest(c, ref, params));
 
   if (!blocking) {
-    await startActivation(host, request);
+    await startActivation(platform, request);
     c.header(ACTIVATION_ID_HEADER, request.activationId);
     return c.json({ activationId: request.activationId }, 202);
   }
   // The executor gives the place back when the activation ends (its errors are WhiskErrors); if no invoker answered, this does.
-  const pending = host.invokers.invoke(request).catch((err) => {
-    if (!(err instanceof WhiskError)) host.defer(releasePlace(host.concurrency, request));
+  const pending = platform.invokers.invoke(request).catch((err) => {
+    if (!(err instanceof WhiskError)) platform.defer(releasePlace(platform.concurrency, request));
     throw err;
   });
   const record = await waitFor(pending, wait);
   if (!record) {
-    host.defer(pending.catch((err) => console.error(`activation ${request.activationId} failed late:`, err)));
+    platform.defer(pending.catch((err) => console.error(`activation ${request.activationId} failed late:`, err)));
     c.header(ACTIVATION_ID_HEADER, request.activationId);
     return c.json({ activationId: request.activationId }, 202);
   }

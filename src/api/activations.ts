@@ -25,7 +25,7 @@ function nameFilter(text: string | undefined): Pick<ActivationFilter, "name" | "
 async function list(c: ApiContext) {
   const namespace = routeNamespace(c);
   assertOwner(c.get("identity"), namespace);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const count = isTrue(c.req.query("count"));
   const docs = isTrue(c.req.query("docs"));
   if (count && docs) throw new WhiskError(400, Messages.docsNotAllowedWithCount);
@@ -44,7 +44,7 @@ async function find(c: ApiContext): Promise<ActivationRecord> {
   assertOwner(c.get("identity"), namespace);
   const id = c.req.param("id")!;
   if (!isValidActivationId(id)) throw new WhiskError(400, Messages.activationIdIllegal);
-  const record = await c.get("host").store.getActivation(namespace, id);
+  const record = await c.get("platform").store.getActivation(namespace, id);
   if (!record) throw notFound();
   return record;
 }

@@ -27,7 +27,7 @@ export async function serveGatewayRoute(c: Context<ApiEnv>): Promise<Response> {
   const tenant = c.req.param("tenant")!;
   const url = new URL(c.req.url);
   const path = url.pathname.slice(`/api/${tenant}`.length);
-  const apis = await c.get("host").store.listApis(tenant);
+  const apis = await c.get("platform").store.listApis(tenant);
   const match = matchGatewayRequest(apis, path, c.req.method);
   if (match.kind === "not found") return gatewayError(c, "Error: Not found.");
   if (match.kind === "verb not supported") return gatewayError(c, "Error: Whoops. Verb not supported.");

@@ -112,12 +112,12 @@ async function handle(c: ApiContext) {
   const operation = OPERATIONS[(c.req.param("operation") ?? "").replace(/\.(http|json)$/, "")];
   if (!operation) return c.notFound();
   const params = await managementParams(c);
-  const host = c.get("host");
+  const platform = c.get("platform");
   const answer = (status: 200 | 502, body: object) => c.json(body, status, WEB_CORS);
   try {
-    const identity = await identify(host, c.req.header("authorization"));
+    const identity = await identify(platform, c.req.header("authorization"));
     if (!identity) throw new ApiError(operation.unauthenticated);
-    return answer(200, await operation.run(host.store, identity, params, new URL(c.req.url).origin));
+    return answer(200, await operation.run(platform.store, identity, params, new URL(c.req.url).origin));
   } catch (err) {
     if (err instanceof ApiError) return answer(502, { error: err.message });
     throw err;

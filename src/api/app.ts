@@ -18,7 +18,7 @@ import { apiDocsRoutes } from "./api-docs.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
 import { refuseUnroutedMethods } from "./routes.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 
 const CORS_HEADERS = {
   "Access-Control-Allow-Origin": "*",
@@ -26,12 +26,12 @@ const CORS_HEADERS = {
   "Access-Control-Allow-Methods": "GET, DELETE, POST, PUT, HEAD",
 };
 
-export function createApp(resolveHost: (c: Context) => Host): Hono<ApiEnv> {
+export function createApp(resolvePlatform: (c: Context) => Platform): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use("*", async (c, next) => {
     const transactionId = crypto.randomUUID().replaceAll("-", "");
     c.set("transactionId", transactionId);
-    c.set("host", resolveHost(c));
+    c.set("platform", resolvePlatform(c));
     await next();
     c.header("X-Request-ID", transactionId);
   });

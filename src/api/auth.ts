@@ -9,7 +9,7 @@
 import type { MiddlewareHandler } from "hono";
 import { hashAuthKey, parseBasicAuth, sameDigest } from "../core/auth.js";
 import { Messages, WhiskError } from "../core/errors.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import type { Identity } from "../ports/identity.js";
 import type { ApiEnv } from "./context.js";
 
@@ -20,13 +20,13 @@ const verified = new Map<string, { identity: Identity; expires: number }>();
 const CHALLENGE = { "WWW-Authenticate": 'Basic realm="whisk rest service"' };
 
 /** The identity behind an Authorization header, undefined when absent or wrong. */
-export async function identify(host: Host, header: string | undefined): Promise<Identity | undefined> {
+export async function identify(platform: Platform, header: string | undefined): Promise<Identity | undefined> {
   if (!header) return undefined;
   const cached = verified.get(header);
   if (cached && cached.expires > Date.now()) return cached.identity;
   const credentials = parseBasicAuth(header);
   if (!credentials) return undefined;
-  const subject = await host.store.findSubject(credentials.uuid);
+  const subject = await platform.store.findSubject(credentials.uuid);
   if (!subject || !sameDigest(subject.keyHash, await hashAuthKey(credentials))) return undefined;
   const identity: Identity = {
     subject: subject.subject,
@@ -42,7 +42,7 @@ export async function identify(host: Host, header: string | undefined): Promise<
 export const requireAuth: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const header = c.req.header("authorization");
   if (!header) throw new WhiskError(401, Messages.authenticationRequired, CHALLENGE);
-  const identity = await identify(c.get("host"), header);
+  const identity = await identify(c.get("platform"), header);
   if (!identity) throw new WhiskError(401, Messages.authenticationInvalid, CHALLENGE);
   c.set("identity", identity);
   await next();

@@ -1,10 +1,10 @@
 // The typed Hono context every route sees.
 import type { Context } from "hono";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import type { Identity } from "../ports/identity.js";
 
 export interface ApiVariables {
-  host: Host;
+  platform: Platform;
   identity: Identity;
   transactionId: string;
 }
@@ -17,5 +17,5 @@ export type ApiContext = Context<ApiEnv>;
 
 /** The API host actions started by this request see: the configured one, else the request's origin. */
 export function actionApiHost(c: ApiContext): string {
-  return c.get("host").apiHost ?? new URL(c.req.url).origin;
+  return c.get("platform").apiHost ?? new URL(c.req.url).origin;
 }

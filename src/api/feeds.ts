@@ -38,7 +38,7 @@ async function lifecycle(c: ApiContext) {
   const kind = c.req.param("kind") as AlarmKind;
   if (!KINDS.has(kind)) throw notFound();
   const identity = c.get("identity");
-  const host = c.get("host");
+  const platform = c.get("platform");
   const params = ((await readJson(c)) ?? {}) as Record<string, unknown>;
   if (typeof params.triggerName !== "string" || !params.triggerName) {
     throw new WhiskError(400, "no trigger name parameter was provided");
@@ -50,30 +50,30 @@ async function lifecycle(c: ApiContext) {
 
   switch (params.lifecycleEvent) {
     case "CREATE": {
-      await getEntityOf(host.store, "triggers", trigger);
+      await getEntityOf(platform.store, "triggers", trigger);
       const schedule = parseAlarmSchedule(kind, params, now);
-      await host.alarms.create(trigger, identity, schedule, actionApiHost(c));
+      await platform.alarms.create(trigger, identity, schedule, actionApiHost(c));
       return c.json({ status: "success" });
     }
     case "READ": {
-      const state = await host.alarms.read(trigger);
+      const state = await platform.alarms.read(trigger);
       if (!state) throw missing();
       return c.json(describe(trigger, state));
     }
     case "UPDATE": {
-      const state = await host.alarms.read(trigger);
+      const state = await platform.alarms.read(trigger);
       if (!state) throw missing();
-      await host.alarms.update(trigger, updateAlarmSchedule(state.schedule, params, now));
+      await platform.alarms.update(trigger, updateAlarmSchedule(state.schedule, params, now));
       return c.json({ status: "success" });
     }
     case "PAUSE":
     case "UNPAUSE": {
-      if (!(await host.alarms.setActive(trigger, params.lifecycleEvent === "UNPAUSE"))) throw missing();
+      if (!(await platform.alarms.setActive(trigger, params.lifecycleEvent === "UNPAUSE"))) throw missing();
       return c.json({ status: "success" });
     }
     case "DELETE":
       // Deleting twice is fine: the CLI and the trigger DELETE may both ask.
-      await host.alarms.delete(trigger);
+      await platform.alarms.delete(trigger);
       return c.json({ status: "success" });
     default:
       throw new WhiskError(400, "unsupported lifecycleEvent");

@@ -10,5 +10,5 @@ export const namespaceRoutes = new Hono<ApiEnv>()
   .get("/:namespace/limits", async (c) => {
     const namespace = routeNamespace(c);
     assertOwner(c.get("identity"), namespace);
-    return c.json(effectiveLimits(await c.get("host").store.getNamespaceLimits(namespace)));
+    return c.json(effectiveLimits(await c.get("platform").store.getNamespaceLimits(namespace)));
   });

@@ -6,7 +6,7 @@ import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, strictQualifiedName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import type { Store } from "../ports/store.js";
 
 /** Actions go into an existing package of the caller's, never into a binding. */
@@ -83,12 +83,12 @@ async function countAtomicActions(
 }
 
 /** After an action changes, its invokers must drop their cached copies. */
-export async function invalidateAction(host: Host, ref: EntityRef): Promise<void> {
-  await host.invokers.invalidate([ref]);
+export async function invalidateAction(platform: Platform, ref: EntityRef): Promise<void> {
+  await platform.invokers.invalidate([ref]);
 }
 
 /** After a package changes, every action in it (as seen through this name) must be refreshed. */
-export async function invalidatePackage(host: Host, pkg: EntityRef): Promise<void> {
-  const actions = await host.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name);
-  await host.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
+export async function invalidatePackage(platform: Platform, pkg: EntityRef): Promise<void> {
+  const actions = await platform.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name);
+  await platform.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
 }

@@ -26,7 +26,7 @@ const ALL = { limit: 100_000, skip: 0 };
 async function list(c: ApiContext) {
   const identity = c.get("identity");
   const namespace = routeNamespace(c);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const own = namespace === identity.namespace;
   if (isTrue(c.req.query("count"))) {
     const count = own
@@ -52,7 +52,7 @@ async function packageContents(store: Store, pkg: EntityRef) {
 async function get(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   // Entitlement and binding resolution as for invoking the package's actions.
   const resolved = await resolvePackage(store, ref, identity.namespace, qualifiedName(ref));
   const contents = await packageContents(store, resolved.ref);
@@ -80,16 +80,16 @@ async function put(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(identity, ref);
   if (RESERVED_PACKAGE_NAMES.has(ref.name)) throw new WhiskError(400, Messages.packageNameIsReserved(ref.name));
-  const host = c.get("host");
+  const platform = c.get("platform");
   const body = parseBody(PackagePut, await readJson(c));
   const binding = requestedBinding(body, ref.namespace);
-  if (binding) await checkBinding(host.store, binding, identity.namespace);
+  if (binding) await checkBinding(platform.store, binding, identity.namespace);
   const now = Date.now();
-  const entity = await putEntity(host.store, ref, "packages", isTrue(c.req.query("overwrite")), {
+  const entity = await putEntity(platform.store, ref, "packages", isTrue(c.req.query("overwrite")), {
     create: async () => ({ doc: createPackage(ref, body, binding, now) }),
     update: async (existing) => ({ doc: updatePackage(existing.doc, body, binding, now) }),
   });
-  await invalidatePackage(host, ref);
+  await invalidatePackage(platform, ref);
   return c.json(entity.doc);
 }
 
@@ -97,10 +97,10 @@ async function remove(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const host = c.get("host");
-  const existing = await getEntityOf(host.store, "packages", ref);
+  const platform = c.get("platform");
+  const existing = await getEntityOf(platform.store, "packages", ref);
   if (!bindingOf(existing.doc)) {
-    const actions = await host.store.listEntities(ref.namespace, "actions", ALL, ref.name);
+    const actions = await platform.store.listEntities(ref.namespace, "actions", ALL, ref.name);
     if (actions.length > 0 && !isTrue(c.req.query("force"))) {
       const noun = actions.length === 1 ? "entity" : "entities";
       throw new WhiskError(
@@ -108,10 +108,10 @@ async function remove(c: ApiContext) {
         `Package not empty (contains ${actions.length} ${noun}). Set force param or delete package contents.`,
       );
     }
-    for (const action of actions) await deleteStored(host.store, action);
+    for (const action of actions) await deleteStored(platform.store, action);
   }
-  await invalidatePackage(host, ref);
-  await deleteStored(host.store, existing);
+  await invalidatePackage(platform, ref);
+  await deleteStored(platform.store, existing);
   return c.json(existing.doc);
 }
 

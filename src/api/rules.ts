@@ -62,7 +62,7 @@ async function checkReferences(store: Store, callerNamespace: string, trigger: E
 async function list(c: ApiContext) {
   const namespace = routeNamespace(c);
   assertOwner(c.get("identity"), namespace);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   if (isTrue(c.req.query("count"))) return c.json({ rules: await store.countEntities(namespace, "rules") });
   const rules = await store.listEntities(namespace, "rules", listPage(c, "rules"));
   return c.json(rules.map((r) => r.doc));
@@ -71,7 +71,7 @@ async function list(c: ApiContext) {
 async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const rule = await getEntityOf(store, "rules", ref);
   return c.json(ruleWithStatus(rule.doc, await statusOf(store, rule.doc)));
 }
@@ -80,7 +80,7 @@ async function put(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const body = parseBody(RulePut, await readJson(c));
   const key = ruleKey(ref.namespace, ref.name);
   const old = (await findEntityOf(store, "rules", ref))?.doc;
@@ -115,7 +115,7 @@ async function put(c: ApiContext) {
 async function setStatus(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const { status } = parseBody(RuleStatusPost, await readJson(c));
   const rule = await getEntityOf(store, "rules", ref);
   if ((await statusOf(store, rule.doc)) !== status) {
@@ -130,7 +130,7 @@ async function setStatus(c: ApiContext) {
 async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   const rule = await getEntityOf(store, "rules", ref);
   const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.doc.trigger));
   if (trigger) await writeTrigger(store, trigger, withRule(trigger.doc, ruleKey(ref.namespace, ref.name), undefined, Date.now()));

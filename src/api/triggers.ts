@@ -17,7 +17,7 @@ const WITHHELD_HEADERS = new Set(["authorization", "cookie"]);
 async function list(c: ApiContext) {
   const namespace = routeNamespace(c);
   assertOwner(c.get("identity"), namespace);
-  const { store } = c.get("host");
+  const { store } = c.get("platform");
   if (isTrue(c.req.query("count"))) return c.json({ triggers: await store.countEntities(namespace, "triggers") });
   const triggers = await store.listEntities(namespace, "triggers", listPage(c, "triggers"));
   return c.json(triggers.map((t) => triggerListItem(t.doc)));
@@ -26,7 +26,7 @@ async function list(c: ApiContext) {
 async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const trigger = await getEntityOf(c.get("host").store, "triggers", ref);
+  const trigger = await getEntityOf(c.get("platform").store, "triggers", ref);
   return c.json(trigger.doc);
 }
 
@@ -35,7 +35,7 @@ async function put(c: ApiContext) {
   assertOwner(c.get("identity"), ref);
   const body = parseBody(TriggerPut, await readJson(c));
   const now = Date.now();
-  const entity = await putEntity(c.get("host").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
+  const entity = await putEntity(c.get("platform").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
     create: async () => ({ doc: createTrigger(ref, body, now) }),
     update: async (existing) => ({ doc: updateTrigger(existing.doc, body, now) }),
   });
@@ -46,31 +46,31 @@ async function remove(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const host = c.get("host");
-  const trigger = await getEntityOf(host.store, "triggers", ref);
+  const platform = c.get("platform");
+  const trigger = await getEntityOf(platform.store, "triggers", ref);
   const feed = getAnnotation(trigger.doc.annotations, "feed");
   if (typeof feed === "string") {
     // Stop the feed before the trigger goes (the CLI does this too; feeds treat a repeat as done).
-    await invokeFeed(host, identity, feed, "DELETE", ref, {}, new URL(c.req.url).origin, c.get("transactionId")).catch(
+    await invokeFeed(platform, identity, feed, "DELETE", ref, {}, new URL(c.req.url).origin, c.get("transactionId")).catch(
       (err) => console.error(`feed DELETE for /${ref.namespace}/${ref.name} failed:`, err),
     );
   }
-  const deleted = await deleteEntity(host.store, ref, "triggers");
+  const deleted = await deleteEntity(platform.store, ref, "triggers");
   return c.json(deleted.doc);
 }
 
 async function fire(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
-  const host = c.get("host");
-  await host.throttle.admit(identity.namespace, "fire");
+  const platform = c.get("platform");
+  await platform.throttle.admit(identity.namespace, "fire");
   assertOwner(identity, ref);
   const payload = await invocationParams(c);
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => {
     if (!WITHHELD_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
   });
-  const activationId = await acceptFire(host, {
+  const activationId = await acceptFire(platform, {
     identity,
     trigger: ref,
     payload,

@@ -58,13 +58,13 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
   const url = new URL(request.url);
   const target = url.pathname.startsWith(PREFIX) ? parseWebPath(url.pathname.slice(PREFIX.length)) : undefined;
   if (!target) throw notFound();
-  const host = c.get("host");
-  const user = await identify(host, request.headers.get("authorization") ?? undefined);
+  const platform = c.get("platform");
+  const user = await identify(platform, request.headers.get("authorization") ?? undefined);
 
   const web = await readWebRequest(request, target.path);
   const activationId = newActivationId();
 
-  const pending = host.invokers
+  const pending = platform.invokers
     .invokeWeb({
       activationId,
       transactionId: c.get("transactionId"),
@@ -77,14 +77,14 @@ export async function serveWebRequest(c: ApiContext, request: Request): Promise<
     .catch((err) => {
       // The executor gives back a place it took (its errors are WhiskErrors); if no invoker answered, this does.
       if (!(err instanceof WhiskError)) {
-        const release = host.concurrency.release(target.namespace, activationId);
-        host.defer(release.catch((cause) => console.error(`web activation ${activationId}: releasing its place failed:`, cause)));
+        const release = platform.concurrency.release(target.namespace, activationId);
+        platform.defer(release.catch((cause) => console.error(`web activation ${activationId}: releasing its place failed:`, cause)));
       }
       throw err;
     });
   const outcome = await waitFor(pending, LIMITS.blockingWaitMs);
   if (!outcome) {
-    host.defer(pending.catch((err) => console.error(`web activation ${activationId} failed late:`, err)));
+    platform.defer(pending.catch((err) => console.error(`web activation ${activationId} failed late:`, err)));
     c.header(ACTIVATION_ID_HEADER, activationId);
     throw new WhiskError(202, Messages.responseNotReady);
   }

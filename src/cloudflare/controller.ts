@@ -4,7 +4,7 @@
 // started once per isolate).
 import { createApp } from "../api/app.js";
 import { apiOrigin } from "../core/egress.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
@@ -15,7 +15,7 @@ import { journalSweeper } from "./journal-sweeper-do.js";
 import { dispatcherFor } from "./queue.js";
 import { concurrencyGate, rateGate } from "./throttle-do-client.js";
 
-export function hostFor(env: Env, ctx: ExecutionContext): Host {
+export function platformFor(env: Env, ctx: ExecutionContext): Platform {
   const store = new SqlStore(new D1Sql(env.DB));
   return {
     store,
@@ -63,7 +63,7 @@ export function ensureSweeping(env: Env, ctx: ExecutionContext): void {
   );
 }
 
-const app = createApp((c) => hostFor(c.env as Env, c.executionCtx as ExecutionContext));
+const app = createApp((c) => platformFor(c.env as Env, c.executionCtx as ExecutionContext));
 
 export async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   ensureSweeping(env, ctx);

@@ -9,7 +9,7 @@ import type { BackgroundTask } from "./controller.js";
 
 const TICK_MS = 1_000;
 
-export const alarmScheduler: BackgroundTask = async ({ pool, host, alarms }) => {
+export const alarmScheduler: BackgroundTask = async ({ pool, platform, alarms }) => {
   let session: pg.PoolClient | undefined;
   let leader = false;
   let stopped = false;
@@ -27,7 +27,7 @@ export const alarmScheduler: BackgroundTask = async ({ pool, host, alarms }) => 
 
   async function tick(): Promise<void> {
     try {
-      if (await lead()) await alarms.fireDue({ store: host.store, dispatcher: host.dispatcher, throttle: host.throttle });
+      if (await lead()) await alarms.fireDue({ store: platform.store, dispatcher: platform.dispatcher, throttle: platform.throttle });
     } catch (err) {
       console.error("alarm scheduler:", (err as Error).message);
       // A broken session may have lost the lock: start over with a new one.

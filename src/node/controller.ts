@@ -7,7 +7,7 @@ import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { createApp } from "../api/app.js";
-import type { Host } from "../ports/platform.js";
+import type { Platform } from "../ports/platform.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
@@ -29,7 +29,7 @@ export interface ControllerServices {
   pool: pg.Pool;
   alarms: PostgresAlarms;
   nats: NatsConnection;
-  host: Host;
+  platform: Platform;
 }
 
 export interface RunningTask {
@@ -46,19 +46,19 @@ export interface RunningController {
 }
 
 /** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
-export const activationConsumer: BackgroundTask = ({ config, nats, host }) =>
+export const activationConsumer: BackgroundTask = ({ config, nats, platform }) =>
   consumeActivations(nats, activationStream(config.stream), {
-    store: host.store,
-    invokers: host.invokers,
-    dispatcher: host.dispatcher,
-    throttle: host.throttle,
-    concurrency: host.concurrency,
+    store: platform.store,
+    invokers: platform.invokers,
+    dispatcher: platform.dispatcher,
+    throttle: platform.throttle,
+    concurrency: platform.concurrency,
   });
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
-export const activationRetention: BackgroundTask = async ({ config, host }) => {
+export const activationRetention: BackgroundTask = async ({ config, platform }) => {
   const cleanup = () =>
-    purgeExpiredActivations(host.store, config.activationRetentionMs).catch((err) => {
+    purgeExpiredActivations(platform.store, config.activationRetentionMs).catch((err) => {
       console.error("activation cleanup failed:", (err as Error).message);
     });
   const timer = setInterval(() => void cleanup(), CLEANUP_EVERY_MS);
@@ -106,7 +106,7 @@ export async function startController(
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
-  const host: Host = {
+  const platform: Platform = {
     store,
     dispatcher: new NatsDispatcher(nats, stream),
     invokers: new HttpInvokers(config.invokerUrls, config.invokerSecret),
@@ -119,8 +119,8 @@ export async function startController(
       deferred.add(tracked);
     },
   };
-  const services: ControllerServices = { config, pool, alarms, nats, host };
-  const app = createApp(() => host);
+  const services: ControllerServices = { config, pool, alarms, nats, platform };
+  const app = createApp(() => platform);
   const running = await Promise.all(tasks.map((task) => task(services)));
 
   const server: ServerType = await listen(async (request) => {

@@ -9,7 +9,7 @@ import type { Invokers } from "./invokers.js";
 import type { Store } from "./store.js";
 
 /** The ports a request is served with. */
-export interface Host {
+export interface Platform {
   store: Store;
   dispatcher: Dispatcher;
   invokers: Invokers;

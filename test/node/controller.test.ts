@@ -45,7 +45,7 @@ describe.skipIf(!services)("controller entry", () => {
   it("applies the migrations, seeds the guest and answers its health check", async () => {
     const { rows } = await controller!.services.pool.query("SELECT name FROM edgewhisk_migrations ORDER BY name");
     expect(rows.length).toBeGreaterThan(0);
-    expect(await controller!.services.host.store.findSubject(GUEST_KEY.split(":")[0])).toMatchObject({ namespace: "guest" });
+    expect(await controller!.services.platform.store.findSubject(GUEST_KEY.split(":")[0])).toMatchObject({ namespace: "guest" });
     const health = await fetch(`http://127.0.0.1:${controller!.port}/healthz`);
     expect(health.status).toBe(200);
     const api = await fetch(`http://127.0.0.1:${controller!.port}/api/v1`);
@@ -53,7 +53,7 @@ describe.skipIf(!services)("controller entry", () => {
   });
 
   it("starts background tasks with the controller's services and stops them with it", async () => {
-    expect(task.started?.host).toBe(controller!.services.host);
+    expect(task.started?.platform).toBe(controller!.services.platform);
     expect(task.started?.nats.isClosed()).toBe(false);
     await controller!.stop();
     controller = undefined;

@@ -1,4 +1,4 @@
-// Assembles the ports of a Host for the fast tier: the real SqlStore on
+// Assembles the ports of a Platform for the fast tier: the real SqlStore on
 // SQLite in memory, the real executor on fake isolates, a queue that keeps
 // what is dispatched until a test drains it through the real dispatch path,
 // the real concurrency rule over an in-memory authority, and a throttle a
@@ -14,7 +14,7 @@ import { ActivationExecutor, type ExecutorDeps } from "../../src/invoker/executo
 import type { AlarmService } from "../../src/ports/alarm-service.js";
 import type { ConcurrencyGate, Throttle } from "../../src/ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../../src/ports/dispatcher.js";
-import type { Host } from "../../src/ports/platform.js";
+import type { Platform } from "../../src/ports/platform.js";
 import type { Identity } from "../../src/ports/identity.js";
 import type { InvokeRequest, Invokers } from "../../src/ports/invokers.js";
 import type { SqlStore } from "../../src/store/sql-store.js";
@@ -90,15 +90,15 @@ export class RecordingGate implements ConcurrencyGate {
 }
 
 const noAlarms: AlarmService = {
-  create: () => Promise.reject(new Error("alarms are not part of the test host")),
+  create: () => Promise.reject(new Error("alarms are not part of the test platform")),
   read: async () => undefined,
   update: async () => false,
   setActive: async () => false,
   delete: async () => false,
 };
 
-export interface TestHost {
-  host: Host;
+export interface TestPlatform {
+  platform: Platform;
   store: SqlStore;
   isolates: FakeIsolates;
   executor: ActivationExecutor;
@@ -107,13 +107,13 @@ export interface TestHost {
   concurrency: RecordingGate;
   /** Work handed to `defer`, to await. */
   deferred: Promise<unknown>[];
-  /** What a queue consumer hands the dispatch path (src/activation/dispatch.ts) on this host. */
+  /** What a queue consumer hands the dispatch path (src/activation/dispatch.ts) on this platform. */
   dispatchDeps: DispatchDeps;
   /** Handles queued messages through the real dispatch path (fires queue more) until none is left. */
   drain(): Promise<Disposition[]>;
 }
 
-export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation">> = {}): TestHost {
+export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation">> = {}): TestPlatform {
   const { store } = memoryStore();
   const isolates = new FakeIsolates();
   const queue = new HeldQueue();
@@ -137,7 +137,7 @@ export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slot
     ...options,
   });
   const dispatchDeps: DispatchDeps = { store, invokers, dispatcher: queue, throttle, concurrency };
-  const host: Host = {
+  const platform: Platform = {
     store,
     dispatcher: queue,
     invokers,
@@ -148,7 +148,7 @@ export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slot
     apiHost: API_HOST,
   };
   return {
-    host,
+    platform,
     store,
     isolates,
     executor,

@@ -18,7 +18,7 @@ const BASE = document.basePath;
  * themselves; they are listed one by one so a new one has to be placed.
  */
 const UNDOCUMENTED: Record<string, string> = {
-  "ALL /*": "middleware: transaction id and host",
+  "ALL /*": "middleware: transaction id and platform",
   "ALL /api/v1/*": "middleware: CORS headers",
   "ALL /api/v1/namespaces": "middleware: authentication",
   "ALL /api/v1/namespaces/*": "middleware: authentication",

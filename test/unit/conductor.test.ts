@@ -5,11 +5,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
 import { putAction } from "../support/entities.js";
-import { createTestHost, invokeRequest, type TestHost } from "../support/platform.js";
+import { createTestPlatform, invokeRequest, type TestPlatform } from "../support/platform.js";
 
-let t: TestHost;
+let t: TestPlatform;
 beforeEach(async () => {
-  t = createTestHost();
+  t = createTestPlatform();
   await putAction(t.store, "guest/double");
   t.isolates.define("/guest/double", (params) => ({ n: (params.n as number) * 2 }));
 });

@@ -9,16 +9,16 @@ import { leasePlace, startActivation } from "../../src/activation/start.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import type { InvokeRequest, Invokers } from "../../src/ports/invokers.js";
 import { activationRecord, putAction, ref } from "../support/entities.js";
-import { createTestHost, identityOf, invokeRequest, type TestHost } from "../support/platform.js";
+import { createTestPlatform, identityOf, invokeRequest, type TestPlatform } from "../support/platform.js";
 
-let t: TestHost;
+let t: TestPlatform;
 beforeEach(async () => {
-  t = createTestHost();
+  t = createTestPlatform();
   await putAction(t.store, "guest/work");
   t.isolates.define("/guest/work", (params) => ({ worked: params.job }));
 });
 
-const deps = (invokers: Invokers = t.host.invokers): DispatchDeps => ({ ...t.dispatchDeps, invokers });
+const deps = (invokers: Invokers = t.platform.invokers): DispatchDeps => ({ ...t.dispatchDeps, invokers });
 
 /** An admitted non-blocking invoke: it holds a place of its namespace. */
 async function admitted(params: Record<string, unknown> = { job: 1 }): Promise<InvokeRequest> {
@@ -34,14 +34,14 @@ const failingInvokers = (err: Error): Invokers => ({
 describe("starting a non-blocking activation", () => {
   it("queues the request as it was admitted, lease included", async () => {
     const request = await admitted();
-    await startActivation(t.host, request);
+    await startActivation(t.platform, request);
     expect(t.queue.messages).toEqual([{ type: "invoke", request: { ...request, leased: true } }]);
     expect(t.concurrency.held("guest")).toBe(1);
   });
 
   it("answers 404 for an action that does not exist, queues nothing and gives the place back", async () => {
     const request = await leasePlace(t.concurrency, invokeRequest(ref("guest/nothing")));
-    await expect(startActivation(t.host, request)).rejects.toMatchObject({ status: 404 });
+    await expect(startActivation(t.platform, request)).rejects.toMatchObject({ status: 404 });
     expect(t.queue.messages).toEqual([]);
     expect(t.concurrency.held("guest")).toBe(0);
   });

@@ -7,11 +7,11 @@ import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
 import { IsolateStartError } from "../../src/ports/isolate-host.js";
 import { putAction, ref } from "../support/entities.js";
 import { IsolateCrash } from "../support/fake-isolates.js";
-import { API_HOST, createTestHost, invokeRequest, type TestHost } from "../support/platform.js";
+import { API_HOST, createTestPlatform, invokeRequest, type TestPlatform } from "../support/platform.js";
 
-let t: TestHost;
+let t: TestPlatform;
 beforeEach(() => {
-  t = createTestHost();
+  t = createTestPlatform();
 });
 
 const annotation = (record: { annotations: { key: string; value: unknown }[] }, key: string) => getAnnotation(record.annotations, key);

@@ -9,11 +9,11 @@ import { acceptFire, ruleActivationId } from "../../src/activation/fire.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
-import { API_HOST, createTestHost, identityOf, type TestHost } from "../support/platform.js";
+import { API_HOST, createTestPlatform, identityOf, type TestPlatform } from "../support/platform.js";
 
-let t: TestHost;
+let t: TestPlatform;
 beforeEach(async () => {
-  t = createTestHost();
+  t = createTestPlatform();
   for (const name of ["log", "mail"]) {
     await putAction(t.store, `guest/${name}`);
     t.isolates.define(`/guest/${name}`, (params) => ({ by: name, ...params }));
@@ -27,7 +27,7 @@ async function putTrigger(rules: Parameters<typeof triggerDoc>[1], parameters = 
 }
 
 const fire = (payload: Record<string, unknown> = { at: 1 }, trigger = ref("guest/tick")) =>
-  acceptFire(t.host, {
+  acceptFire(t.platform, {
     identity: identityOf("guest"),
     trigger,
     payload,

@@ -1,10 +1,10 @@
 // The fast tier's own parts (test/support): the in-memory database keeps the
-// adapters' promises, and the assembled Host serves the real controller API.
+// adapters' promises, and the assembled Platform serves the real controller API.
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { seedSubject } from "../../src/store/seed.js";
 import { MemorySql } from "../support/memory-sql.js";
-import { createTestHost } from "../support/platform.js";
+import { createTestPlatform } from "../support/platform.js";
 
 describe("in-memory SqlDatabase", () => {
   it("applies migrations/ and runs a batch in one transaction: a failing statement undoes the others", async () => {
@@ -22,14 +22,14 @@ describe("in-memory SqlDatabase", () => {
   });
 });
 
-describe("test host", () => {
+describe("test platform", () => {
   const KEY = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
   const auth = { authorization: `Basic ${btoa(KEY)}`, "content-type": "application/json" };
 
   it("serves the controller API: an action created and invoked blocking, a non-blocking invoke queued and run", async () => {
-    const t = createTestHost();
+    const t = createTestPlatform();
     await seedSubject(t.store, KEY, "guest");
-    const app = createApp(() => t.host);
+    const app = createApp(() => t.platform);
     t.isolates.define("/guest/greet", (params) => ({ greeting: `Hello, ${params.name}!` }));
 
     const put = await app.request("/api/v1/namespaces/_/actions/greet", {
