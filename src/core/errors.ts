@@ -1,6 +1,10 @@
-// The single error type of the platform. Every failure a client can see is a
-// WhiskError; the API's error middleware renders it as OpenWhisk's
-// `{"error": message, "code": transactionId}` body.
+// WhiskError, the failure a client is meant to see (its status, OpenWhisk's
+// message, any headers), and those messages worded as OpenWhisk words them.
+// The API's error middleware (src/api/errors.ts) renders a WhiskError as
+// `{"error": message, "code": transactionId}` and anything else as a 500.
+// Internal failures have classes of their own (IsolateStartError,
+// EgressConfigError, ArchiveError, ...); code that catches one where a
+// client should learn of it answers a WhiskError or an activation record.
 
 export class WhiskError extends Error {
   constructor(

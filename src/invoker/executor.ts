@@ -1,4 +1,4 @@
-// The platform-neutral invoker: resolves the action (cached between
+// The host-neutral invoker: resolves the action (cached between
 // activations), runs it in a warm isolate, turns the runner's reply into
 // OpenWhisk's activation record and stores it. The Cloudflare invoker Durable
 // Object and the Kubernetes invoker process both wrap this class.
@@ -91,7 +91,12 @@ export class ActivationExecutor {
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
   }
 
-  /** Forgets resolved copies of these entities (and of anything reached through them). */
+  /**
+   * Forgets the actions resolved under these names, for every invoking
+   * namespace. An action reached under another name (through a binding of a
+   * changed package) is not forgotten here: its copy expires within
+   * RESOLVED_TTL_MS.
+   */
   invalidate(refs: EntityRef[]): void {
     const names = refs.map((ref) => qualifiedName(ref));
     this.resolved.deleteWhere((key) => names.some((name) => key.endsWith(`|${name}`)));

@@ -1,5 +1,7 @@
-// The port an invoker runs action code through: Worker Loader on Cloudflare,
-// a supervised workerd child on Kubernetes.
+// The IsolateHost port: what an invoker runs action code through. The Worker
+// Loader on Cloudflare (src/cloudflare/loader-isolates.ts), or under
+// `npm start` the local isolate sidecar (src/cloudflare/sidecar-isolates.ts);
+// supervised workerd children on Kubernetes (src/node/workerd/supervisor.ts).
 import type { ActionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 

@@ -1,7 +1,8 @@
 // The ports a controller serves a request with, bundled: what each host
-// wires into the API (src/cloudflare/controller.ts, src/node/controller.ts)
-// and hands its background work. The invoker's own port is isolate-host.ts;
-// the SQL store's is sql-database.ts.
+// wires into the API (src/cloudflare/controller.ts, src/node/controller.ts;
+// the Node controller's background tasks share it too). The other ports are
+// the invoker's (isolate-host.ts), the SQL store's (sql-database.ts) and the
+// admission authorities' (admission.ts).
 import type { AlarmService } from "./alarm-service.js";
 import type { ConcurrencyGate, Throttle } from "./admission.js";
 import type { Dispatcher } from "./dispatcher.js";

@@ -1,10 +1,10 @@
 // The Store port over any SQL database that runs migrations/ (D1, PostgreSQL):
 // the SQL of the port's tables (subjects, limits, entities, blobs,
-// activations, dispatch journal, APIs), which adapters only execute. The
-// Node host's own tables keep theirs beside it in src/store (throttle-rows.ts
-// for its throttle); outside src/store remain the schema files, the
-// migration runner's bookkeeping (src/node/migrate.ts) and the Node
-// controller's `SELECT 1` readiness probe.
+// activations, dispatch journal, APIs), which adapters only execute. Other
+// SQL lives elsewhere: the Node host's own tables in src/store/alarm-rows.ts
+// and throttle-rows.ts, the schemas in migrations/ and src/node/migrations/,
+// and statements hosts issue for themselves (transactions and migration
+// bookkeeping in src/node, readiness probes, wskadmin's `SELECT changes()`).
 import type { ActivationRecord } from "../core/activation.js";
 import { isOfCollection, type AnyEntityDoc, type Collection, type EntityDraft } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
