@@ -1,5 +1,5 @@
 // The workerd supervisor with real workerd children and the real runner.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { IsolateStartError, type IsolateSpec } from "../../src/ports/isolate-host.js";
 import { place } from "../../src/node/workerd/placement.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
@@ -105,5 +105,43 @@ describe("workerd supervisor", () => {
     expect(supervisor.status().restarts).toBe(before.restarts + 1);
     const hello = await supervisor.run(spec("hello", HELLO), runRequest({ name: "after" }));
     expect(hello.reply).toMatchObject({ outcome: "result", result: { payload: "Hello, after" } });
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("workerd supervisor rotation", () => {
+  // One child that may load three isolates: the fourth new one rotates it out.
+  const supervisor = new WorkerdSupervisor({ memoryLimitMb: 1024, children: 1, maxIsolatesPerChild: 3 });
+
+  beforeAll(() => supervisor.start());
+  afterAll(() => supervisor.stop());
+
+  it("rotates a child that has loaded its share of isolates without failing what runs there", async () => {
+    const firstPid = supervisor.status().pid;
+    // Still running on the old child while new versions fill it up.
+    const slow = supervisor.run(spec("sleepy@1", SLEEPY), runRequest({ ms: 4_000 }, 10_000));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const versions = [];
+    for (let v = 2; v <= 7; v++) versions.push(await supervisor.run(spec(`hello@${v}`, HELLO), runRequest({ name: `v${v}` })));
+    for (const [i, run] of versions.entries()) expect(run.reply).toMatchObject({ outcome: "result", result: { payload: `Hello, v${i + 2}` } });
+    // Out of service but not stopped: the sleeper is still running there.
+    expect(supervisor.status().pid).not.toBe(firstPid);
+    expect(alive(firstPid!)).toBe(true);
+    expect((await slow).reply).toMatchObject({ outcome: "result", result: { slept: 4_000 } });
+    await vi.waitFor(() => expect(alive(firstPid!)).toBe(false), { timeout: 2_000 });
+    const status = supervisor.status();
+    expect(status.rotations).toBe(2);
+    expect(status.restarts).toBe(0);
+    expect(status.pid).not.toBe(firstPid);
+    // A rotated-out child's isolates start cold on the new one.
+    expect(await supervisor.run(spec("hello@2", HELLO), runRequest({ name: "again" }))).toMatchObject({ cold: true });
   });
 });

@@ -1,7 +1,7 @@
-// The workerd pool's pure decisions: where an isolate key runs, and whom a
-// child over its memory budget is blamed on.
+// The workerd pool's pure decisions: where an isolate key runs, whom a
+// child over its memory budget is blamed on, and when a child is rotated out.
 import { describe, expect, it } from "vitest";
-import { memoryVerdict, place, placementKey, rendezvousOrder } from "../../src/node/workerd/placement.js";
+import { baselineAfterColdRun, memoryVerdict, place, placementKey, rendezvousOrder, ROTATE_AT_SHARE_OF_CAP, shouldRotate } from "../../src/node/workerd/placement.js";
 
 const key = (ns: string, action: string, version = "0.0.1", slot?: number) =>
   `${ns}>${ns}/${action}@${version}#abc123|main${slot === undefined ? "" : `/${slot}`}`;
@@ -87,5 +87,21 @@ describe("memory verdict", () => {
       budgetMb: 512,
     });
     expect(memoryVerdict({ rssMb: 600, baselineMb: 600, capMb: 512, flights: [] })).toEqual({ over: true, budgetMb: 512 });
+  });
+});
+
+describe("retained memory", () => {
+  it("counts what a cold start left resident into the baseline, at most the activation's limit and never less", () => {
+    expect(baselineAfterColdRun(100, 120, 131, 256)).toBe(111);
+    expect(baselineAfterColdRun(100, 120, 900, 256)).toBe(356);
+    expect(baselineAfterColdRun(100, 120, 90, 256)).toBe(100);
+  });
+
+  it("rotates a child once its idle memory passes half its cap or it has loaded its share of isolates", () => {
+    const child = { baselineMb: 500, capMb: 1024, loadedIsolates: 10, maxIsolates: 512 };
+    expect(shouldRotate(child)).toBe(false);
+    expect(shouldRotate({ ...child, baselineMb: 1024 * ROTATE_AT_SHARE_OF_CAP + 1 })).toBe(true);
+    expect(shouldRotate({ ...child, loadedIsolates: 511 })).toBe(false);
+    expect(shouldRotate({ ...child, loadedIsolates: 512 })).toBe(true);
   });
 });

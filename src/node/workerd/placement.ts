@@ -104,3 +104,29 @@ export function memoryVerdict(sample: MemorySample): MemoryVerdict {
   }
   return culprit ? { over: true, budgetMb, culprit: culprit.id } : { over: true, budgetMb };
 }
+
+/**
+ * A child's idle baseline after a cold activation ends there. workerd keeps
+ * every isolate it loads, so what a cold start added stays resident; under
+ * steady load the child is seldom idle when memory is sampled, and without
+ * this the budget would lag behind the isolates already loaded and blame
+ * the next activation for them. The growth counted is at most the
+ * activation's own memory limit, and never makes the baseline smaller.
+ */
+export function baselineAfterColdRun(baselineMb: number, rssAtStartMb: number, rssNowMb: number, memoryMb: number): number {
+  return baselineMb + Math.min(memoryMb, Math.max(0, rssNowMb - rssAtStartMb));
+}
+
+/** Past this share of its hard cap, a child's idle memory is retired with the child. */
+export const ROTATE_AT_SHARE_OF_CAP = 0.5;
+
+/**
+ * Whether a child should leave service (its work drained, a fresh child in
+ * its place): workerd frees no isolate it has loaded, so a long-lived child
+ * grows with every new action version it serves, and its idle heaps grow
+ * under load. Rotating it before the hard cap bounds its memory without
+ * failing anything that runs there.
+ */
+export function shouldRotate(child: { baselineMb: number; capMb: number; loadedIsolates: number; maxIsolates: number }): boolean {
+  return child.baselineMb > child.capMb * ROTATE_AT_SHARE_OF_CAP || child.loadedIsolates >= child.maxIsolates;
+}

@@ -23,6 +23,13 @@
 // activation blamed for the growth (placement.ts) is answered with
 // OpenWhisk's memory error and not run again.
 //
+// Rotation: workerd frees no isolate it has loaded, so a child that has
+// served many action versions, or whose isolates' heaps grew under load,
+// keeps that memory. Once its idle memory passes half its cap, or it has
+// loaded maxIsolatesPerChild isolates, the spare takes its place for new
+// work and the old child is stopped when what runs there has ended:
+// nothing fails, its isolates start cold on the new child.
+//
 // Others caught on a lost child (victims) run again, on the child that took
 // its place or the next usable one, within their own deadline, once: an
 // activation may thus run twice (at least once, as on a container OpenWhisk
@@ -32,7 +39,7 @@ import type { IsolateHost, IsolateRun, IsolateSpec } from "../../ports/isolate-h
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
-import { memoryVerdict, place } from "./placement.js";
+import { baselineAfterColdRun, memoryVerdict, place, shouldRotate } from "./placement.js";
 
 /** Children in the pool when the options do not say (WORKERD_CHILDREN). */
 export const DEFAULT_CHILDREN = 4;
@@ -49,6 +56,10 @@ const HEARTBEAT_MS = 100;
  */
 const BUSY_AFTER_MS = 250;
 const MEMORY_CHECK_MS = 250;
+/** Isolates one child loads before it is rotated out (SupervisorOptions.maxIsolatesPerChild). */
+export const DEFAULT_MAX_ISOLATES_PER_CHILD = 512;
+/** How often a child leaving service is checked for work still running there. */
+const DRAIN_CHECK_MS = 100;
 /** An activation is tried on at most this many children. */
 const MAX_ATTEMPTS = 2;
 
@@ -68,6 +79,8 @@ export interface SupervisorOptions {
   binary?: string;
   /** Where action isolates may connect; by default the public internet only. */
   egress?: Egress;
+  /** Isolates a child loads before it is rotated out (default DEFAULT_MAX_ISOLATES_PER_CHILD). */
+  maxIsolatesPerChild?: number;
 }
 
 export interface ChildStatus {
@@ -83,6 +96,8 @@ export interface SupervisorStatus {
   ready: boolean;
   /** Children killed and replaced since the start (a spinning, memory-hungry or crashed child). */
   restarts: number;
+  /** Children rotated out of service after their work ended (memory kept by loaded isolates). */
+  rotations: number;
   /** The first serving child's process id. */
   pid?: number;
   children: ChildStatus[];
@@ -119,6 +134,7 @@ export class WorkerdSupervisor implements IsolateHost {
   private spare?: Promise<WorkerdChild>;
   private readonly generations = new IsolateGenerations();
   private restarts = 0;
+  private rotations = 0;
   private stopped = false;
   private nextFlight = 0;
   private checkingMemory = false;
@@ -149,7 +165,7 @@ export class WorkerdSupervisor implements IsolateHost {
       ...(m.current ? { rssMb: Math.round(m.lastRssMb ?? m.current.readyRssMb), startMs: m.current.startMs } : {}),
     }));
     const serving = children.filter((c) => c.pid !== undefined);
-    return { ready: serving.length > 0, restarts: this.restarts, pid: serving[0]?.pid, children };
+    return { ready: serving.length > 0, restarts: this.restarts, rotations: this.rotations, pid: serving[0]?.pid, children };
   }
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
@@ -168,7 +184,9 @@ export class WorkerdSupervisor implements IsolateHost {
       };
       member.flights.add(flight);
       try {
-        return await this.runOn(member, child, spec, request);
+        const run = await this.runOn(member, child, spec, request);
+        if (run.cold) await this.afterColdRun(member, child, flight);
+        return run;
       } catch (err) {
         if (!(err instanceof ChildLost)) throw err;
         // The isolate that blew the budget: never again on another child.
@@ -299,6 +317,49 @@ export class WorkerdSupervisor implements IsolateHost {
     this.spare = this.launch();
   }
 
+  /** Counts what a cold start left resident into the child's baseline, and rotates the child out when it has kept too much. */
+  private async afterColdRun(member: Member, child: WorkerdChild, flight: Flight): Promise<void> {
+    const rssMb = await child.residentMb();
+    if (member.current !== child) return;
+    if (rssMb !== undefined) member.baselineMb = baselineAfterColdRun(member.baselineMb, flight.rssAtStartMb, rssMb, flight.memoryMb);
+    this.rotateIfFull(member, child);
+  }
+
+  private rotateIfFull(member: Member, child: WorkerdChild): void {
+    const full = shouldRotate({
+      baselineMb: member.baselineMb,
+      capMb: this.options.memoryLimitMb,
+      loadedIsolates: child.loaded.size,
+      maxIsolates: this.options.maxIsolatesPerChild ?? DEFAULT_MAX_ISOLATES_PER_CHILD,
+    });
+    if (full) this.rotate(member, child);
+  }
+
+  /**
+   * Takes `child` out of service without failing its work: the spare serves
+   * new activations at `member`, and `child` is stopped once nothing runs
+   * there any more (or what does is past its deadline and the grace, when
+   * a wedged isolate would never let it drain).
+   */
+  private rotate(member: Member, child: WorkerdChild): void {
+    if (this.stopped || member.current !== child) return;
+    console.error(
+      `invoker: rotating workerd child ${child.pid} at ${member.position} out ` +
+        `(${child.loaded.size} isolates loaded, ${Math.round(member.baselineMb)} MB idle)`,
+    );
+    this.rotations++;
+    member.current = undefined;
+    member.active = this.serve(member, this.spare ?? this.launch());
+    this.spare = this.launch();
+    const stopWhenDrained = () => {
+      const left = [...member.flights].filter((f) => f.child === child);
+      const overdue = left.every((f) => f.deadline + WEDGE_GRACE_MS + PING_TIMEOUT_MS < Date.now());
+      if (this.stopped || left.length === 0 || overdue) child.kill("stopped");
+      else setTimeout(stopWhenDrained, DRAIN_CHECK_MS).unref();
+    };
+    stopWhenDrained();
+  }
+
   /** After a missed deadline: a child that cannot answer a ping is wedged by a spinning isolate. */
   private async probe(member: Member, child: WorkerdChild): Promise<void> {
     if (member.current !== child) return;
@@ -337,7 +398,11 @@ export class WorkerdSupervisor implements IsolateHost {
     if (!child || rssMb === undefined || member.current !== child) return;
     member.lastRssMb = rssMb;
     const flights = [...member.flights].filter((f) => f.child === child);
-    if (flights.length === 0) member.baselineMb = rssMb;
+    if (flights.length === 0) {
+      member.baselineMb = rssMb;
+      this.rotateIfFull(member, child);
+      if (member.current !== child) return;
+    }
     const verdict = memoryVerdict({ rssMb, baselineMb: member.baselineMb, capMb: this.options.memoryLimitMb, flights });
     if (!verdict.over) return;
     const culprit = flights.find((f) => f.id === verdict.culprit);
