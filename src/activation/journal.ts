@@ -48,7 +48,7 @@ export class JournaledDispatcher implements Dispatcher {
 
   async dispatch(message: DispatchMessage): Promise<void> {
     const key = journalKey(message);
-    await this.store.journalDispatch({ ...key, message, boot: this.boot, at: this.now() });
+    await this.adopt(message);
     try {
       await this.queue.dispatch(message);
     } catch (err) {
@@ -56,6 +56,15 @@ export class JournaledDispatcher implements Dispatcher {
       await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Journals without queueing: the activation runs already. This run's
+   * entries are only taken for lost after CURRENT_BOOT_GRACE_MS, long after
+   * a live run has recorded; after a crash the next run queues it again.
+   */
+  async adopt(message: DispatchMessage): Promise<void> {
+    await this.store.journalDispatch({ ...journalKey(message), message, boot: this.boot, at: this.now() });
   }
 }
 

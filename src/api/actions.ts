@@ -191,6 +191,8 @@ async function invoke(c: ApiContext) {
   });
   const record = await waitFor(pending, wait);
   if (!record) {
+    // Answered 202 from here on: the activation must end with a record even if this server dies first.
+    await platform.dispatcher.adopt?.({ type: "invoke", request });
     platform.defer(pending.catch((err) => console.error(`activation ${request.activationId} failed late:`, err)));
     c.header(ACTIVATION_ID_HEADER, request.activationId);
     return c.json({ activationId: request.activationId }, 202);

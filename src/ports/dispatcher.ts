@@ -27,4 +27,12 @@ export interface TriggerFire {
 
 export interface Dispatcher {
   dispatch(message: DispatchMessage): Promise<void>;
+  /**
+   * Takes on an accepted activation already running outside the queue (a
+   * blocking invoke answered 202 when its wait ran out), where the queue's
+   * host may lose work: remembered like a queued message, so it still ends
+   * with a record if the server dies before it does. Absent where nothing
+   * accepted is lost with a process.
+   */
+  adopt?(message: DispatchMessage): Promise<void>;
 }

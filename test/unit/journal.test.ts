@@ -110,6 +110,15 @@ describe("JournaledDispatcher", () => {
     await expect(new JournaledDispatcher(store, queue, "b").dispatch(invoke("a1"))).rejects.toThrow("queue down");
     expect(memory.journal.size).toBe(0);
   });
+
+  it("adopts a running activation (a blocking invoke answered 202) without queueing it, and a later run re-queues it if it never recorded", async () => {
+    const { memory, store, queue } = setup();
+    await new JournaledDispatcher(store, queue, "crashed", () => 5).adopt(invoke("a1"));
+    expect(queue.sent).toHaveLength(0);
+    expect(memory.journal.get("a1")).toMatchObject({ boot: "crashed", dispatchedAt: 5, attempts: 1 });
+    expect(await sweepJournal({ store, queue, boot: "restarted" }, 10)).toMatchObject({ requeued: 1 });
+    expect(queue.sent.map((m) => m.type === "invoke" && m.request.activationId)).toEqual(["a1"]);
+  });
 });
 
 describe("isLost", () => {
