@@ -14,7 +14,7 @@ import type { Identity } from "../ports/identity.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import type { Env } from "./env.js";
-import { QueueDispatcher } from "./queue.js";
+import { dispatcherFor } from "./queue.js";
 import { rateGate } from "./throttle-do-client.js";
 
 const STATE = "state";
@@ -71,7 +71,7 @@ export class AlarmFeed extends DurableObject<Env> {
     if (!state || !isDue(state)) return;
     const version = JSON.stringify(state);
     const store = new SqlStore(new D1Sql(this.env.DB));
-    const deps = { store, dispatcher: new QueueDispatcher(this.env.ACTIVATIONS), throttle: rateGate(this.env.THROTTLE, store) };
+    const deps = { store, dispatcher: dispatcherFor(this.env, store), throttle: rateGate(this.env.THROTTLE, store) };
     const outcome = await fireAlarm(deps, state.trigger, state.owner, state.schedule.payload, state.apiHost);
     const step = nextAlarmState(state, outcome, Date.now());
     if (step.kind === "give-up") await recordFailedAlarm(store, state.trigger, state.owner, step.error);
