@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hashAuthKey, parseAuthKey } from "../../src/core/auth.js";
 import { AdminUsageError, newAuthKey, runAdminCommand, type AdminCommand } from "../../src/store/admin.js";
-import { sqliteStore } from "./sqlite.js";
+import { memoryStore } from "../support/memory-sql.js";
 
 const user = (verb: string, subject?: string, auth?: string): AdminCommand => ({ noun: "user", verb, subject, auth, limits: {} });
 const limits = (verb: string, namespace?: string, given: AdminCommand["limits"] = {}): AdminCommand => ({
@@ -13,7 +13,7 @@ const limits = (verb: string, namespace?: string, given: AdminCommand["limits"] 
 
 describe("wskadmin user", () => {
   it("creates a subject owning its namespace, stores only the key's hash and prints the key", async () => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     expect(await runAdminCommand(store, user("create", "alice"), () => "7f1c:secret")).toEqual(["7f1c:secret"]);
     expect(await store.findSubject("7f1c")).toEqual({
       uuid: "7f1c",
@@ -24,14 +24,14 @@ describe("wskadmin user", () => {
   });
 
   it("takes the key given with --auth, replacing the subject of that uuid", async () => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     await runAdminCommand(store, user("create", "alice", "u1:one"));
     expect(await runAdminCommand(store, user("create", "bob", "u1:two"))).toEqual(["u1:two"]);
     expect(await store.findSubject("u1")).toMatchObject({ namespace: "bob", keyHash: await hashAuthKey({ uuid: "u1", key: "two" }) });
   });
 
   it("deletes a subject by uuid", async () => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     await runAdminCommand(store, user("create", "alice", "u1:one"));
     expect(await runAdminCommand(store, user("delete", "u1"))).toEqual(["deleted u1"]);
     expect(await store.findSubject("u1")).toBeUndefined();
@@ -47,7 +47,7 @@ describe("wskadmin user", () => {
     [user("rename", "alice"), "unknown command: rename"],
     [{ noun: "users", verb: "create", subject: "alice", limits: {} }, ""],
   ])("refuses %j: %s", async (command, message) => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     const refused = runAdminCommand(store, command);
     await expect(refused).rejects.toBeInstanceOf(AdminUsageError);
     await expect(refused).rejects.toHaveProperty("message", message);
@@ -57,7 +57,7 @@ describe("wskadmin user", () => {
 
 describe("wskadmin limits", () => {
   it("sets limits over those stored, prints them in stored order and deletes them", async () => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     expect(await runAdminCommand(store, limits("get", "alice"))).toEqual(["No limits found, default system limits apply"]);
     expect(await runAdminCommand(store, limits("set", "alice", { concurrentInvocations: "5", invocationsPerMinute: "7" }))).toEqual([
       "Limits successfully set",
@@ -81,7 +81,7 @@ describe("wskadmin limits", () => {
     [limits("set", "alice", { invocationsPerMinute: "many" }), "--invocationsPerMinute must be a whole number of 0 or more"],
     [limits("reset", "alice"), "unknown command: limits reset"],
   ])("refuses %j: %s", async (command, message) => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     await expect(runAdminCommand(store, command)).rejects.toThrow(new AdminUsageError(message));
     expect(await store.getNamespaceLimits("alice")).toEqual({});
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { activationResponse, StatusCode, type ActivationRecord } from "../../src/core/activation.js";
 import { activationRetentionMs, purgeExpiredActivations } from "../../src/store/retention.js";
-import { sqliteStore } from "./sqlite.js";
+import { memoryStore } from "../support/memory-sql.js";
 
 const DAY = 24 * 60 * 60_000;
 
@@ -41,7 +41,7 @@ describe("activationRetentionMs", () => {
 
 describe("purgeExpiredActivations", () => {
   it("removes activations started before now minus the retention and keeps the rest", async () => {
-    const store = sqliteStore();
+    const store = memoryStore().store;
     const now = 100 * DAY;
     await store.putActivations([activation("a", now - 3 * DAY - 1), activation("b", now - 3 * DAY), activation("c", now - 1)]);
     expect(await purgeExpiredActivations(store, 3 * DAY, now)).toBe(1);
