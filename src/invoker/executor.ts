@@ -28,6 +28,7 @@ import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
 import type {
+  ActivationObserver,
   ConcurrencyGate,
   Identity,
   InvokeRequest,
@@ -77,6 +78,8 @@ export interface ExecutorDeps {
    * reach the store a moment later). Defaults to writing the store directly.
    */
   recordActivation?: (record: ActivationRecord) => Promise<void>;
+  /** Counts every record this executor makes, once it is recorded. */
+  observer?: ActivationObserver;
   now?: () => number;
 }
 
@@ -93,7 +96,11 @@ export class ActivationExecutor {
     this.now = deps.now ?? Date.now;
     this.slots = new IsolateSlots(deps.slots);
     this.deadlines = new DeadlineClock(this.now);
-    this.recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
+    const recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
+    this.recordActivation = async (record) => {
+      await recordActivation(record);
+      deps.observer?.recorded(record);
+    };
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
   }
 

@@ -118,7 +118,7 @@ export interface TestHost {
   drain(): Promise<Disposition[]>;
 }
 
-export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation">> = {}): TestHost {
+export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation" | "observer">> = {}): TestHost {
   const { store } = memoryStore();
   const isolates = new FakeIsolates();
   const queue = new HeldQueue();
