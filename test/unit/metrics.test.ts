@@ -2,12 +2,12 @@
 // record, the limit behind a 429, and the executor reporting each record it
 // makes.
 import { describe, expect, it } from "vitest";
-import { buildActivation, developerError, resultResponse, StatusCode, whiskError, type ActivationRecord } from "../../src/core/activation.js";
+import { developerError, resultResponse, StatusCode, whiskError, type ActivationRecord } from "../../src/core/activation.js";
 import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { activationSample, observedConcurrency, observedThrottle, outcomeOf, type ThrottledLimit } from "../../src/core/metrics.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
-import { putAction, putEntity, ref, sequenceDoc } from "../support/entities.js";
+import { activationRecord, putAction, putEntity, ref, sequenceDoc } from "../support/entities.js";
 import { createTestHost, invokeRequest } from "../support/host.js";
 
 function record(facts: { kind?: string; initTime?: number; duration?: number; statusCode?: StatusCode; conductor?: boolean }): ActivationRecord {
@@ -17,21 +17,19 @@ function record(facts: { kind?: string; initTime?: number; duration?: number; st
     [StatusCode.developerError]: developerError("thrown"),
     [StatusCode.whiskError]: whiskError("lost"),
   };
-  return buildActivation({
+  const base = activationRecord({
     activationId: "a".repeat(32),
     namespace: "guest",
-    subject: "guest",
     name: "hello",
-    version: "0.0.1",
-    path: "guest/hello",
-    kind: facts.kind,
     start: 1_000,
     end: 1_000 + (facts.duration ?? 250),
-    initTime: facts.initTime,
     response: responses[facts.statusCode ?? StatusCode.success],
-    logs: [],
-    annotations: facts.conductor ? [{ key: "conductor", value: true }] : [],
   });
+  const annotations = base.annotations.filter((a) => a.key !== "kind");
+  if (facts.kind !== undefined) annotations.push({ key: "kind", value: facts.kind });
+  if (facts.initTime !== undefined) annotations.push({ key: "initTime", value: facts.initTime });
+  if (facts.conductor) annotations.push({ key: "conductor", value: true });
+  return { ...base, annotations };
 }
 
 describe("activation labels", () => {
