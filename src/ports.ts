@@ -6,7 +6,6 @@ export type { EntityDraft, StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
 import type { StoredApi } from "./core/apis.js";
 import type { EntityRef } from "./core/names.js";
-import type { ThrottledLimit } from "./core/metrics.js";
 import type { NamespaceLimits, ThrottledKind } from "./core/throttle.js";
 import type { WebRequest } from "./core/webaction.js";
 
@@ -226,18 +225,6 @@ export interface ConcurrencyGate {
   acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
   /** Frees the activation's place (nothing happens when it holds none). */
   release(namespace: string, activationId: string): Promise<void>;
-}
-
-/**
- * What a host counts for its operators (src/core/metrics.ts decides the
- * labels). Optional wherever it is taken: without one nothing is counted
- * (the Cloudflare host passes none).
- */
-export interface ActivationObserver {
-  /** An activation record this process made was recorded. */
-  recorded(record: ActivationRecord): void;
-  /** A namespace limit refused an attempt (a 429). */
-  throttled(limit: ThrottledLimit): void;
 }
 
 /** The ports a request is served with. */

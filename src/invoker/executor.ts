@@ -28,7 +28,6 @@ import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
 import { resolveAction, type ResolvedAction } from "../core/resolve.js";
 import type {
-  ActivationObserver,
   ConcurrencyGate,
   Identity,
   InvokeRequest,
@@ -47,6 +46,7 @@ import { IsolateStartError, type IsolateHost } from "./isolates.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
+import type { ActivationObserver } from "../ports/observer.js";
 
 /** Extra time the invoker grants the runner past the deadline before giving up on it. */
 const DEADLINE_GRACE_MS = 2_000;

@@ -6,9 +6,9 @@
 import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
-import { createApp } from "../api/app.js";
 import { Drain } from "../core/drain.js";
 import { observedConcurrency, observedThrottle } from "../core/metrics.js";
+import { createApp } from "../api/app.js";
 import type { Host } from "../ports.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
@@ -33,9 +33,9 @@ export interface ControllerServices {
   config: ControllerConfig;
   pool: pg.Pool;
   alarms: PostgresAlarms;
+  metrics: NodeMetrics;
   nats: NatsConnection;
   host: Host;
-  metrics: NodeMetrics;
 }
 
 export interface RunningTask {
@@ -53,19 +53,13 @@ export interface RunningController {
 
 /** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
 export const activationConsumer: BackgroundTask = ({ config, nats, host, metrics }) =>
-  consumeActivations(
-    nats,
-    activationStream(config.stream),
-    {
-      store: host.store,
-      invokers: host.invokers,
-      dispatcher: host.dispatcher,
-      throttle: host.throttle,
-      concurrency: host.concurrency,
-    },
-    DEFAULT_DELIVERY,
-    metrics,
-  );
+  consumeActivations(nats, activationStream(config.stream), {
+    store: host.store,
+    invokers: host.invokers,
+    dispatcher: host.dispatcher,
+    throttle: host.throttle,
+    concurrency: host.concurrency,
+  }, DEFAULT_DELIVERY, metrics);
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
 export const activationRetention: BackgroundTask = async ({ config, host }) => {
@@ -115,11 +109,11 @@ export async function startController(
   const nats = await connect({ ...natsConnectionOptions(config.natsUrl), maxReconnectAttempts: -1, name: "edgewhisk-controller" });
   const stream = activationStream(config.stream);
   await ensureActivationStream(nats, stream);
+  const metrics = new NodeMetrics();
+  metrics.watchQueue(queueDepth(nats, stream.stream));
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
-  const metrics = new NodeMetrics();
-  metrics.watchQueue(queueDepth(nats, stream.stream));
   const host: Host = {
     store,
     dispatcher: new NatsDispatcher(nats, stream),

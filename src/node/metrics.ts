@@ -6,7 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ActivationRecord } from "../core/activation.js";
 import { activationSample, THROTTLED_LIMITS, type ThrottledLimit } from "../core/metrics.js";
-import type { ActivationObserver } from "../ports.js";
+import type { ActivationObserver } from "../ports/observer.js";
 
 /** Seconds: warm runs take milliseconds, cold ones up to seconds, the longest action 300 s. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
