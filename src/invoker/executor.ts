@@ -40,6 +40,7 @@ import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
+import type { ActivationObserver } from "../ports/observer.js";
 
 /** Extra time the invoker grants the runner past the deadline before giving up on it. */
 const DEADLINE_GRACE_MS = 2_000;
@@ -71,6 +72,8 @@ export interface ExecutorDeps {
    * reach the store a moment later). Defaults to writing the store directly.
    */
   recordActivation?: (record: ActivationRecord) => Promise<void>;
+  /** Counts every record this executor makes, once it is recorded. */
+  observer?: ActivationObserver;
   now?: () => number;
 }
 
@@ -87,7 +90,11 @@ export class ActivationExecutor {
     this.now = deps.now ?? Date.now;
     this.slots = new IsolateSlots(deps.slots);
     this.deadlines = new DeadlineClock(this.now);
-    this.recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
+    const recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
+    this.recordActivation = async (record) => {
+      await recordActivation(record);
+      deps.observer?.recorded(record);
+    };
     this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
   }
 

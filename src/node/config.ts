@@ -12,6 +12,7 @@ export interface EnvVar {
 
 export const CONTROLLER_ENV: readonly EnvVar[] = [
   { name: "PORT", required: false, description: "HTTP port of the API (default 3000)" },
+  { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for work in hand before exiting (default 60000)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled)" },
   { name: "INVOKER_URLS", required: true, description: "comma-separated base URLs of the invokers" },
@@ -25,6 +26,7 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
 
 export const INVOKER_ENV: readonly EnvVar[] = [
   { name: "PORT", required: false, description: "HTTP port the controllers call (default 8080)" },
+  { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for activations in hand before exiting (default 330000)" },
   { name: "LISTEN_HOST", required: false, description: "address the HTTP port is bound to (default: all interfaces)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "INVOKER_URLS", required: true, description: "base URLs of all invokers (sequence components may run on another)" },

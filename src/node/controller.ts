@@ -6,6 +6,8 @@
 import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
+import { Drain } from "../core/drain.js";
+import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import { createApp } from "../api/app.js";
 import type { Platform } from "../ports/platform.js";
 import { purgeExpiredActivations } from "../store/retention.js";
@@ -16,8 +18,11 @@ import { PostgresAlarms } from "./postgres-alarms.js";
 import type { ControllerConfig } from "./config.js";
 import { HttpInvokers } from "./invoker-http-client.js";
 import { applyMigrations } from "./migrate.js";
-import { activationStream, consumeActivations, ensureActivationStream, NatsDispatcher } from "./nats.js";
+import { NodeMetrics } from "./metrics.js";
+import { activationStream, consumeActivations, DEFAULT_DELIVERY, ensureActivationStream, NatsDispatcher } from "./nats.js";
+import { opsEndpoints } from "./ops.js";
 import { createPool, PostgresSql } from "./postgres.js";
+import { queueDepth } from "./queue-depth.js";
 import { closeServer, listen } from "./serve.js";
 import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 
@@ -28,6 +33,7 @@ export interface ControllerServices {
   config: ControllerConfig;
   pool: pg.Pool;
   alarms: PostgresAlarms;
+  metrics: NodeMetrics;
   nats: NatsConnection;
   platform: Platform;
 }
@@ -46,14 +52,14 @@ export interface RunningController {
 }
 
 /** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
-export const activationConsumer: BackgroundTask = ({ config, nats, platform }) =>
+export const activationConsumer: BackgroundTask = ({ config, nats, platform, metrics }) =>
   consumeActivations(nats, activationStream(config.stream), {
     store: platform.store,
     invokers: platform.invokers,
     dispatcher: platform.dispatcher,
     throttle: platform.throttle,
     concurrency: platform.concurrency,
-  });
+  }, DEFAULT_DELIVERY, metrics);
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
 export const activationRetention: BackgroundTask = async ({ config, platform }) => {
@@ -103,6 +109,8 @@ export async function startController(
   const nats = await connect({ ...natsConnectionOptions(config.natsUrl), maxReconnectAttempts: -1, name: "edgewhisk-controller" });
   const stream = activationStream(config.stream);
   await ensureActivationStream(nats, stream);
+  const metrics = new NodeMetrics();
+  metrics.watchQueue(queueDepth(nats, stream.stream));
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
@@ -111,24 +119,35 @@ export async function startController(
     dispatcher: new NatsDispatcher(nats, stream),
     invokers: new HttpInvokers(config.invokerUrls, config.invokerSecret),
     alarms,
-    throttle: postgresThrottle(pool, store),
-    concurrency: postgresConcurrency(pool, store),
+    throttle: observedThrottle(postgresThrottle(pool, store), metrics),
+    concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
     ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));
       deferred.add(tracked);
     },
   };
-  const services: ControllerServices = { config, pool, alarms, nats, platform };
+  const services: ControllerServices = { config, pool, alarms, nats, platform, metrics };
   const app = createApp(() => platform);
   const running = await Promise.all(tasks.map((task) => task(services)));
 
+  const drain = new Drain();
+  const ops = opsEndpoints({ drain, metrics, ready: () => healthy(services) });
   const server: ServerType = await listen(async (request) => {
     if (new URL(request.url).pathname === "/healthz") {
       return (await healthy(services)) ? new Response("ok") : new Response("unavailable", { status: 503 });
     }
-    return app.fetch(request);
+    const answered = ops(request);
+    if (answered) return answered;
+    // Requests that still arrive while draining are answered too (endpoints take a moment to forget this pod).
+    const leave = drain.enter();
+    try {
+      return await app.fetch(request);
+    } finally {
+      leave();
+    }
   }, config.port);
+  drain.serving();
   const port = (server.address() as { port: number }).port;
   console.log(`edgewhisk controller listening on :${port}`);
 
@@ -136,8 +155,11 @@ export async function startController(
     port,
     services,
     async stop() {
-      await closeServer(server);
+      // Not ready from here on; the consumer stops pulling and finishes what it holds, as requests in flight do.
+      const requestsEnded = drain.drain();
       await Promise.all(running.map((task) => task.stop()));
+      await requestsEnded;
+      await closeServer(server);
       await Promise.all(deferred);
       await nats.drain();
       await pool.end();

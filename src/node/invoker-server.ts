@@ -7,14 +7,17 @@
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //                     (both encoded by src/runtime/invoke-outcome.ts)
 //   POST /invalidate  {refs}        → 204
-//   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503
+//   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503 while no workerd child serves
+//   GET  /readyz, /metrics  see ops.ts
 //
-// A request names the identity it runs as, so every route but /healthz
+// A request names the identity it runs as, so every route but these GETs
 // requires the INVOKER_SECRET the controllers hold (401 before the body is
 // read); nothing else, action code included, can run anything here.
 import { lookup } from "node:dns/promises";
 import type { ServerType } from "@hono/node-server";
 import { Hono, type Context } from "hono";
+import { Drain } from "../core/drain.js";
+import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
@@ -25,6 +28,8 @@ import type { InvokerConfig } from "./config.js";
 import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-http-client.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
+import { NodeMetrics } from "./metrics.js";
+import { opsEndpoints } from "./ops.js";
 import { listen, closeServer } from "./serve.js";
 import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
@@ -61,6 +66,8 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     },
   });
   await supervisor.start();
+  const metrics = new NodeMetrics();
+  metrics.watchWorkerd(() => supervisor.status());
   const invokers = new HttpInvokers(config.invokerUrls, config.invokerSecret);
   const store = new SqlStore(new PostgresSql(pool));
   const executor = new ActivationExecutor({
@@ -69,22 +76,21 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     runnerSource,
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
-    throttle: postgresThrottle(pool, store),
-    concurrency: postgresConcurrency(pool, store),
+    throttle: observedThrottle(postgresThrottle(pool, store), metrics),
+    concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
+    observer: metrics,
   });
 
-  let draining = false;
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
+  const drain = new Drain();
 
-  /** Runs one activation for a controller: its outcome, or the OpenWhisk error to answer. */
+  /** Runs one activation for a controller: its outcome, or the OpenWhisk error to answer (503 while draining: the caller spills). */
   async function answer(c: Context, work: () => Promise<object>): Promise<Response> {
-    if (draining) return c.json({ message: "draining" }, 503);
-    inFlight++;
+    const leave = drain.admit();
+    if (!leave) return c.json({ message: "draining" }, 503);
     try {
       return c.json(await encodeOutcome(work));
     } finally {
-      if (--inFlight === 0) drained?.();
+      leave();
     }
   }
 
@@ -108,24 +114,26 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
       executor.invalidate((await c.req.json<{ refs: EntityRef[] }>()).refs);
       return c.body(null, 204);
     })
+    // Liveness: a draining invoker is alive and must not be restarted before its work ends.
     .get("/healthz", (c) => {
       const status = supervisor.status();
-      return c.json({ ...status, inFlight }, status.ready && !draining ? 200 : 503);
+      return c.json({ ...status, inFlight: drain.inFlight, phase: drain.phase }, status.ready ? 200 : 503);
     });
   app.onError((err, c) => {
     console.error("invoker: activation failed:", err);
     return c.json({ message: err.message }, 500);
   });
 
-  const server: ServerType = await listen(app.fetch, config.port, config.listenHost);
+  const ops = opsEndpoints({ drain, metrics, ready: () => supervisor.status().ready });
+  const server: ServerType = await listen((request) => ops(request) ?? app.fetch(request), config.port, config.listenHost);
+  drain.serving();
   const port = (server.address() as { port: number }).port;
   console.log(`edgewhisk invoker listening on :${port}`);
 
   return {
     port,
     async stop() {
-      draining = true;
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await drain.drain();
       await closeServer(server);
       await supervisor.stop();
       await pool.end();

@@ -101,12 +101,19 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+/** What a consumer reports for the metrics. */
+export interface DeliveryObserver {
+  /** A message arrived that had been delivered before. */
+  redelivered(): void;
+}
+
 /** Pulls dispatched messages and runs them, at most `policy.concurrency` at once. */
 export async function consumeActivations(
   nc: NatsConnection,
   target: ActivationStream,
   deps: DispatchDeps,
   policy: DeliveryPolicy = DEFAULT_DELIVERY,
+  observer?: DeliveryObserver,
 ): Promise<RunningConsumer> {
   const consumer = await jetstream(nc).consumers.get(target.stream, DURABLE);
   const inHand = new Set<Promise<void>>();
@@ -129,6 +136,7 @@ export async function consumeActivations(
         continue;
       }
       if (!msg) continue;
+      if (msg.info.deliveryCount > 1) observer?.redelivered();
       const work = settle(msg, deps, policy).finally(() => {
         inHand.delete(work);
         freed?.();

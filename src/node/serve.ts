@@ -11,10 +11,22 @@ export function listen(fetch: FetchHandler, port: number, hostname?: string): Pr
   });
 }
 
+/** How often a closing server looks for keep-alive connections whose last response has gone out. */
+const CLOSE_IDLE_EVERY_MS = 100;
+
+/** Stops accepting connections; resolves once the requests in flight are answered. */
 export function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Idle keep-alive connections would hold close() open.
-    if ("closeIdleConnections" in server) server.closeIdleConnections();
+    // A keep-alive connection would hold close() open until it times out (5 s):
+    // each is closed as soon as it is idle, including those busy at this moment.
+    const closeIdle = () => {
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
+    };
+    const timer = setInterval(closeIdle, CLOSE_IDLE_EVERY_MS);
+    server.close(() => {
+      clearInterval(timer);
+      resolve();
+    });
+    closeIdle();
   });
 }

@@ -61,6 +61,14 @@ export class HostProcess {
     if (this.child) await killGroup(this.child);
   }
 
+  /** Signals the process alone, as the kubelet does (not its workerd children); resolves with its exit code. */
+  async signal(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child!;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
   output(): string {
     return this.log;
   }

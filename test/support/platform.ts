@@ -113,7 +113,7 @@ export interface TestPlatform {
   drain(): Promise<Disposition[]>;
 }
 
-export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation">> = {}): TestPlatform {
+export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation" | "observer">> = {}): TestPlatform {
   const { store } = memoryStore();
   const isolates = new FakeIsolates();
   const queue = new HeldQueue();

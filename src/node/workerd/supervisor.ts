@@ -89,6 +89,8 @@ export interface ChildStatus {
   rssMb?: number;
   /** Milliseconds from spawn until it served. */
   startMs?: number;
+  /** Isolates it has loaded since it started. */
+  isolates?: number;
 }
 
 export interface SupervisorStatus {
@@ -162,7 +164,7 @@ export class WorkerdSupervisor implements IsolateHost {
     const children = this.members.map((m) => ({
       pid: m.current?.alive ? m.current.pid : undefined,
       inFlight: m.current ? [...m.flights].filter((f) => f.child === m.current).length : 0,
-      ...(m.current ? { rssMb: Math.round(m.lastRssMb ?? m.current.readyRssMb), startMs: m.current.startMs } : {}),
+      ...(m.current ? { rssMb: Math.round(m.lastRssMb ?? m.current.readyRssMb), startMs: m.current.startMs, isolates: m.current.loaded.size } : {}),
     }));
     const serving = children.filter((c) => c.pid !== undefined);
     return { ready: serving.length > 0, restarts: this.restarts, rotations: this.rotations, pid: serving[0]?.pid, children };
