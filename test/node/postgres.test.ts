@@ -109,6 +109,25 @@ describe.skipIf(!services)("PostgreSQL store", () => {
     ).rejects.toThrow(/duplicate key/);
     expect(await sql.all("SELECT chunk FROM blobs WHERE id = ?", ["tx"])).toEqual([]);
   });
+
+  it("sends a batch of one statement alone, without BEGIN and COMMIT", async () => {
+    const sent: string[] = [];
+    type Call = (...args: unknown[]) => unknown;
+    const recording = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, property) {
+          const value = Reflect.get(object, property, object) as unknown;
+          if (property === "query") return (text: string, params?: unknown[]) => (sent.push(text), (value as Call).call(object, text, params));
+          if (property === "connect") return async () => recording((await (value as Call).call(object)) as object);
+          return typeof value === "function" ? value.bind(object) : value;
+        },
+      });
+    const sql = new PostgresSql(recording(pool));
+    expect(await sql.batch([{ sql: "INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?)", params: ["alone", 0, "one"] }])).toEqual([
+      { changes: 1 },
+    ]);
+    expect(sent).toEqual(["INSERT INTO blobs (id, seq, chunk) VALUES ($1, $2, $3)"]);
+  });
   it("hands out no more than a namespace's limit across controller replicas, and forgets past minutes", async () => {
     await applyMigrations(pool);
     await store.putNamespaceLimits("busy", { invocationsPerMinute: 40 });
