@@ -6,6 +6,7 @@ export type { EntityDraft, StoredEntity } from "./core/entities.js";
 import type { AlarmSchedule } from "./core/alarms.js";
 import type { StoredApi } from "./core/apis.js";
 import type { EntityRef } from "./core/names.js";
+import type { ResolutionCache } from "./core/resolve.js";
 import type { NamespaceLimits, ThrottledKind } from "./core/throttle.js";
 import type { WebRequest } from "./core/webaction.js";
 
@@ -235,6 +236,12 @@ export interface Host {
   alarms: AlarmService;
   throttle: Throttle;
   concurrency: ConcurrencyGate;
+  /**
+   * The actions this controller resolved for invokes, kept for the next ones
+   * (src/core/resolve.ts): one per controller process or isolate, so that
+   * its own writes invalidate it at once.
+   */
+  resolutions: ResolutionCache;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
   /**

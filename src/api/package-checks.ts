@@ -81,13 +81,19 @@ async function countAtomicActions(
   return total;
 }
 
-/** After an action changes, its invokers must drop their cached copies. */
+/** After an action changes, this controller and its invokers must drop their cached copies. */
 export async function invalidateAction(host: Host, ref: EntityRef): Promise<void> {
+  host.resolutions.invalidate([ref]);
   await host.invokers.invalidate([ref]);
 }
 
-/** After a package changes, every action in it (as seen through this name) must be refreshed. */
+/**
+ * After a package changes, every action in it (as seen through this name)
+ * must be refreshed; this controller also forgets what it resolved through
+ * the package or binding itself (a binding holds no actions to list).
+ */
 export async function invalidatePackage(host: Host, pkg: EntityRef): Promise<void> {
+  host.resolutions.invalidate([pkg]);
   const actions = await host.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name);
   await host.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
 }

@@ -7,6 +7,7 @@ import type { ServerType } from "@hono/node-server";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { createApp } from "../api/app.js";
+import { ResolutionCache } from "../core/resolve.js";
 import type { Host } from "../ports.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
@@ -113,6 +114,7 @@ export async function startController(
     alarms,
     throttle: postgresThrottle(pool, store),
     concurrency: postgresConcurrency(pool, store),
+    resolutions: new ResolutionCache(),
     ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));

@@ -7,6 +7,7 @@ import { newActivationId } from "../../src/core/activation.js";
 import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
+import { ResolutionCache } from "../../src/core/resolve.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
 import { componentRequest } from "../../src/invoker/component-request.js";
 import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/invoker/dispatch.js";
@@ -149,6 +150,7 @@ export function createTestHost(options: Partial<Pick<ExecutorDeps, "now" | "slot
     alarms: noAlarms,
     throttle,
     concurrency,
+    resolutions: new ResolutionCache({ now: options.now }),
     defer: (work) => void deferred.push(work),
     apiHost: API_HOST,
   };
