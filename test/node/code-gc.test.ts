@@ -1,72 +1,51 @@
 // Code shared by digest under PostgreSQL's READ COMMITTED: a write that
 // drops the last reference to a blob collects it, while another write with
-// the same code keeps it. The race is forced: the writer with the same code
-// is held inside its transaction, after its blob statements and before its
-// entity statement, while the collecting write runs beside it.
+// the same code keeps it. The race is forced: one write is held inside its
+// transaction at a chosen statement while the other runs beside it.
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations } from "../../src/node/migrate.js";
-import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import { PostgresSql } from "../../src/node/postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { ref, storedAction } from "../support/entities.js";
-import { createTestDatabase, testServices, uniqueSuffix } from "./services.js";
+import { migratedStore, testServices, uniqueSuffix } from "./services.js";
+import { watchedPool } from "./watched-pool.js";
 
 const services = await testServices();
 
 interface Hold {
+  pool: pg.Pool;
   /** Resolves once a statement matching the hold's pattern is about to run. */
   reached: Promise<void>;
   release(): void;
 }
 
-/**
- * The pool with every statement matching `pattern` held until `release`:
- * the adapter under test runs unchanged on top of it, inside its own
- * transactions included.
- */
-function holdingPool(pool: pg.Pool, pattern: RegExp): { pool: pg.Pool; hold: Hold } {
+/** The pool with every statement matching `pattern` held until `release`, inside transactions too. */
+function holdingPool(pool: pg.Pool, pattern: RegExp): Hold {
   let reached!: () => void;
   let release!: () => void;
-  const hold: Hold = {
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    pool: watchedPool(pool, async (text) => {
+      if (!pattern.test(text)) return;
+      reached();
+      await released;
+    }),
     reached: new Promise<void>((resolve) => (reached = resolve)),
     release: () => release(),
   };
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const holding = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, property) {
-        const value = Reflect.get(object, property, object);
-        if (property === "query") {
-          return async (text: unknown, params?: unknown[]) => {
-            if (typeof text === "string" && pattern.test(text)) {
-              reached();
-              await released;
-            }
-            return (value as (text: unknown, params?: unknown[]) => unknown).call(object, text, params);
-          };
-        }
-        if (property === "connect") return async () => holding(await (value as () => Promise<pg.PoolClient>).call(object));
-        return typeof value === "function" ? value.bind(object) : value;
-      },
-    });
-  return { pool: holding(pool), hold };
 }
 
 describe.skipIf(!services)("code shared by digest on PostgreSQL", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let pool: pg.Pool;
   let store: SqlStore;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    database = await createTestDatabase(services!);
-    pool = createPool(database.url);
-    await applyMigrations(pool);
-    store = new SqlStore(new PostgresSql(pool));
+    ({ pool, store, close } = await migratedStore(services!));
   });
 
   afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
+    await close?.();
   });
 
   /** Waits until `work` settles or some session of this database waits for a row lock. */
@@ -91,12 +70,12 @@ describe.skipIf(!services)("code shared by digest on PostgreSQL", () => {
    * then lets `held` go on. Both writes must succeed.
    */
   async function race(held: (holding: SqlStore) => Promise<boolean>, heldAt: RegExp, other: () => Promise<boolean>): Promise<void> {
-    const holding = holdingPool(pool, heldAt);
-    const first = held(new SqlStore(new PostgresSql(holding.pool)));
-    await holding.hold.reached;
+    const hold = holdingPool(pool, heldAt);
+    const first = held(new SqlStore(new PostgresSql(hold.pool)));
+    await hold.reached;
     const second = other();
     await settledOrBlocked(second);
-    holding.hold.release();
+    hold.release();
     expect(await Promise.all([first, second])).toEqual([true, true]);
   }
 

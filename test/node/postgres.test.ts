@@ -12,6 +12,7 @@ import { WhiskError } from "../../src/core/errors.js";
 import { RateGate } from "../../src/core/throttle.js";
 import { postgresAuthority } from "../../src/node/throttle.js";
 import { createTestDatabase, testServices } from "./services.js";
+import { watchedPool } from "./watched-pool.js";
 
 describe("numberPlaceholders", () => {
   it("numbers ? in order and leaves quoted text alone", () => {
@@ -112,22 +113,13 @@ describe.skipIf(!services)("PostgreSQL store", () => {
 
   it("sends a batch of one statement alone, without BEGIN and COMMIT", async () => {
     const sent: string[] = [];
-    type Call = (...args: unknown[]) => unknown;
-    const recording = <T extends object>(target: T): T =>
-      new Proxy(target, {
-        get(object, property) {
-          const value = Reflect.get(object, property, object) as unknown;
-          if (property === "query") return (text: string, params?: unknown[]) => (sent.push(text), (value as Call).call(object, text, params));
-          if (property === "connect") return async () => recording((await (value as Call).call(object)) as object);
-          return typeof value === "function" ? value.bind(object) : value;
-        },
-      });
-    const sql = new PostgresSql(recording(pool));
+    const sql = new PostgresSql(watchedPool(pool, (text) => void sent.push(text)));
     expect(await sql.batch([{ sql: "INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?)", params: ["alone", 0, "one"] }])).toEqual([
       { changes: 1 },
     ]);
     expect(sent).toEqual(["INSERT INTO blobs (id, seq, chunk) VALUES ($1, $2, $3)"]);
   });
+
   it("hands out no more than a namespace's limit across controller replicas, and forgets past minutes", async () => {
     await applyMigrations(pool);
     await store.putNamespaceLimits("busy", { invocationsPerMinute: 40 });
