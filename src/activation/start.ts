@@ -2,7 +2,7 @@
 // caller now (so errors are answered at once), then the work is queued.
 // Also where an admitted activation takes and gives back its place among
 // its namespace's concurrent activations (concurrentInvocations).
-import { resolveAction } from "../core/resolve.js";
+import { resolveAction, type ResolutionCache } from "../core/resolve.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher } from "../ports/dispatcher.js";
 import type { InvokeRequest } from "../ports/invokers.js";
@@ -29,13 +29,20 @@ export async function releasePlace(gate: ConcurrencyGate | undefined, request: I
   }
 }
 
-/** Queues the activation; one that cannot be queued gives back its place. */
+/**
+ * Queues the activation; one that cannot be queued gives back its place.
+ * With `resolutions` (a controller's invokes), a recent resolution stands in
+ * for reading the action again.
+ */
 export async function startActivation(
-  deps: { store: Store; dispatcher: Dispatcher; concurrency?: ConcurrencyGate },
+  deps: { store: Store; dispatcher: Dispatcher; concurrency?: ConcurrencyGate; resolutions?: ResolutionCache },
   request: InvokeRequest,
 ) {
   try {
-    await resolveAction(deps.store, request.action, request.identity.namespace);
+    const { action, identity } = request;
+    await (deps.resolutions
+      ? deps.resolutions.resolve(deps.store, action, identity.namespace)
+      : resolveAction(deps.store, action, identity.namespace));
     await deps.dispatcher.dispatch({ type: "invoke", request });
   } catch (err) {
     await releasePlace(deps.concurrency, request);

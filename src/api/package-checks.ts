@@ -82,13 +82,19 @@ async function countAtomicActions(
   return total;
 }
 
-/** After an action changes, its invokers must drop their cached copies. */
+/** After an action changes, this controller and its invokers must drop their cached copies. */
 export async function invalidateAction(platform: Platform, ref: EntityRef): Promise<void> {
+  platform.resolutions.invalidate([ref]);
   await platform.invokers.invalidate([ref]);
 }
 
-/** After a package changes, every action in it (as seen through this name) must be refreshed. */
+/**
+ * After a package changes, every action in it (as seen through this name)
+ * must be refreshed; this controller also forgets what it resolved through
+ * the package or binding itself (a binding holds no actions to list).
+ */
 export async function invalidatePackage(platform: Platform, pkg: EntityRef): Promise<void> {
+  platform.resolutions.invalidate([pkg]);
   const actions = await platform.store.listEntities(pkg.namespace, "actions", { limit: 10_000, skip: 0 }, pkg.name);
   await platform.invokers.invalidate(actions.map((a) => ({ namespace: pkg.namespace, packageName: pkg.name, name: a.ref.name })));
 }

@@ -4,6 +4,7 @@
 // started once per isolate).
 import { createApp } from "../api/app.js";
 import { apiOrigin } from "../core/egress.js";
+import { ResolutionCache } from "../core/resolve.js";
 import type { Platform } from "../ports/platform.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
@@ -15,6 +16,9 @@ import { journalSweeper } from "./journal-sweeper-do.js";
 import { dispatcherFor } from "./queue.js";
 import { concurrencyGate, rateGate } from "./throttle-do-client.js";
 
+/** Actions resolved for invokes, kept per isolate (every request of an isolate shares its D1). */
+const resolutions = new ResolutionCache();
+
 export function platformFor(env: Env, ctx: ExecutionContext): Platform {
   const store = new SqlStore(new D1Sql(env.DB));
   return {
@@ -24,6 +28,7 @@ export function platformFor(env: Env, ctx: ExecutionContext): Platform {
     alarms: new DurableObjectAlarms(env.ALARMS),
     throttle: rateGate(env.THROTTLE, store),
     concurrency: concurrencyGate(env.THROTTLE, store),
+    resolutions,
     defer: (work) => ctx.waitUntil(work),
     // A malformed API_HOST fails every request loudly rather than hand actions a wrong host.
     apiHost: env.API_HOST ? apiOrigin(env.API_HOST) : undefined,

@@ -29,8 +29,8 @@ export class ExpiringCache<V> {
     this.entries.set(key, { value, expires: this.now() + this.ttlMs });
   }
 
-  deleteWhere(predicate: (key: string) => boolean): void {
-    for (const key of [...this.entries.keys()]) if (predicate(key)) this.entries.delete(key);
+  deleteWhere(predicate: (key: string, value: V) => boolean): void {
+    for (const [key, entry] of [...this.entries]) if (predicate(key, entry.value)) this.entries.delete(key);
   }
 
   clear(): void {

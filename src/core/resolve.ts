@@ -1,7 +1,10 @@
 // Finding the action a caller names, through packages and bindings, with
 // OpenWhisk's entitlement rules: a namespace reaches another namespace's
 // actions only through a published package, and answers 403 (not 404) for
-// what it may not see, so existence never leaks across namespaces.
+// what it may not see, so existence never leaks across namespaces. Also the
+// cache of resolved actions that controllers and invokers keep between
+// invokes, and when it forgets them.
+import { ExpiringCache } from "./cache.js";
 import { Messages, WhiskError, forbidden, notFound } from "./errors.js";
 import type { EntityReader, KeyValue, PackageDoc, StoredActionDoc } from "./entities.js";
 import { concealed, getEntityOf, NOT_FOUND_OR_CONFORMANCE, type ReadFailures } from "./entity-reads.js";
@@ -99,4 +102,57 @@ export async function resolveAction(
     params: mergeParams(pkg.params, action.doc.parameters),
     ...(pkg.binding ? { binding: pkg.binding } : {}),
   };
+}
+
+/**
+ * How long a resolved action is used without reading the store again. A
+ * change made through this controller or invoker is forgotten at once
+ * (`invalidate`); one made elsewhere (another controller, another
+ * invoker's host) is seen within this long.
+ */
+export const RESOLUTION_TTL_MS = 10_000;
+
+/** Every entity name a resolution depends on: the action as addressed and as found, and the packages of both. */
+function dependencies(resolved: ResolvedAction): string[] {
+  const names = [qualifiedName(resolved.addressed), qualifiedName(resolved.ref)];
+  for (const ref of [resolved.addressed, resolved.ref]) {
+    if (ref.packageName) names.push(qualifiedName(packageRef(ref.namespace, ref.packageName)));
+  }
+  return names;
+}
+
+/**
+ * Resolved actions kept per caller namespace and addressed name, bounded
+ * and expiring. Only successes are kept, so an action created elsewhere is
+ * found at once; a 403 or 404 is read again every time.
+ */
+export class ResolutionCache {
+  private readonly entries: ExpiringCache<ResolvedAction>;
+  /** Bumped by every invalidation, so a read that started before one is not kept after it. */
+  private generation = 0;
+
+  constructor(options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
+    this.entries = new ExpiringCache(options.ttlMs ?? RESOLUTION_TTL_MS, options.maxEntries ?? 256, options.now);
+  }
+
+  async resolve(reader: EntityReader, addressed: EntityRef, callerNamespace: string): Promise<ResolvedAction> {
+    const key = `${callerNamespace}|${qualifiedName(addressed)}`;
+    const cached = this.entries.get(key);
+    if (cached) return cached;
+    const generation = this.generation;
+    const resolved = await resolveAction(reader, addressed, callerNamespace);
+    if (generation === this.generation) this.entries.set(key, resolved);
+    return resolved;
+  }
+
+  /**
+   * Forgets every resolution that went through one of these entities: an
+   * action by its name or the name it was found under, a package (or
+   * binding) with all that was resolved in it.
+   */
+  invalidate(refs: EntityRef[]): void {
+    this.generation++;
+    const names = new Set(refs.map((ref) => qualifiedName(ref)));
+    this.entries.deleteWhere((_key, resolved) => dependencies(resolved).some((name) => names.has(name)));
+  }
 }

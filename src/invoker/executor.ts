@@ -26,7 +26,7 @@ import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
-import { resolveAction, type ResolvedAction } from "../core/resolve.js";
+import { RESOLUTION_TTL_MS, ResolutionCache, type ResolvedAction } from "../core/resolve.js";
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
 import type { Identity } from "../ports/identity.js";
 import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
@@ -47,7 +47,7 @@ const DEADLINE_GRACE_MS = 2_000;
 /** How long an activation's answer waits at most for its concurrent place to be given back. */
 const RELEASE_WAIT_MS = 1_000;
 /** Resolved actions are also refreshed on this schedule, for changes no invalidation reaches. */
-const RESOLVED_TTL_MS = 10_000;
+const RESOLVED_TTL_MS = RESOLUTION_TTL_MS;
 
 export interface ExecutorDeps {
   store: Store;
@@ -78,7 +78,7 @@ export interface ExecutorDeps {
 }
 
 export class ActivationExecutor {
-  private readonly resolved: ExpiringCache<ResolvedAction>;
+  private readonly resolutions: ResolutionCache;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
   private readonly deadlines: DeadlineClock;
@@ -95,7 +95,7 @@ export class ActivationExecutor {
       await recordActivation(record);
       deps.observer?.recorded(record);
     };
-    this.resolved = new ExpiringCache(RESOLVED_TTL_MS, 256, this.now);
+    this.resolutions = new ResolutionCache({ ttlMs: RESOLVED_TTL_MS, now: this.now });
   }
 
   /**
@@ -105,18 +105,12 @@ export class ActivationExecutor {
    * RESOLVED_TTL_MS.
    */
   invalidate(refs: EntityRef[]): void {
-    const names = refs.map((ref) => qualifiedName(ref));
-    this.resolved.deleteWhere((key) => names.some((name) => key.endsWith(`|${name}`)));
+    this.resolutions.invalidate(refs);
   }
 
   /** Resolves the action a request names; throws OpenWhisk's errors for what cannot be invoked. */
   async resolve(request: Pick<InvokeRequest, "action" | "identity">): Promise<ResolvedAction> {
-    const key = `${request.identity.namespace}|${qualifiedName(request.action)}`;
-    const cached = this.resolved.get(key);
-    if (cached) return cached;
-    const resolved = await resolveAction(this.deps.store, request.action, request.identity.namespace);
-    this.resolved.set(key, resolved);
-    return resolved;
+    return this.resolutions.resolve(this.deps.store, request.action, request.identity.namespace);
   }
 
   /**

@@ -9,6 +9,7 @@ import type pg from "pg";
 import { Drain } from "../core/drain.js";
 import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import { createApp } from "../api/app.js";
+import { ResolutionCache } from "../core/resolve.js";
 import type { Platform } from "../ports/platform.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
@@ -121,6 +122,7 @@ export async function startController(
     alarms,
     throttle: observedThrottle(postgresThrottle(pool, store), metrics),
     concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
+    resolutions: new ResolutionCache(),
     ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));

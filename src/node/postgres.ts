@@ -44,7 +44,9 @@ export class PostgresSql implements SqlDatabase {
     return { changes: (await execute(this.pool, sql, params)).rowCount ?? 0 };
   }
 
-  batch(statements: SqlStatement[]): Promise<{ changes: number }[]> {
+  async batch(statements: SqlStatement[]): Promise<{ changes: number }[]> {
+    // One statement is atomic by itself: BEGIN and COMMIT would only add two round trips.
+    if (statements.length <= 1) return Promise.all(statements.map((s) => this.run(s.sql, s.params)));
     return this.transaction(async (tx) => {
       const results: { changes: number }[] = [];
       for (const statement of statements) results.push(await tx.run(statement.sql, statement.params));

@@ -3,6 +3,7 @@
 // the Node controller's background tasks share it too). The other ports are
 // the invoker's (isolate-host.ts), the SQL store's (sql-database.ts) and the
 // admission authorities' (admission.ts).
+import type { ResolutionCache } from "../core/resolve.js";
 import type { AlarmService } from "./alarm-service.js";
 import type { ConcurrencyGate, Throttle } from "./admission.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -17,6 +18,12 @@ export interface Platform {
   alarms: AlarmService;
   throttle: Throttle;
   concurrency: ConcurrencyGate;
+  /**
+   * The actions this controller resolved for invokes, kept for the next ones
+   * (src/core/resolve.ts): one per controller process or isolate, so that
+   * its own writes invalidate it at once.
+   */
+  resolutions: ResolutionCache;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
   /**

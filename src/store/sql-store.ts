@@ -46,6 +46,53 @@ function blobInserts(id: string, text: string): SqlStatement[] {
   );
 }
 
+/*
+ * Code is shared by digest and collected when its last entity lets go of
+ * it. Under READ COMMITTED (PostgreSQL) a collection that checks "no entity
+ * refers to it" cannot see a concurrent write's uncommitted entity row, and
+ * an `INSERT ... DO NOTHING` that found the blob holds nothing on it: the
+ * collection could delete the blob that write goes on to refer to. So both
+ * sides meet on one row, the blob's first chunk (its anchor):
+ *
+ * - a write storing code upserts the anchor with a no-op `DO UPDATE`, which
+ *   row-locks an existing anchor until the write commits (a missing one it
+ *   inserts, and the write then owns the blob);
+ * - a collection first locks the anchor, then, in a later statement of the
+ *   same transaction (so with a snapshot taken after the lock was granted),
+ *   deletes the chunks if no entity refers to the digest.
+ *
+ * Whichever locks the anchor first wins: a collection that waited sees the
+ * writer's committed entity and keeps the blob; a writer that waited finds
+ * the chunks deleted and inserts them afresh (it has the text in hand). A
+ * single `DELETE ... WHERE NOT EXISTS` is not enough, since a DELETE that
+ * waits on a row lock re-checks the row but not its subquery. SQLite (D1)
+ * runs write transactions one at a time, where the order is trivially safe.
+ * Neither side holds a second anchor while waiting for one, so they cannot
+ * deadlock each other.
+ */
+
+/** The statements storing code: the anchor first (see above), then the other chunks if missing. */
+function codeInserts(code: CodeBlob): SqlStatement[] {
+  const id = `code:${code.digest}`;
+  return chunks(code.text).map((chunk, seq) =>
+    sql(
+      `INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?) ON CONFLICT (id, seq) DO ${seq === 0 ? "UPDATE SET seq = excluded.seq" : "NOTHING"}`,
+      id,
+      seq,
+      chunk,
+    ),
+  );
+}
+
+/** The statements collecting code no entity refers to any more, in one transaction (see above). */
+function codeCollection(digest: string): SqlStatement[] {
+  const id = `code:${digest}`;
+  return [
+    sql("UPDATE blobs SET seq = seq WHERE id = ? AND seq = 0", id),
+    sql("DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM entities WHERE code_digest = ?)", id, digest),
+  ];
+}
+
 function toEntity(row: EntityRow): StoredEntity {
   return {
     collection: row.collection,
@@ -189,45 +236,43 @@ export class SqlStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (namespace, package, name) DO NOTHING`,
       ...entityValues(entity),
     );
-    const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), insert];
-    const results = await this.db.batch(statements);
+    const results = await this.db.batch([...(code ? codeInserts(code) : []), insert]);
     return results[results.length - 1].changes > 0;
   }
 
   async updateEntity(entity: EntityDraft, expectedRev: number, code?: CodeBlob): Promise<boolean> {
     const { ref } = entity;
-    const previous = await this.getEntity(ref);
+    // Only an action can let go of code. One that names its digest and brings
+    // no code keeps the code it had (src/api/actions.ts): nothing to read first.
+    const mayReleaseCode = entity.collection === "actions" && (code !== undefined || entity.codeDigest === undefined);
+    const previous = mayReleaseCode ? await this.getEntity(ref) : undefined;
     const [namespace, pkg, name, collection, version, publish, updated, doc, digest] = entityValues(entity);
     const update = sql(
       `UPDATE entities SET collection = ?, version = ?, publish = ?, updated = ?, doc = ?, code_digest = ?, rev = rev + 1
        WHERE namespace = ? AND package = ? AND name = ? AND rev = ?`,
       collection, version, publish, updated, doc, digest, namespace, pkg, name, expectedRev,
     );
-    const statements = [...(code ? blobInserts(`code:${code.digest}`, code.text) : []), update];
-    const results = await this.db.batch(statements);
+    const results = await this.db.batch([...(code ? codeInserts(code) : []), update]);
     const updatedRow = results[results.length - 1].changes > 0;
-    if (updatedRow && previous?.codeDigest && previous.codeDigest !== entity.codeDigest) {
-      await this.collectCode(previous.codeDigest);
-    }
+    // The update applied at expectedRev, so the row it replaced is the one read if that was at expectedRev too.
+    const released = previous?.rev === expectedRev ? previous.codeDigest : undefined;
+    if (updatedRow && released && released !== entity.codeDigest) await this.collectCode(released);
     return updatedRow;
   }
 
   async deleteEntity(ref: EntityRef, expectedRev: number): Promise<boolean> {
-    const previous = await this.getEntity(ref);
-    const result = await this.db.run(
-      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND rev = ?",
+    const deleted = await this.db.all<{ code_digest: string | null }>(
+      "DELETE FROM entities WHERE namespace = ? AND package = ? AND name = ? AND rev = ? RETURNING code_digest",
       [ref.namespace, ref.packageName ?? "", ref.name, expectedRev],
     );
-    if (result.changes > 0 && previous?.codeDigest) await this.collectCode(previous.codeDigest);
-    return result.changes > 0;
+    const released = deleted[0]?.code_digest;
+    if (released) await this.collectCode(released);
+    return deleted.length > 0;
   }
 
   /** Code is shared by digest; it goes when no entity refers to it any more. */
   private async collectCode(digest: string): Promise<void> {
-    await this.db.run(
-      "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM entities WHERE code_digest = ?)",
-      [`code:${digest}`, digest],
-    );
+    await this.db.batch(codeCollection(digest));
   }
 
   async listEntities<C extends Collection>(

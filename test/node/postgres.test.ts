@@ -12,6 +12,7 @@ import { WhiskError } from "../../src/core/errors.js";
 import { RateGate } from "../../src/core/throttle.js";
 import { postgresAuthority } from "../../src/node/postgres-throttle.js";
 import { createTestDatabase, testServices } from "./services.js";
+import { watchedPool } from "./watched-pool.js";
 
 describe("numberPlaceholders", () => {
   it("numbers ? in order and leaves quoted text alone", () => {
@@ -109,6 +110,16 @@ describe.skipIf(!services)("PostgreSQL store", () => {
     ).rejects.toThrow(/duplicate key/);
     expect(await sql.all("SELECT chunk FROM blobs WHERE id = ?", ["tx"])).toEqual([]);
   });
+
+  it("sends a batch of one statement alone, without BEGIN and COMMIT", async () => {
+    const sent: string[] = [];
+    const sql = new PostgresSql(watchedPool(pool, (text) => void sent.push(text)));
+    expect(await sql.batch([{ sql: "INSERT INTO blobs (id, seq, chunk) VALUES (?, ?, ?)", params: ["alone", 0, "one"] }])).toEqual([
+      { changes: 1 },
+    ]);
+    expect(sent).toEqual(["INSERT INTO blobs (id, seq, chunk) VALUES ($1, $2, $3)"]);
+  });
+
   it("hands out no more than a namespace's limit across controller replicas, and forgets past minutes", async () => {
     await applyMigrations(pool);
     await store.putNamespaceLimits("busy", { invocationsPerMinute: 40 });

@@ -6,6 +6,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
+import { applyMigrations } from "../../src/node/migrate.js";
+import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import { SqlStore } from "../../src/store/sql-store.js";
 
 export interface TestServices {
   databaseUrl: string;
@@ -81,6 +84,21 @@ export async function createTestDatabase(services: TestServices): Promise<{ url:
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+/** A database of its own with migrations/ applied, as a controller starts it; `close` ends the pool and drops the database. */
+export async function migratedStore(services: TestServices): Promise<{ pool: pg.Pool; store: SqlStore; close(): Promise<void> }> {
+  const database = await createTestDatabase(services);
+  const pool = createPool(database.url);
+  await applyMigrations(pool);
+  return {
+    pool,
+    store: new SqlStore(new PostgresSql(pool)),
+    async close() {
+      await pool.end();
+      await database.drop();
     },
   };
 }

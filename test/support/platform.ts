@@ -7,6 +7,7 @@ import { newActivationId } from "../../src/core/activation.js";
 import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
+import { ResolutionCache } from "../../src/core/resolve.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
 import { componentRequest } from "../../src/invoker/component-request.js";
 import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/activation/dispatch.js";
@@ -144,6 +145,7 @@ export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "
     alarms: noAlarms,
     throttle,
     concurrency,
+    resolutions: new ResolutionCache({ now: options.now }),
     defer: (work) => void deferred.push(work),
     apiHost: API_HOST,
   };
