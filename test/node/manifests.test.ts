@@ -1,9 +1,10 @@
 // k8s/ rendered by `kubectl kustomize` (with secrets.env generated as at
 // deploy time) and checked against what the Node host reads: images,
 // commands, ports, environment, ConfigMap and Secret references, probes;
-// and the walls: NetworkPolicies (evaluated below as a CNI would), NATS
-// authentication (tried on a real nats-server when one is installed) and
-// the invokers' shared secret.
+// the operations around it: resources, autoscalers, disruption budgets,
+// draining and scraping; and the walls: NetworkPolicies (evaluated below as
+// a CNI would), NATS authentication (tried on a real nats-server when one
+// is installed) and the invokers' shared secret.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -14,6 +15,7 @@ import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseAuthKey } from "../../src/core/auth.js";
+import { LIMITS } from "../../src/core/limits.js";
 import { CONTROLLER_ENV, INVOKER_ENV, type EnvVar } from "../../src/node/config.js";
 import { natsConnectionOptions } from "../../src/node/controller.js";
 import { freePort } from "../e2e/server.js";
@@ -31,8 +33,11 @@ const hasNatsServer = spawnSync("nats-server", ["--version"], { stdio: "ignore" 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON */
 type K8sObject = any;
 
-/** One end of a connection: a pod of a component of ours, or an address outside. */
-type Peer = { component: string } | { ip: string };
+/**
+ * One end of a connection: a pod of a component of ours, a pod in another
+ * namespace (such as Prometheus'), or an address outside.
+ */
+type Peer = { component: string } | { namespace: string } | { ip: string };
 
 async function listening(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -70,7 +75,10 @@ function policyAllows(objects: K8sObject[], labelsOf: (component: string) => Rec
     return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
   };
   const peerMatches = (rule: K8sObject, peer: Peer) => {
-    if (rule.namespaceSelector) return false;
+    if (rule.namespaceSelector) {
+      expect(rule.podSelector, "namespaceSelector with podSelector is not evaluated here").toBeUndefined();
+      return "namespace" in peer && selects(rule.namespaceSelector, { "kubernetes.io/metadata.name": peer.namespace });
+    }
     if (rule.podSelector) return "component" in peer && selects(rule.podSelector, labelsOf(peer.component));
     if (rule.ipBlock) {
       return "ip" in peer && inCidr(peer.ip, rule.ipBlock.cidr) && !(rule.ipBlock.except ?? []).some((c: string) => inCidr(peer.ip, c));
@@ -92,8 +100,24 @@ function policyAllows(objects: K8sObject[], labelsOf: (component: string) => Rec
   return side(from, to, "Egress") && side(to, from, "Ingress");
 }
 
-/** What each role's server answers on, for the probes. */
-const SERVED_PATHS = { controller: ["/healthz", "/api/v1"], invoker: ["/healthz"] };
+/** What each role's server answers on, for the probes and the scrapes. */
+const SERVED_PATHS = { controller: ["/healthz", "/readyz", "/metrics", "/api/v1"], invoker: ["/healthz", "/readyz", "/metrics"] };
+/** Our two roles, each a Deployment of that name. */
+const ROLES = ["controller", "invoker"] as const;
+
+/** CPU in cores, from a Kubernetes quantity ("500m", "2"). */
+function cores(quantity: string | number): number {
+  const text = String(quantity);
+  return text.endsWith("m") ? Number(text.slice(0, -1)) / 1000 : Number(text);
+}
+
+/** Memory in MiB, from a Kubernetes quantity in Mi or Gi (all these manifests use). */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`not a quantity in Mi or Gi: ${quantity}`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
+
 const ROLE_ENV: Record<string, readonly EnvVar[]> = { controller: CONTROLLER_ENV, invoker: INVOKER_ENV };
 
 describe.skipIf(!hasKubectl)("k8s manifests", () => {
@@ -169,9 +193,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     for (const o of objects.filter((o) => o.kind !== "Namespace")) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe("edgewhisk");
   });
 
-  it("runs the controller (2 replicas) and the invokers from one image built by the Dockerfile", () => {
-    expect(find("Deployment", "controller").spec.replicas).toBe(2);
-    const images = new Set([container("Deployment", "controller").image, container("StatefulSet", "invoker").image]);
+  it("runs the controllers and the invokers from one image built by the Dockerfile", () => {
+    const images = new Set(ROLES.map((role) => container("Deployment", role).image));
     expect(images.size).toBe(1);
     const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM node:22-slim$/m);
@@ -182,8 +205,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toContain("!scripts/bundle-isolate-libraries.mjs");
     expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies).toHaveProperty("esbuild");
     for (const copied of ["src", "migrations"]) expect(dockerfile).toMatch(new RegExp(`^COPY ${copied} \\./${copied}$`, "m"));
-    for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
-      const command: string[] = container(kind, name).command;
+    for (const name of ROLES) {
+      const command: string[] = container("Deployment", name).command;
       expect(command.slice(0, 3)).toEqual(["node", "--import", "tsx"]);
       expect(existsSync(join(ROOT, command[3])), command[3]).toBe(true);
       expect(command[3]).toMatch(/^src\//);
@@ -192,8 +215,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
   });
 
   it("sets exactly the environment each role reads, from objects that exist", () => {
-    for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
-      const c = container(kind, name);
+    for (const name of ROLES) {
+      const c = container("Deployment", name);
       const names: string[] = c.env.map((e: K8sObject) => e.name);
       const reads = ROLE_ENV[name].map((v) => v.name);
       // A variable the server does not read is there only to compose another one.
@@ -210,11 +233,54 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     }
   });
 
+  it("composes variables only from variables set before them (Kubernetes leaves a later one's $(NAME) as it is)", () => {
+    for (const o of objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")) {
+      for (const c of o.spec.template.spec.containers) {
+        const names: string[] = (c.env ?? []).map((e: K8sObject) => e.name);
+        names.forEach((name, i) => {
+          for (const [, used] of String(c.env[i].value ?? "").matchAll(/\$\((\w+)\)/g)) {
+            expect(names.slice(0, i), `${c.name}: ${name} uses $(${used})`).toContain(used);
+          }
+        });
+      }
+    }
+  });
+
+  it("sets INVOKER_URLS nowhere: invokers announce themselves", () => {
+    const rendered = objects.map((o) => JSON.stringify(o)).join("\n");
+    expect(rendered).not.toContain("INVOKER_URLS");
+    expect(readFileSync(join(ROOT, "docs", "kubernetes.md"), "utf8")).not.toContain("INVOKER_URLS");
+  });
+
+  it("names each invoker after its pod and advertises it at the pod's name under the headless Service", () => {
+    const invokers = find("Deployment", "invoker");
+    const c = container("Deployment", "invoker");
+    expect(envValue(c, "INVOKER_ID").valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    const service = find("Service", invokers.spec.template.spec.subdomain);
+    expect(service.spec.clusterIP).toBe("None");
+    // Membership, not readiness, routes work: the name resolves while a pod starts and drains.
+    expect(service.spec.publishNotReadyAddresses).toBe(true);
+    for (const [key, value] of Object.entries(service.spec.selector)) expect(invokers.spec.template.metadata.labels[key]).toBe(value);
+    const port = portNumber(c, service.spec.ports[0].targetPort);
+    expect(port).toBe(Number(envValue(c, "PORT").value));
+    expect(envValue(c, "INVOKER_ADVERTISE_URL").value).toBe(`http://$(INVOKER_ID).${service.metadata.name}:${port}`);
+  });
+
+  it("shares the NATS stream and sets each role's concurrency from the ConfigMap", () => {
+    for (const [name, variable] of [["controller", "CONTROLLER_CONCURRENCY"], ["invoker", "INVOKER_CONCURRENCY"]]) {
+      const c = container("Deployment", name);
+      expect(envValue(c, "NATS_STREAM").valueFrom.configMapKeyRef.key).toBe("NATS_STREAM");
+      expect(envValue(c, variable).valueFrom.configMapKeyRef.key).toBe(variable);
+      expect(Number(configValue(variable))).toBeGreaterThanOrEqual(1);
+    }
+    expect(configValue("NATS_STREAM")).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
   it("points DATABASE_URL at the PostgreSQL Service, user, database and password", () => {
     const postgres = container("StatefulSet", "postgres");
     const service = find("Service", "postgres");
-    for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
-      const c = container(kind, name);
+    for (const name of ROLES) {
+      const c = container("Deployment", name);
       const url = new URL(envValue(c, "DATABASE_URL").value.replace("$(POSTGRES_PASSWORD)", "secret"));
       expect(url.hostname).toBe(service.metadata.name);
       expect(Number(url.port)).toBe(service.spec.ports[0].port);
@@ -226,12 +292,13 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(find("StatefulSet", "postgres").spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeTruthy();
   });
 
-  /** The controllers' NATS_URL, its password as the Secret has it. */
-  const controllerNatsUrl = () => {
-    const c = container("Deployment", "controller");
+  /** A role's NATS_URL, its password as the Secret has it. */
+  const natsUrlOf = (role: (typeof ROLES)[number]) => {
+    const c = container("Deployment", role);
     expect(envValue(c, "NATS_PASSWORD").valueFrom).toEqual({ secretKeyRef: { name: expect.stringMatching(/^edgewhisk-secrets/), key: "NATS_PASSWORD" } });
     return new URL(envValue(c, "NATS_URL").value.replace("$(NATS_PASSWORD)", decodeSecret("NATS_PASSWORD")));
   };
+  const controllerNatsUrl = () => natsUrlOf("controller");
 
   it("points NATS_URL at a JetStream server with its own volume", () => {
     const url = controllerNatsUrl();
@@ -244,7 +311,7 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(nats.volumeMounts.map((m: K8sObject) => m.mountPath)).toContain(storeDir);
   });
 
-  it("makes NATS require the Secret's password, which the controllers' NATS_URL carries", () => {
+  it("makes NATS require the Secret's password, which the controllers' and invokers' NATS_URL carries", () => {
     const url = controllerNatsUrl();
     const nats = container("StatefulSet", "nats");
     expect(envValue(nats, "NATS_PASSWORD").valueFrom).toEqual(envValue(container("Deployment", "controller"), "NATS_PASSWORD").valueFrom);
@@ -255,8 +322,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(conf).toMatch(new RegExp(`user: ${url.username}\\b`));
     expect(conf).toMatch(/password: \$NATS_PASSWORD\b/);
     expect(natsConnectionOptions(url.href)).toEqual({ servers: `nats://${url.host}`, user: url.username, pass: decodeSecret("NATS_PASSWORD") });
-    // Nobody else connects at all: only controllers use NATS.
-    expect(envValue(container("StatefulSet", "invoker"), "NATS_URL")).toBeUndefined();
+    // Invokers heartbeat and consume there: the same server, user and password.
+    expect(natsUrlOf("invoker").href).toBe(url.href);
   });
 
   it.skipIf(!hasNatsServer)("refuses NATS clients without the password, as a real nats-server runs that config", async () => {
@@ -287,7 +354,7 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
   });
 
   it("gives controllers and invokers the one INVOKER_SECRET from the Secret", () => {
-    const refs = [container("Deployment", "controller"), container("StatefulSet", "invoker")].map((c) => envValue(c, "INVOKER_SECRET").valueFrom);
+    const refs = ROLES.map((role) => container("Deployment", role)).map((c) => envValue(c, "INVOKER_SECRET").valueFrom);
     expect(refs[0]).toEqual({ secretKeyRef: { name: expect.stringMatching(/^edgewhisk-secrets/), key: "INVOKER_SECRET" } });
     expect(refs[1]).toEqual(refs[0]);
   });
@@ -296,7 +363,7 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     const url = new URL(configValue("CONTROLLER_URL"));
     const service = find("Service", url.hostname);
     expect(Number(url.port || 80)).toBe(service.spec.ports[0].port);
-    expect(envValue(container("StatefulSet", "invoker"), "CONTROLLER_URL").valueFrom.configMapKeyRef.key).toBe("CONTROLLER_URL");
+    expect(envValue(container("Deployment", "invoker"), "CONTROLLER_URL").valueFrom.configMapKeyRef.key).toBe("CONTROLLER_URL");
     // Empty unless the operator sets the public URL (then it must be one).
     const apiHost = configValue("API_HOST");
     if (apiHost) expect(new URL(apiHost).protocol).toMatch(/^https?:$/);
@@ -307,8 +374,8 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
   });
 
   it("mounts no Kubernetes API token into controllers and invokers", () => {
-    for (const [kind, name] of [["Deployment", "controller"], ["StatefulSet", "invoker"]]) {
-      expect(find(kind, name).spec.template.spec.automountServiceAccountToken, name).toBe(false);
+    for (const name of ROLES) {
+      expect(find("Deployment", name).spec.template.spec.automountServiceAccountToken, name).toBe(false);
     }
   });
 
@@ -320,6 +387,7 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     const allows = (from: Peer, to: Peer, port: number, protocol?: string) => policyAllows(objects, labelsOf, from, to, port, protocol);
     const pod = (component: string) => ({ component });
     const outside = { ip: "203.0.113.9" };
+    const monitoring = { namespace: "monitoring" };
 
     it("let anyone reach the API, and nothing else from outside", () => {
       expect(allows(outside, pod("controller"), 3000)).toBe(true);
@@ -335,18 +403,26 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
       expect(allows(pod("controller"), pod("invoker"), 9229)).toBe(false);
     });
 
-    it("let only controllers and invokers reach PostgreSQL, and only controllers NATS", () => {
-      expect(allows(pod("controller"), pod("postgres"), 5432)).toBe(true);
-      expect(allows(pod("invoker"), pod("postgres"), 5432)).toBe(true);
+    it("let only controllers and invokers reach PostgreSQL and NATS", () => {
+      for (const [component, port] of [["postgres", 5432], ["nats", 4222]] as const) {
+        expect(allows(pod("controller"), pod(component), port), component).toBe(true);
+        expect(allows(pod("invoker"), pod(component), port), component).toBe(true);
+        expect(allows(monitoring, pod(component), port), component).toBe(false);
+      }
       expect(allows(pod("nats"), pod("postgres"), 5432)).toBe(false);
-      expect(allows(pod("controller"), pod("nats"), 4222)).toBe(true);
-      expect(allows(pod("invoker"), pod("nats"), 4222)).toBe(false);
       expect(allows(pod("postgres"), pod("nats"), 4222)).toBe(false);
     });
 
-    it("let invoker pods reach DNS, the controllers, PostgreSQL and the public internet, and no private range", () => {
+    it("let Prometheus' namespace scrape controllers and invokers, and no other namespace reach invokers", () => {
+      expect(allows(monitoring, pod("controller"), 3000)).toBe(true);
+      expect(allows(monitoring, pod("invoker"), 8080)).toBe(true);
+      expect(allows({ namespace: "default" }, pod("invoker"), 8080)).toBe(false);
+    });
+
+    it("let invoker pods reach DNS, the controllers, PostgreSQL, NATS and the public internet, and no private range", () => {
       expect(allows(pod("invoker"), { ip: "10.0.0.10" }, 53, "UDP")).toBe(true);
       expect(allows(pod("invoker"), pod("controller"), 3000)).toBe(true);
+      expect(allows(pod("invoker"), pod("nats"), 4222)).toBe(true);
       expect(allows(pod("invoker"), { ip: "8.8.8.8" }, 443)).toBe(true);
       for (const ip of ["10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254"]) {
         expect(allows(pod("invoker"), { ip }, 443), ip).toBe(false);
@@ -359,15 +435,6 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
       expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
       expect(find("NetworkPolicy", "default-deny-ingress")).toBe(deny);
     });
-  });
-
-  it("lists one INVOKER_URLS entry per invoker pod, at its stable name and port", () => {
-    const invokers = find("StatefulSet", "invoker");
-    const service = find("Service", invokers.spec.serviceName);
-    expect(service.spec.clusterIP).toBe("None");
-    const port = portNumber(invokers.spec.template.spec.containers[0], service.spec.ports[0].targetPort);
-    const expected = Array.from({ length: invokers.spec.replicas }, (_, i) => `http://invoker-${i}.${service.metadata.name}:${port}`);
-    expect(configValue("INVOKER_URLS").split(",")).toEqual(expected);
   });
 
   it("exposes the controller through a LoadBalancer Service on its http port", () => {
@@ -388,18 +455,107 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
           const port = http?.port ?? probe.tcpSocket?.port;
           if (port !== undefined) expect(portNumber(c, port), `${c.name} probe port ${port}`).toBeTypeOf("number");
         }
-        expect(c.resources.requests.cpu && c.resources.requests.memory, `${c.name} requests`).toBeTruthy();
-        expect(c.resources.limits.memory, `${c.name} memory limit`).toBeTruthy();
+        const { requests, limits } = c.resources;
+        for (const resource of ["cpu", "memory"]) {
+          expect(requests[resource], `${c.name} ${resource} request`).toBeTruthy();
+          expect(limits[resource], `${c.name} ${resource} limit`).toBeTruthy();
+        }
+        expect(cores(limits.cpu), `${c.name} cpu`).toBeGreaterThanOrEqual(cores(requests.cpu));
+        expect(mebibytes(limits.memory), `${c.name} memory`).toBeGreaterThanOrEqual(mebibytes(requests.memory));
       }
     }
   });
 
-  it("leaves the invoker room for its workerd children at rest, a spare, and one child at its memory cap", () => {
-    const limit = container("StatefulSet", "invoker").resources.limits.memory as string;
-    const limitMb = Number(/^(\d+)Mi$/.exec(limit)?.[1] ?? Number(/^(\d+)Gi$/.exec(limit)?.[1]) * 1024);
+  it("takes controllers and invokers out of service on /readyz and restarts them on /healthz, on their http port", () => {
+    for (const name of ROLES) {
+      const c = container("Deployment", name);
+      expect(c.readinessProbe.httpGet, name).toEqual({ path: "/readyz", port: "http" });
+      expect(c.livenessProbe.httpGet, name).toEqual({ path: "/healthz", port: "http" });
+      expect(portNumber(c, "http"), name).toBe(Number(envValue(c, "PORT").value));
+    }
+  });
+
+  it("gives invokers time to finish the longest action, and controllers their blocking wait, before they are killed", () => {
+    const grace = (name: string) => find("Deployment", name).spec.template.spec.terminationGracePeriodSeconds as number;
+    const preStopSeconds = (name: string) => {
+      const command: string[] | undefined = container("Deployment", name).lifecycle?.preStop?.exec?.command;
+      return command ? Number(command[command.indexOf("sleep") + 1]) : 0;
+    };
+    // Records to write and messages to acknowledge after the action returns.
+    const margin = 15;
+    expect(grace("invoker")).toBeGreaterThanOrEqual(preStopSeconds("invoker") + LIMITS.timeout.max / 1000 + margin);
+    expect(grace("controller")).toBeGreaterThanOrEqual(preStopSeconds("controller") + LIMITS.blockingWaitMs / 1000 + margin);
+    expect(grace("controller")).toBeLessThan(grace("invoker"));
+    // The load balancer learns a terminating controller is gone before it stops accepting.
+    expect(preStopSeconds("controller")).toBeGreaterThanOrEqual(3);
+  });
+
+  it("annotates controller and invoker pods for Prometheus to scrape /metrics on their http port", () => {
+    for (const name of ROLES) {
+      const annotations = find("Deployment", name).spec.template.metadata.annotations ?? {};
+      expect(annotations["prometheus.io/scrape"], name).toBe("true");
+      expect(annotations["prometheus.io/path"], name).toBe("/metrics");
+      expect(Number(annotations["prometheus.io/port"]), name).toBe(portNumber(container("Deployment", name), "http"));
+    }
+  });
+
+  it("scales controllers and invokers with autoscaling/v2 on CPU, between at least two pods and a higher maximum", () => {
+    for (const name of ROLES) {
+      const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler" && o.spec.scaleTargetRef.name === name);
+      expect(hpas, name).toHaveLength(1);
+      const [hpa] = hpas;
+      expect(hpa.apiVersion).toBe("autoscaling/v2");
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name });
+      expect(hpa.spec.minReplicas, name).toBeGreaterThanOrEqual(2);
+      expect(hpa.spec.maxReplicas, name).toBeGreaterThan(hpa.spec.minReplicas);
+      const cpu = hpa.spec.metrics.find((m: K8sObject) => m.type === "Resource" && m.resource.name === "cpu");
+      expect(cpu.resource.target.type).toBe("Utilization");
+      expect(cpu.resource.target.averageUtilization).toBeGreaterThan(0);
+      expect(cpu.resource.target.averageUtilization).toBeLessThanOrEqual(100);
+      // A replicas in the Deployment would reset the autoscaler's count on every apply.
+      expect(find("Deployment", name).spec.replicas, name).toBeUndefined();
+    }
+  });
+
+  it("scales invokers down one pod at a time, and rolls them out by starting a new pod before an old one drains", () => {
+    const hpa = find("HorizontalPodAutoscaler", "invoker");
+    const down = hpa.spec.behavior.scaleDown;
+    expect(down.policies).toEqual([{ type: "Pods", value: 1, periodSeconds: expect.any(Number) }]);
+    expect(down.stabilizationWindowSeconds).toBeGreaterThanOrEqual(300);
+    const rollout = find("Deployment", "invoker").spec.strategy;
+    expect(rollout.type).toBe("RollingUpdate");
+    expect(rollout.rollingUpdate.maxUnavailable).toBe(0);
+    expect(rollout.rollingUpdate.maxSurge).toBeGreaterThanOrEqual(1);
+  });
+
+  it("budgets disruptions for every workload with one PDB selecting its pods and no others", () => {
+    const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
+    const budgets = objects.filter((o) => o.kind === "PodDisruptionBudget");
+    const selects = (pdb: K8sObject, workload: K8sObject) =>
+      Object.entries(pdb.spec.selector.matchLabels).every(([key, value]) => workload.spec.template.metadata.labels[key] === value);
+    // One eviction at a time where there are several pods; none (a deliberate move) where there is one.
+    const expected: Record<string, number> = { controller: 1, invoker: 1, nats: 0, postgres: 0 };
+    expect(workloads.map((w) => w.metadata.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const workload of workloads) {
+      const name = workload.metadata.name;
+      const mine = budgets.filter((pdb) => selects(pdb, workload));
+      expect(mine, name).toHaveLength(1);
+      expect(mine[0].apiVersion).toBe("policy/v1");
+      expect(mine[0].spec.selector.matchExpressions).toBeUndefined();
+      expect(mine[0].spec.maxUnavailable, name).toBe(expected[name]);
+      for (const other of workloads.filter((w) => w !== workload)) expect(selects(mine[0], other), `${name} PDB selects ${other.metadata.name}`).toBe(false);
+    }
+    expect(budgets).toHaveLength(workloads.length);
+  });
+
+  it("gives the invoker memory for every workerd child at its cap, the spare at rest and the supervisor", () => {
+    const limitMb = mebibytes(container("Deployment", "invoker").resources.limits.memory);
     const children = Number(configValue("WORKERD_CHILDREN"));
+    const capMb = Number(configValue("WORKERD_MEMORY_MB"));
     expect(children).toBeGreaterThanOrEqual(2);
-    // ~55 MB a child at rest (measured), rounded up for warm isolates; 256 MB for the supervisor.
-    expect(limitMb).toBeGreaterThan(Number(configValue("WORKERD_MEMORY_MB")) + (children + 1) * 128 + 256);
+    // ~55 MB for the spare at rest (measured), rounded up; 256 MB for the supervisor.
+    expect(limitMb).toBeGreaterThanOrEqual(children * capMb + 64 + 256);
+    // A full invoker's activations at the smallest memory limit fit in its children's caps.
+    expect(Number(configValue("INVOKER_CONCURRENCY")) * LIMITS.memory.min).toBeLessThanOrEqual(children * capMb);
   });
 });
