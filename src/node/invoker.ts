@@ -1,13 +1,14 @@
 // The invoker process of the Kubernetes host: the host-neutral executor
-// behind a small HTTP API for the controllers, running actions in workerd
-// children under the supervisor. It writes activation records itself, as
-// the invoker Durable Object does on Cloudflare.
+// running actions in workerd children under the supervisor, fed by its own
+// NATS queue (non-blocking activations, invoker-mesh.ts) and a small HTTP
+// API (blocking ones, from the controllers). It writes activation records
+// itself, as the invoker Durable Object does on Cloudflare.
 //
 //   POST /invoke      InvokeRequest → {record} | {error} (200), 503 while not serving
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //                     (both encoded by src/runtime/invoke-outcome.ts)
 //   POST /invalidate  {refs}        → 204
-//   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503
+//   GET  /healthz     200 {ready, inFlight, restarts, pid, recorded, duplicates} | 503
 //
 // A request names the identity it runs as, so every route but /healthz
 // requires the INVOKER_SECRET the controllers hold (401 before the body is
@@ -18,11 +19,15 @@ import { Hono, type Context } from "hono";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { InvokeRequest, WebInvokeRequest } from "../ports.js";
+import type { ActivationRecord } from "../core/activation.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest } from "../ports.js";
 import { encodeOutcome } from "../runtime/invoke-outcome.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
 import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-client.js";
+import { joinMesh } from "./invoker-mesh.js";
+import { connectNats } from "./nats-connection.js";
+import { dispatchWork } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { listen, closeServer } from "./serve.js";
@@ -61,32 +66,57 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     },
   });
   await supervisor.start();
-  const invokers = new HttpInvokers(config.invokerUrls, config.invokerSecret);
+  const nats = await connectNats(config.natsUrl, `edgewhisk-invoker-${config.id}`);
+  const mesh = await joinMesh(nats, config);
+  const invokers = new HttpInvokers(mesh.membership, config.invokerSecret);
   const store = new SqlStore(new PostgresSql(pool));
+  // A record refused as a duplicate means an activation ran twice (at-least-once delivery at work).
+  const records = { recorded: 0, duplicates: 0 };
+  const recordActivation = async (record: ActivationRecord) => {
+    if (await store.putActivation(record)) records.recorded++;
+    else {
+      records.duplicates++;
+      console.warn(`invoker: activation ${record.activationId} was already recorded; this run's record is dropped`);
+    }
+  };
+  const throttle = postgresThrottle(pool, store);
+  const concurrency = postgresConcurrency(pool, store);
   const executor = new ActivationExecutor({
     store,
+    recordActivation,
     isolates: supervisor,
     runnerSource,
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
-    throttle: postgresThrottle(pool, store),
-    concurrency: postgresConcurrency(pool, store),
+    throttle,
+    concurrency,
   });
 
   let draining = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
-  /** Runs one activation for a controller: its outcome, or the OpenWhisk error to answer. */
-  async function answer(c: Context, work: () => Promise<object>): Promise<Response> {
-    if (draining) return c.json({ message: "draining" }, 503);
+  async function tracked<T>(work: () => Promise<T>): Promise<T> {
     inFlight++;
     try {
-      return c.json(await encodeOutcome(work));
+      return await work();
     } finally {
       if (--inFlight === 0) drained?.();
     }
   }
+
+  /** Runs one activation for a controller: its outcome, or the OpenWhisk error to answer. */
+  async function answer(c: Context, work: () => Promise<object>): Promise<Response> {
+    if (draining) return c.json({ message: "draining" }, 503);
+    return tracked(async () => c.json(await encodeOutcome(work)));
+  }
+
+  // Activations from this invoker's queue run here, not at another invoker.
+  const local: Invokers = {
+    invoke: (request) => tracked(() => executor.execute(request)),
+    invokeWeb: (request) => tracked(() => executor.executeWeb(request)),
+    invalidate: async (refs) => executor.invalidate(refs),
+  };
 
   const app = new Hono()
     .use(async (c, next) => {
@@ -110,7 +140,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     })
     .get("/healthz", (c) => {
       const status = supervisor.status();
-      return c.json({ ...status, inFlight }, status.ready && !draining ? 200 : 503);
+      return c.json({ ...status, inFlight, ...records }, status.ready && !draining ? 200 : 503);
     });
   app.onError((err, c) => {
     console.error("invoker: activation failed:", err);
@@ -119,15 +149,19 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
 
   const server: ServerType = await listen(app.fetch, config.port, config.listenHost);
   const port = (server.address() as { port: number }).port;
-  console.log(`edgewhisk invoker listening on :${port}`);
+  console.log(`edgewhisk invoker ${config.id} listening on :${port}, announced as ${config.advertiseUrl}`);
+  await mesh.start(dispatchWork({ store, invokers: local, dispatcher: mesh.dispatcher, throttle, concurrency }), () => ({ inFlight, draining }));
 
   return {
     port,
     async stop() {
       draining = true;
+      await mesh.drain();
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await closeServer(server);
+      await mesh.leave();
       await supervisor.stop();
+      await nats.drain();
       await pool.end();
     },
   };

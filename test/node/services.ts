@@ -6,6 +6,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
+import { membershipBucket } from "../../src/node/membership.js";
 
 export interface TestServices {
   databaseUrl: string;
@@ -85,7 +86,7 @@ export async function createTestDatabase(services: TestServices): Promise<{ url:
   };
 }
 
-/** A stream name of its own for one test file; `drop` deletes the stream if it was made. */
+/** A stream name of its own for one test file; `drop` deletes the stream and its invokers' bucket if they were made. */
 export function testStreamName(services: TestServices): { name: string; drop(): Promise<void> } {
   const name = `EDGEWHISK_TEST_${uniqueSuffix().toUpperCase()}`;
   return {
@@ -93,7 +94,9 @@ export function testStreamName(services: TestServices): { name: string; drop(): 
     async drop() {
       const nc = await connect({ servers: services.natsUrl });
       try {
-        await (await jetstreamManager(nc)).streams.delete(name).catch(() => false);
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.delete(name).catch(() => false);
+        await jsm.streams.delete(`KV_${membershipBucket(name)}`).catch(() => false);
       } finally {
         await nc.close();
       }
