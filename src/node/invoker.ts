@@ -159,6 +159,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
       await mesh.drain();
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await closeServer(server);
+      console.log(`edgewhisk invoker ${config.id}: drained; ${records.recorded} activation(s) recorded since start`);
       await mesh.leave();
       await supervisor.stop();
       await nats.drain();
