@@ -1,6 +1,8 @@
 // The environment the Node host reads: one table per process role, so the
 // Kubernetes manifests can be checked against it (test/node/manifests.test.ts).
+import os from "node:os";
 import { apiOrigin, parseEgressRules } from "../core/egress.js";
+import { INVOKER_ID } from "../core/invoker-membership.js";
 import { formatCidr } from "../core/ip.js";
 import { activationRetentionMs } from "../store/retention.js";
 
@@ -15,13 +17,13 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
   { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for work in hand before exiting (default 60000)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled)" },
-  { name: "INVOKER_URLS", required: true, description: "comma-separated base URLs of the invokers" },
   { name: "INVOKER_SECRET", required: true, description: "shared secret the invokers require of every call (Authorization: Bearer)" },
   { name: "API_HOST", required: false, description: "the API's public URL, what actions see as __OW_API_HOST (default: the origin each request came in on)" },
   { name: "NATS_STREAM", required: false, description: "JetStream stream of activations (default EDGEWHISK)" },
   { name: "GUEST_AUTH", required: false, description: "uuid:key of the guest namespace, seeded at start" },
   { name: "WHISK_SYSTEM_AUTH", required: false, description: "uuid:key of the whisk.system namespace, seeded at start" },
   { name: "ACTIVATION_RETENTION_DAYS", required: false, description: "days activation records are kept (default 7)" },
+  { name: "CONTROLLER_CONCURRENCY", required: false, description: "trigger fires one controller carries out at once (default 32)" },
 ];
 
 export const INVOKER_ENV: readonly EnvVar[] = [
@@ -29,7 +31,15 @@ export const INVOKER_ENV: readonly EnvVar[] = [
   { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for activations in hand before exiting (default 330000)" },
   { name: "LISTEN_HOST", required: false, description: "address the HTTP port is bound to (default: all interfaces)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
-  { name: "INVOKER_URLS", required: true, description: "base URLs of all invokers (sequence components may run on another)" },
+  { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled): the invoker's queue and the membership heartbeats" },
+  { name: "NATS_STREAM", required: false, description: "JetStream stream of activations, as the controllers' (default EDGEWHISK)" },
+  { name: "INVOKER_ID", required: false, description: "stable id of this invoker, naming its queue (default: the host name, a StatefulSet pod's name)" },
+  {
+    name: "INVOKER_ADVERTISE_URL",
+    required: false,
+    description: "base URL controllers and other invokers call this invoker on (default http://<host name>:<PORT>)",
+  },
+  { name: "INVOKER_CONCURRENCY", required: false, description: "activations this invoker runs at once; it announces the slots left (default 32)" },
   { name: "INVOKER_SECRET", required: true, description: "shared secret required of every call but GET /healthz, and sent to other invokers" },
   { name: "CONTROLLER_URL", required: true, description: "internal URL of the controllers, where actions' requests to their API host go" },
   {
@@ -53,6 +63,8 @@ export const INVOKER_ENV: readonly EnvVar[] = [
 
 export const DEFAULT_CONTROLLER_PORT = 3000;
 export const DEFAULT_INVOKER_PORT = 8080;
+const DEFAULT_STREAM = "EDGEWHISK";
+const DEFAULT_CONCURRENCY = 32;
 
 type Env = Record<string, string | undefined>;
 
@@ -69,8 +81,18 @@ function port(text: string | undefined, fallback: number): number {
   return value;
 }
 
-function urlList(text: string | undefined): string[] {
-  return (text ?? "").split(",").map((url) => url.trim().replace(/\/+$/, "")).filter(Boolean);
+function count(name: string, text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} is not a number from 1 to ${max}: ${text}`);
+  return value;
+}
+
+/** The host name as an invoker id: what a subject and a consumer name may hold. */
+function invokerId(text: string | undefined, hostname: string): string {
+  const id = text ?? hostname.split(".")[0]!.replace(/[^A-Za-z0-9_-]/g, "-");
+  if (!INVOKER_ID.test(id)) throw new Error(`INVOKER_ID may hold only letters, digits, '-' and '_' (at most 64): ${id}`);
+  return id;
 }
 
 /** A guessable secret would let anything that reaches an invoker run actions as anyone. */
@@ -138,13 +160,12 @@ export function egressDenial(text: string | undefined): string[] {
   });
 }
 
-const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "postgres:": 5432, "postgresql:": 5432 };
+const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "postgres:": 5432, "postgresql:": 5432, "nats:": 4222 };
 
 export interface ControllerConfig {
   port: number;
   databaseUrl: string;
   natsUrl: string;
-  invokerUrls: string[];
   invokerSecret: string;
   /** What actions see as __OW_API_HOST; unset, the origin each request came in on. */
   apiHost?: string;
@@ -153,6 +174,8 @@ export interface ControllerConfig {
   whiskSystemAuth?: string;
   /** How long activation records are kept (ACTIVATION_RETENTION_DAYS). */
   activationRetentionMs: number;
+  /** Messages of the controllers' subject (fires) one controller handles at once. */
+  concurrency: number;
 }
 
 export interface InvokerConfig {
@@ -160,7 +183,14 @@ export interface InvokerConfig {
   /** Unset: all interfaces. */
   listenHost?: string;
   databaseUrl: string;
-  invokerUrls: string[];
+  natsUrl: string;
+  stream: string;
+  /** Names its queue and its heartbeat (INVOKER_ID). */
+  id: string;
+  /** Where the others call it (INVOKER_ADVERTISE_URL). */
+  advertiseUrl: string;
+  /** Activations it runs at once (INVOKER_CONCURRENCY). */
+  concurrency: number;
   invokerSecret: string;
   /** Origin of the controllers, for actions' requests to their API host. */
   controllerUrl: string;
@@ -168,8 +198,8 @@ export interface InvokerConfig {
   /** Blocks denied to actions besides the private ones (EGRESS_DENY). */
   egressDeny: string[];
   /**
-   * Hosts of the platform's own components (database, controllers,
-   * invokers, Kubernetes API): their addresses are denied to actions too.
+   * Hosts of the platform's own components (database, controllers, this
+   * invoker, Kubernetes API): their addresses are denied to actions too.
    */
   platformHosts: string[];
   memoryLimitMb: number;
@@ -183,17 +213,17 @@ export function controllerConfig(env: Env = process.env): ControllerConfig {
     port: port(v.PORT, DEFAULT_CONTROLLER_PORT),
     databaseUrl: v.DATABASE_URL!,
     natsUrl: v.NATS_URL!,
-    invokerUrls: urlList(v.INVOKER_URLS),
     invokerSecret: secret(v.INVOKER_SECRET!),
     ...(v.API_HOST ? { apiHost: apiOrigin(v.API_HOST) } : {}),
-    stream: v.NATS_STREAM ?? "EDGEWHISK",
+    stream: v.NATS_STREAM ?? DEFAULT_STREAM,
     ...(v.GUEST_AUTH ? { guestAuth: v.GUEST_AUTH } : {}),
     ...(v.WHISK_SYSTEM_AUTH ? { whiskSystemAuth: v.WHISK_SYSTEM_AUTH } : {}),
     activationRetentionMs: activationRetentionMs(v.ACTIVATION_RETENTION_DAYS),
+    concurrency: count("CONTROLLER_CONCURRENCY", v.CONTROLLER_CONCURRENCY, DEFAULT_CONCURRENCY, 10_000),
   };
 }
 
-export function invokerConfig(env: Env = process.env): InvokerConfig {
+export function invokerConfig(env: Env = process.env, hostname: string = os.hostname()): InvokerConfig {
   const v = read(env, INVOKER_ENV);
   const memory = Number(v.WORKERD_MEMORY_MB ?? 1024);
   if (!(memory > 0)) throw new Error(`WORKERD_MEMORY_MB is not a size in MB: ${v.WORKERD_MEMORY_MB}`);
@@ -201,19 +231,25 @@ export function invokerConfig(env: Env = process.env): InvokerConfig {
   if (!Number.isInteger(children) || children < 1 || children > 64) {
     throw new Error(`WORKERD_CHILDREN is not a number of children (1-64): ${v.WORKERD_CHILDREN}`);
   }
-  const invokerUrls = urlList(v.INVOKER_URLS);
   const controllerUrl = httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!);
+  const listenPort = port(v.PORT, DEFAULT_INVOKER_PORT);
+  const advertiseUrl = httpUrl("INVOKER_ADVERTISE_URL", v.INVOKER_ADVERTISE_URL ?? `http://${hostname}:${listenPort}`);
+  const components = [v.DATABASE_URL!, v.NATS_URL!, controllerUrl, advertiseUrl];
   return {
-    port: port(v.PORT, DEFAULT_INVOKER_PORT),
+    port: listenPort,
     ...(v.LISTEN_HOST ? { listenHost: v.LISTEN_HOST } : {}),
     databaseUrl: v.DATABASE_URL!,
-    invokerUrls,
+    natsUrl: v.NATS_URL!,
+    stream: v.NATS_STREAM ?? DEFAULT_STREAM,
+    id: invokerId(v.INVOKER_ID, hostname),
+    advertiseUrl,
+    concurrency: count("INVOKER_CONCURRENCY", v.INVOKER_CONCURRENCY, DEFAULT_CONCURRENCY, 10_000),
     invokerSecret: secret(v.INVOKER_SECRET!),
     controllerUrl,
-    egressAllow: egressAllowance(v.EGRESS_ALLOW, [v.DATABASE_URL!, controllerUrl, ...invokerUrls]),
+    egressAllow: egressAllowance(v.EGRESS_ALLOW, components),
     egressDeny: egressDenial(v.EGRESS_DENY),
     platformHosts: [
-      ...[v.DATABASE_URL!, controllerUrl, ...invokerUrls].filter((url) => URL.canParse(url)).map((url) => new URL(url).hostname),
+      ...components.filter((url) => URL.canParse(url)).map((url) => new URL(url).hostname),
       ...(v.KUBERNETES_SERVICE_HOST ? [v.KUBERNETES_SERVICE_HOST] : []),
     ].filter(Boolean),
     memoryLimitMb: memory,

@@ -1,10 +1,11 @@
 // The controller process of the Kubernetes host: the same Hono app as the
 // Cloudflare Worker, wired to PostgreSQL, NATS JetStream and the invoker
-// pods. Background work runs beside the server as tasks sharing its
-// services: the activation consumer, the alarm scheduler, the retention
+// pods it learns of from their heartbeats (membership.ts). Background work
+// runs beside the server as tasks sharing its services: the fire consumer,
+// the adoption of gone invokers' queues, the alarm scheduler, the retention
 // cleanup.
 import type { ServerType } from "@hono/node-server";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { Drain } from "../core/drain.js";
 import { observedConcurrency, observedThrottle } from "../core/metrics.js";
@@ -17,10 +18,14 @@ import { SqlStore } from "../store/sql-store.js";
 import { alarmScheduler } from "./alarm-scheduler.js";
 import { PostgresAlarms } from "./postgres-alarms.js";
 import type { ControllerConfig } from "./config.js";
+import { adoptOrphanedQueues } from "./adoption.js";
 import { HttpInvokers } from "./invoker-http-client.js";
-import { applyMigrations } from "./migrate.js";
+import { controllerWork, MembershipDispatcher } from "./invoker-queue.js";
+import { ensureMembershipBucket, membershipBucket, MembershipView } from "./membership.js";
 import { NodeMetrics } from "./metrics.js";
-import { activationStream, consumeActivations, DEFAULT_DELIVERY, ensureActivationStream, NatsDispatcher } from "./nats.js";
+import { applyMigrations } from "./migrate.js";
+import { connectNats } from "./nats-connection.js";
+import { activationStream, consumeActivations, DEFAULT_DELIVERY, ensureActivationStream } from "./nats.js";
 import { opsEndpoints } from "./ops.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { queueDepth } from "./queue-depth.js";
@@ -36,6 +41,8 @@ export interface ControllerServices {
   alarms: PostgresAlarms;
   metrics: NodeMetrics;
   nats: NatsConnection;
+  /** The invokers, from their heartbeats. */
+  membership: MembershipView;
   platform: Platform;
 }
 
@@ -52,15 +59,22 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-/** Pulls non-blocking activations and trigger fires from JetStream and hands them to invokers. */
-export const activationConsumer: BackgroundTask = ({ config, nats, platform, metrics }) =>
-  consumeActivations(nats, activationStream(config.stream), {
+/** Carries out trigger fires from JetStream, and places activations accepted while no invoker was live. */
+export const activationConsumer: BackgroundTask = ({ config, nats, membership, platform, metrics }) => {
+  const target = activationStream(config.stream);
+  const work = controllerWork(nats, target, membership, {
     store: platform.store,
     invokers: platform.invokers,
     dispatcher: platform.dispatcher,
     throttle: platform.throttle,
     concurrency: platform.concurrency,
-  }, DEFAULT_DELIVERY, metrics);
+  });
+  return consumeActivations(nats, target, work, { ...DEFAULT_DELIVERY, concurrency: config.concurrency }, metrics);
+};
+
+/** Hands the work queued for invokers that are gone to live ones. */
+export const invokerAdoption: BackgroundTask = async ({ config, nats, membership }) =>
+  adoptOrphanedQueues(nats, activationStream(config.stream), membership, DEFAULT_DELIVERY);
 
 /** Removes old activations, as the Worker's scheduled handler does (idempotent, so every replica may run it). */
 export const activationRetention: BackgroundTask = async ({ config, platform }) => {
@@ -73,7 +87,7 @@ export const activationRetention: BackgroundTask = async ({ config, platform }) 
   return { stop: async () => clearInterval(timer) };
 };
 
-export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, alarmScheduler, activationRetention];
+export const DEFAULT_TASKS: readonly BackgroundTask[] = [activationConsumer, invokerAdoption, alarmScheduler, activationRetention];
 
 /** Answers whether PostgreSQL and NATS are reachable (readiness). */
 async function healthy(services: ControllerServices): Promise<boolean> {
@@ -86,18 +100,7 @@ async function healthy(services: ControllerServices): Promise<boolean> {
   }
 }
 
-/**
- * nats.js takes credentials as options, not from the URL: NATS_URL
- * nats://user:password@host:port (or nats://token@host:port) becomes the
- * server and its user and password (or token).
- */
-export function natsConnectionOptions(natsUrl: string): { servers: string; user?: string; pass?: string; token?: string } {
-  const url = URL.canParse(natsUrl) ? new URL(natsUrl) : undefined;
-  if (!url?.username) return { servers: natsUrl };
-  const servers = `${url.protocol}//${url.host}`;
-  const user = decodeURIComponent(url.username);
-  return url.password ? { servers, user, pass: decodeURIComponent(url.password) } : { servers, token: user };
-}
+export { natsConnectionOptions } from "./nats-connection.js";
 
 export async function startController(
   config: ControllerConfig,
@@ -107,18 +110,21 @@ export async function startController(
   await applyMigrations(pool);
   const store = new SqlStore(new PostgresSql(pool));
   await seedPlatform(store, config);
-  const nats = await connect({ ...natsConnectionOptions(config.natsUrl), maxReconnectAttempts: -1, name: "edgewhisk-controller" });
+  const nats = await connectNats(config.natsUrl, "edgewhisk-controller");
   const stream = activationStream(config.stream);
   await ensureActivationStream(nats, stream);
   const metrics = new NodeMetrics();
   metrics.watchQueue(queueDepth(nats, stream.stream));
+  const bucket = membershipBucket(config.stream);
+  await ensureMembershipBucket(nats, bucket);
+  const membership = await MembershipView.watch(nats, bucket);
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
   const platform: Platform = {
     store,
-    dispatcher: new NatsDispatcher(nats, stream),
-    invokers: new HttpInvokers(config.invokerUrls, config.invokerSecret),
+    dispatcher: new MembershipDispatcher(nats, stream, membership),
+    invokers: new HttpInvokers(membership, config.invokerSecret),
     alarms,
     throttle: observedThrottle(postgresThrottle(pool, store), metrics),
     concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
@@ -129,7 +135,7 @@ export async function startController(
       deferred.add(tracked);
     },
   };
-  const services: ControllerServices = { config, pool, alarms, nats, platform, metrics };
+  const services: ControllerServices = { config, pool, alarms, nats, membership, platform, metrics };
   const app = createApp(() => platform);
   const running = await Promise.all(tasks.map((task) => task(services)));
 
@@ -163,6 +169,7 @@ export async function startController(
       await requestsEnded;
       await closeServer(server);
       await Promise.all(deferred);
+      membership.stop();
       await nats.drain();
       await pool.end();
     },

@@ -1,8 +1,9 @@
 // The Invokers port on Kubernetes: invoker pods called over HTTP. Each action
-// goes to the invoker that rendezvous hashing picks among those up, so it
-// stays on the invoker that holds its warm isolate; an invoker that cannot be
-// reached is passed over (the next one in the action's order takes it) and
-// skipped for a while. Every call carries the shared INVOKER_SECRET: an
+// goes to the first invoker of its order among the live ones (membership.ts:
+// rendezvous hashing, so it stays on the invoker that holds its warm
+// isolate, spilling past full ones); an invoker that cannot be reached or
+// answers 503 is passed over (the next one in the action's order takes it)
+// and skipped for a while. Every call carries the shared INVOKER_SECRET: an
 // invoker runs whatever identity a request names, so it must know the
 // request comes from a controller (or another invoker), never from action
 // code or anything else on the network.
@@ -79,29 +80,26 @@ export function postJson(url: string, body: unknown, secret: string): Promise<{ 
   });
 }
 
-/** The invokers in the order an action tries them: highest rendezvous score first. */
-export function rendezvousOrder(urls: readonly string[], key: string): string[] {
-  const score = (url: string) => createHash("sha256").update(`${url}\n${key}`).digest().readBigUInt64BE(0);
-  return urls
-    .map((url) => ({ url, score: score(url) }))
-    .sort((a, b) => (a.score === b.score ? 0 : a.score > b.score ? -1 : 1))
-    .map((entry) => entry.url);
+/** Where the invokers are: kept by membership.ts from their heartbeats. */
+export interface InvokerDirectory {
+  /** Base URLs of the live invokers, in the order an action with this key tries them. */
+  urls(key: string): string[];
+  /** Base URLs of every invoker that may hold cached entities. */
+  everyone(): string[];
 }
 
 export class HttpInvokers implements Invokers {
   private readonly downUntil = new Map<string, number>();
 
   constructor(
-    private readonly urls: readonly string[],
+    private readonly directory: InvokerDirectory,
     private readonly secret: string,
-  ) {
-    if (urls.length === 0) throw new Error("no invoker URLs configured (INVOKER_URLS)");
-  }
+  ) {}
 
   /** Invokers up first, in the action's order; those recently unreachable last. */
   private candidates(ref: EntityRef): string[] {
     const now = Date.now();
-    const order = rendezvousOrder(this.urls, qualifiedName(ref));
+    const order = this.directory.urls(qualifiedName(ref));
     const isDown = (url: string) => (this.downUntil.get(url) ?? 0) > now;
     return [...order.filter((url) => !isDown(url)), ...order.filter(isDown)];
   }
@@ -134,13 +132,14 @@ export class HttpInvokers implements Invokers {
       const message = failure?.message ?? "no answer";
       throw new Error(`invoker ${url} failed (${answer.status}): ${message}`);
     }
-    throw new Error(`no invoker could take activation ${body.activationId}: ${failures.join("; ")}`);
+    const why = failures.length ? failures.join("; ") : "no invoker is live";
+    throw new Error(`no invoker could take activation ${body.activationId}: ${why}`);
   }
 
   /** Every invoker may hold a copy (an action moves when invokers come and go). */
   async invalidate(refs: EntityRef[]): Promise<void> {
     await Promise.all(
-      this.urls.map((url) =>
+      this.directory.everyone().map((url) =>
         postJson(`${url}/invalidate`, { refs }, this.secret).then(
           ({ status }) => {
             if (status !== 204) console.error(`invalidate on ${url} answered ${status}`);

@@ -1,13 +1,14 @@
 // The invoker process of the Kubernetes host: the host-neutral executor
-// behind a small HTTP API for the controllers, running actions in workerd
-// children under the supervisor. It writes activation records itself, as
-// the invoker Durable Object does on Cloudflare.
+// running actions in workerd children under the supervisor, fed by its own
+// NATS queue (non-blocking activations, invoker-mesh.ts) and a small HTTP
+// API (blocking ones, from the controllers). It writes activation records
+// itself, as the invoker Durable Object does on Cloudflare.
 //
 //   POST /invoke      InvokeRequest → {record} | {error} (200), 503 while not serving
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //                     (both encoded by src/runtime/invoke-outcome.ts)
 //   POST /invalidate  {refs}        → 204
-//   GET  /healthz     200 {ready, inFlight, restarts, pid} | 503 while no workerd child serves
+//   GET  /healthz     200 {ready, inFlight, restarts, pid, recorded, duplicates} | 503 while no workerd child serves
 //   GET  /readyz, /metrics  see ops.ts
 //
 // A request names the identity it runs as, so every route but these GETs
@@ -21,11 +22,15 @@ import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
-import type { InvokeRequest, WebInvokeRequest } from "../ports/invokers.js";
+import type { ActivationRecord } from "../core/activation.js";
+import type { InvokeRequest, Invokers, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome } from "../runtime/invoke-outcome.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
 import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-http-client.js";
+import { joinMesh } from "./invoker-mesh.js";
+import { connectNats } from "./nats-connection.js";
+import { dispatchWork } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, runnerSource } from "./runner-source.js";
 import { NodeMetrics } from "./metrics.js";
@@ -68,16 +73,30 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   await supervisor.start();
   const metrics = new NodeMetrics();
   metrics.watchWorkerd(() => supervisor.status());
-  const invokers = new HttpInvokers(config.invokerUrls, config.invokerSecret);
+  const nats = await connectNats(config.natsUrl, `edgewhisk-invoker-${config.id}`);
+  const mesh = await joinMesh(nats, config);
+  const invokers = new HttpInvokers(mesh.membership, config.invokerSecret);
   const store = new SqlStore(new PostgresSql(pool));
+  // A record refused as a duplicate means an activation ran twice (at-least-once delivery at work).
+  const records = { recorded: 0, duplicates: 0 };
+  const recordActivation = async (record: ActivationRecord) => {
+    if (await store.putActivation(record)) records.recorded++;
+    else {
+      records.duplicates++;
+      console.warn(`invoker: activation ${record.activationId} was already recorded; this run's record is dropped`);
+    }
+  };
+  const throttle = postgresThrottle(pool, store);
+  const concurrency = postgresConcurrency(pool, store);
   const executor = new ActivationExecutor({
     store,
+    recordActivation,
     isolates: supervisor,
     runnerSource,
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
-    throttle: observedThrottle(postgresThrottle(pool, store), metrics),
-    concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
+    throttle,
+    concurrency,
     observer: metrics,
   });
 
@@ -93,6 +112,23 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
       leave();
     }
   }
+
+  /** Counts work taken from this invoker's queue, whatever the phase: a drain waits for it. */
+  async function counted<T>(work: () => Promise<T>): Promise<T> {
+    const leave = drain.enter();
+    try {
+      return await work();
+    } finally {
+      leave();
+    }
+  }
+
+  // Activations from this invoker's queue run here, not at another invoker.
+  const local: Invokers = {
+    invoke: (request) => counted(() => executor.execute(request)),
+    invokeWeb: (request) => counted(() => executor.executeWeb(request)),
+    invalidate: async (refs) => executor.invalidate(refs),
+  };
 
   const app = new Hono()
     .use(async (c, next) => {
@@ -117,7 +153,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     // Liveness: a draining invoker is alive and must not be restarted before its work ends.
     .get("/healthz", (c) => {
       const status = supervisor.status();
-      return c.json({ ...status, inFlight: drain.inFlight, phase: drain.phase }, status.ready ? 200 : 503);
+      return c.json({ ...status, inFlight: drain.inFlight, phase: drain.phase, ...records }, status.ready ? 200 : 503);
     });
   app.onError((err, c) => {
     console.error("invoker: activation failed:", err);
@@ -128,14 +164,21 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const server: ServerType = await listen((request) => ops(request) ?? app.fetch(request), config.port, config.listenHost);
   drain.serving();
   const port = (server.address() as { port: number }).port;
-  console.log(`edgewhisk invoker listening on :${port}`);
+  console.log(`edgewhisk invoker ${config.id} listening on :${port}, announced as ${config.advertiseUrl}`);
+  await mesh.start(dispatchWork({ store, invokers: local, dispatcher: mesh.dispatcher, throttle, concurrency }), () => ({ inFlight: drain.inFlight, draining: !drain.ready }));
 
   return {
     port,
     async stop() {
-      await drain.drain();
+      // Announced as draining (no new work is routed here) and refusing new calls, then the queue stops and is handed over.
+      const drained = drain.drain();
+      await mesh.drain();
+      await drained;
       await closeServer(server);
+      console.log(`edgewhisk invoker ${config.id}: drained; ${records.recorded} activation(s) recorded since start`);
+      await mesh.leave();
       await supervisor.stop();
+      await nats.drain();
       await pool.end();
     },
   };

@@ -2,7 +2,8 @@
 // invoker process (with its workerd child), against the PostgreSQL and NATS
 // given by DATABASE_URL and NATS_URL. The controller applies the migrations
 // and seeds GUEST_AUTH (by default the development key `npm start` uses,
-// from .dev.vars). Ctrl-C stops both. The invoker listens on loopback only
+// from .dev.vars). Ctrl-C stops both. The invoker announces itself through
+// NATS (the controller needs no list of invokers), listens on loopback only
 // and takes calls only with this run's random INVOKER_SECRET.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -86,11 +87,13 @@ process.on("SIGTERM", () => stop(0));
 const invoker = start("invoker", {
   PORT: String(invokerPort),
   LISTEN_HOST: "127.0.0.1",
-  INVOKER_URLS: invokerUrl,
+  // One id for every run: a restart resumes the queue the last run left.
+  INVOKER_ID: "local-0",
+  INVOKER_ADVERTISE_URL: invokerUrl,
   INVOKER_SECRET: invokerSecret,
   CONTROLLER_URL: controllerUrl,
 });
 await waitUntilServing(`${invokerUrl}/healthz`, invoker);
-const controller = start("controller", { PORT: port, INVOKER_URLS: invokerUrl, INVOKER_SECRET: invokerSecret, GUEST_AUTH: guestAuth });
+const controller = start("controller", { PORT: port, INVOKER_SECRET: invokerSecret, GUEST_AUTH: guestAuth });
 await waitUntilServing(`${controllerUrl}/healthz`, controller);
 console.log(`edgewhisk (Node host) is serving on ${controllerUrl}`);

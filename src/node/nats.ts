@@ -1,11 +1,14 @@
 // NATS JetStream as the dispatcher of non-blocking activations (what Queues
-// are on Cloudflare). A work-queue stream holds each accepted message until a
-// controller acks it; the durable pull consumer is shared by all controller
-// replicas, so a controller that dies mid-message loses nothing: after the
-// ack wait the message goes to another. Failures are retried with growing
-// delays a bounded number of times; the last delivery records a whisk
-// internal error (handleDeadLetter) so the activation id always resolves.
-// Delivery is at least once; handleDispatch skips ids already recorded.
+// are on Cloudflare). A work-queue stream holds each accepted message until
+// it is acked. Trigger fires (and activations accepted while no invoker was
+// live) go to a subject whose durable pull consumer all controller replicas
+// share; each invoker consumes its own subject (invoker-queue.ts), so an
+// activation goes from the controller to the invoker that runs it. Whoever
+// dies mid-message loses nothing: after the ack wait the message is
+// delivered again. Failures are retried with growing delays a bounded number
+// of times; the last delivery records a whisk internal error
+// (handleDeadLetter) so the activation id always resolves. Delivery is at
+// least once; handleDispatch skips ids already recorded.
 import {
   AckPolicy,
   jetstream,
@@ -15,23 +18,40 @@ import {
   type JetStreamClient,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/transport-node";
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../activation/dispatch.js";
+import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { handleDeadLetter, handleDispatch, type Disposition, type DispatchDeps } from "../activation/dispatch.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
 
 const DURABLE = "dispatch";
+/**
+ * On a message published again by someone who took it from another queue
+ * (adoption.ts): the deliveries it had there, which count against its
+ * attempts as their own.
+ */
+export const PRIOR_DELIVERIES = "Edgewhisk-Deliveries";
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
 /** How long a pull waits for a message before asking again (and noticing a stop). */
 const PULL_EXPIRES_MS = 2_000;
 
 export interface ActivationStream {
   stream: string;
+  /** The controllers' subject. */
   subject: string;
+  /** Invoker `id` consumes `<invokerPrefix>.<id>`. */
+  invokerPrefix: string;
 }
 
-/** The stream and subject for a stream name (one per installation; tests use their own). */
+/** The stream and subjects for a stream name (one per installation; tests use their own). */
 export function activationStream(stream: string): ActivationStream {
-  return { stream, subject: `${stream.toLowerCase()}.activations` };
+  const prefix = stream.toLowerCase();
+  return { stream, subject: `${prefix}.activations`, invokerPrefix: `${prefix}.invoker` };
+}
+
+/** Headers saying how many deliveries a message had before it was published again. */
+export function priorDeliveries(count: number) {
+  const h = headers();
+  h.set(PRIOR_DELIVERIES, String(count));
+  return h;
 }
 
 export interface DeliveryPolicy {
@@ -41,7 +61,7 @@ export interface DeliveryPolicy {
   retryDelayMs: (delivery: number) => number;
   /** A message not acked (nor reported as still in work) within this goes to another controller. */
   ackWaitMs: number;
-  /** Activations one controller runs at once. */
+  /** Messages one consumer has in hand at once (CONTROLLER_CONCURRENCY, INVOKER_CONCURRENCY). */
   concurrency: number;
 }
 
@@ -53,29 +73,47 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = {
   concurrency: 32,
 };
 
-/** Creates the stream and the durable consumer, or brings their settings up to date. */
+/** Creates the stream and the controllers' durable consumer, or brings their settings up to date. */
 export async function ensureActivationStream(
   nc: NatsConnection,
-  { stream, subject }: ActivationStream,
+  { stream, subject, invokerPrefix }: ActivationStream,
   policy: DeliveryPolicy = DEFAULT_DELIVERY,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const streamConfig = {
     name: stream,
-    subjects: [subject],
+    subjects: [subject, `${invokerPrefix}.*`],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   };
   await jsm.streams.add(streamConfig).catch(() => jsm.streams.update(stream, streamConfig));
-  const consumerConfig = {
-    durable_name: DURABLE,
+  await ensureConsumer(nc, stream, DURABLE, subject, policy);
+}
+
+/**
+ * A durable consumer of one subject. A work-queue stream admits several
+ * consumers only with filters that do not overlap; the controllers' consumer
+ * of a stream made before invokers had subjects has none, and a server that
+ * will not add a filter to it gets it made again (its messages stay).
+ */
+export async function ensureConsumer(nc: NatsConnection, stream: string, durable: string, subject: string, policy: DeliveryPolicy): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    durable_name: durable,
+    filter_subject: subject,
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(policy.ackWaitMs),
     max_deliver: policy.attempts + 1,
     max_ack_pending: 1_000,
   };
-  await jsm.consumers.add(stream, consumerConfig).catch(() => jsm.consumers.update(stream, DURABLE, consumerConfig));
+  await jsm.consumers
+    .add(stream, config)
+    .catch(() => jsm.consumers.update(stream, durable, config))
+    .catch(async () => {
+      await jsm.consumers.delete(stream, durable);
+      await jsm.consumers.add(stream, config);
+    });
 }
 
 export class NatsDispatcher implements Dispatcher {
@@ -107,15 +145,44 @@ export interface DeliveryObserver {
   redelivered(): void;
 }
 
-/** Pulls dispatched messages and runs them, at most `policy.concurrency` at once. */
-export async function consumeActivations(
+
+/** What a consumer does with the messages of its subject. */
+export interface QueueWork {
+  /** "done" acks the message, "retry" has it delivered again later. */
+  handle(message: DispatchMessage): Promise<Disposition>;
+  /** The message used up its deliveries. */
+  deadLetter(message: DispatchMessage): Promise<void>;
+}
+
+/** Running each message here (handleDispatch), as an invoker does. */
+export function dispatchWork(deps: DispatchDeps): QueueWork {
+  return {
+    handle: (message) => handleDispatch(message, deps),
+    deadLetter: (message) => handleDeadLetter(message, deps.store, deps.concurrency),
+  };
+}
+
+/** Pulls the controllers' subject (fires, and activations waiting for an invoker). */
+export function consumeActivations(
   nc: NatsConnection,
   target: ActivationStream,
-  deps: DispatchDeps,
+  work: QueueWork,
   policy: DeliveryPolicy = DEFAULT_DELIVERY,
   observer?: DeliveryObserver,
 ): Promise<RunningConsumer> {
-  const consumer = await jetstream(nc).consumers.get(target.stream, DURABLE);
+  return consumeQueue(nc, target.stream, DURABLE, work, policy, observer);
+}
+
+/** Pulls a durable consumer's messages and settles them, at most `policy.concurrency` at once. */
+export async function consumeQueue(
+  nc: NatsConnection,
+  stream: string,
+  durable: string,
+  work: QueueWork,
+  policy: DeliveryPolicy,
+  observer?: DeliveryObserver,
+): Promise<RunningConsumer> {
+  const consumer = await jetstream(nc).consumers.get(stream, durable);
   const inHand = new Set<Promise<void>>();
   let stopping = false;
   let freed: (() => void) | undefined;
@@ -136,12 +203,13 @@ export async function consumeActivations(
         continue;
       }
       if (!msg) continue;
-      if (msg.info.deliveryCount > 1) observer?.redelivered();
-      const work = settle(msg, deps, policy).finally(() => {
-        inHand.delete(work);
+      // Delivered before here, or on the queue it was adopted from (adoption.ts).
+      if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
+      const settling = settle(msg, work, policy).finally(() => {
+        inHand.delete(settling);
         freed?.();
       });
-      inHand.add(work);
+      inHand.add(settling);
     }
   })();
 
@@ -155,8 +223,8 @@ export async function consumeActivations(
   };
 }
 
-async function settle(msg: JsMsg, deps: DispatchDeps, policy: DeliveryPolicy): Promise<void> {
-  const delivery = msg.info.deliveryCount;
+async function settle(msg: JsMsg, work: QueueWork, policy: DeliveryPolicy): Promise<void> {
+  const delivery = Number(msg.headers?.get(PRIOR_DELIVERIES) || 0) + msg.info.deliveryCount;
   // Long activations keep their message: tell the server it is still in work.
   const heartbeat = setInterval(() => msg.working(), policy.ackWaitMs / 3);
   try {
@@ -168,10 +236,10 @@ async function settle(msg: JsMsg, deps: DispatchDeps, policy: DeliveryPolicy): P
       msg.term("malformed");
       return;
     }
-    if (delivery <= policy.attempts && (await handleDispatch(message, deps)) === "done") {
+    if (delivery <= policy.attempts && (await work.handle(message)) === "done") {
       msg.ack();
     } else if (delivery >= policy.attempts) {
-      await handleDeadLetter(message, deps.store, deps.concurrency);
+      await work.deadLetter(message);
       msg.ack();
     } else {
       msg.nak(policy.retryDelayMs(delivery));

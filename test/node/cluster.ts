@@ -1,8 +1,9 @@
 // The Node host as separate processes on loopback, as the Kubernetes
 // manifests run it: controllers and invokers (each invoker with its workerd
-// children) against a database and a JetStream stream of their own. As
-// local.ts does, invokers listen on loopback and require a secret made for
-// this cluster.
+// children) against a database and a JetStream stream of their own; the
+// invokers find each other and the controllers through their heartbeats.
+// As local.ts does, invokers listen on loopback and require a secret made
+// for this cluster.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -56,6 +57,21 @@ export class HostProcess {
     await exited;
   }
 
+  /**
+   * SIGTERM to the process alone, as Kubernetes stops a pod's main process
+   * (its workerd children keep running until it stops them); resolves when
+   * it has exited, KILLing the group after `graceMs`.
+   */
+  async terminate(graceMs = 30_000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    process.kill(child.pid!, "SIGTERM");
+    const timer = setTimeout(() => void this.kill(), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
   /** SIGTERM (drain), then KILL if it lingers. */
   async stop(): Promise<void> {
     if (this.child) await killGroup(this.child);
@@ -73,7 +89,7 @@ export class HostProcess {
     return this.log;
   }
 
-  async health(): Promise<{ inFlight: number; restarts: number; ready: boolean } | undefined> {
+  async health(): Promise<{ inFlight: number; restarts: number; ready: boolean; recorded: number; duplicates: number } | undefined> {
     try {
       const res = await fetch(`${this.url}/healthz`);
       return res.headers.get("content-type")?.includes("json") ? await res.json() : undefined;
@@ -86,6 +102,8 @@ export class HostProcess {
 export interface NodeCluster {
   controllers: HostProcess[];
   invokers: HostProcess[];
+  /** Starts one more invoker (its id `invoker-<n>`) into the running cluster. */
+  addInvoker(): Promise<HostProcess>;
   /** The INVOKER_SECRET controllers and invokers share. */
   invokerSecret: string;
   /** The cluster's own PostgreSQL database (for what an operator does with wskadmin). */
@@ -106,9 +124,8 @@ export async function startCluster(services: TestServices, options: ClusterOptio
   const stream = testStreamName(services);
   const invokerPorts = await Promise.all(Array.from({ length: options.invokers }, () => freePort()));
   const controllerPorts = await Promise.all(Array.from({ length: options.controllers }, () => freePort()));
-  const invokerUrls = invokerPorts.map((port) => `http://127.0.0.1:${port}`).join(",");
   const invokerSecret = randomBytes(32).toString("hex");
-  const common = { DATABASE_URL: database.url, INVOKER_URLS: invokerUrls, INVOKER_SECRET: invokerSecret };
+  const common = { DATABASE_URL: database.url, NATS_URL: services.natsUrl, NATS_STREAM: stream.name, INVOKER_SECRET: invokerSecret };
   const invokerEnv = {
     ...common,
     LISTEN_HOST: "127.0.0.1",
@@ -117,18 +134,25 @@ export async function startCluster(services: TestServices, options: ClusterOptio
     WORKERD_MEMORY_MB: "512", WORKERD_CHILDREN: "2",
     ...options.invokerEnv,
   };
-  const invokers = invokerPorts.map((port) => new HostProcess("invoker", port, invokerEnv));
+  const invoker = (port: number, n: number) =>
+    new HostProcess("invoker", port, { ...invokerEnv, INVOKER_ID: `invoker-${n}`, INVOKER_ADVERTISE_URL: `http://127.0.0.1:${port}` });
+  const invokers = invokerPorts.map(invoker);
   const controllers = controllerPorts.map(
     (port) =>
       new HostProcess("controller", port, {
         ...common,
-        NATS_URL: services.natsUrl,
-        NATS_STREAM: stream.name,
         GUEST_AUTH: GUEST_KEY,
         ...options.controllerEnv,
       }),
   );
   const all = [...invokers, ...controllers];
+  const addInvoker = async () => {
+    const added = invoker(await freePort(), invokers.length);
+    invokers.push(added);
+    all.push(added);
+    await added.start();
+    return added;
+  };
   const stop = async () => {
     await Promise.all(all.map((p) => p.stop()));
     await stream.drop();
@@ -144,5 +168,5 @@ export async function startCluster(services: TestServices, options: ClusterOptio
     await stop();
     throw err;
   }
-  return { controllers, invokers, invokerSecret, databaseUrl: database.url, stop };
+  return { controllers, invokers, addInvoker, invokerSecret, databaseUrl: database.url, stop };
 }

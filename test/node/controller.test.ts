@@ -2,7 +2,6 @@
 // background tasks that run beside the API (where an alarm scheduler joins).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUEST_KEY } from "../e2e/scenarios.js";
-import { freePort } from "../e2e/server.js";
 import { controllerConfig } from "../../src/node/config.js";
 import { DEFAULT_TASKS, startController, type ControllerServices, type RunningController } from "../../src/node/controller.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
@@ -23,7 +22,6 @@ describe.skipIf(!services)("controller entry", () => {
       DATABASE_URL: database.url,
       NATS_URL: services!.natsUrl,
       NATS_STREAM: stream.name,
-      INVOKER_URLS: `http://127.0.0.1:${await freePort()}`,
       INVOKER_SECRET: "no invoker listens there anyway",
       GUEST_AUTH: GUEST_KEY,
     });

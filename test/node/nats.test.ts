@@ -12,6 +12,7 @@ import { applyMigrations } from "../../src/node/migrate.js";
 import {
   activationStream,
   consumeActivations,
+  dispatchWork,
   ensureActivationStream,
   NatsDispatcher,
   type DeliveryPolicy,
@@ -63,8 +64,9 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
     nc = await connect({ servers: services!.natsUrl });
     await ensureActivationStream(nc, activationStream(stream.name), FAST);
     // No invoker listens here: every attempt to run fails as with all invokers down.
-    invokers = new HttpInvokers([`http://127.0.0.1:${await freePort()}`], "no invoker takes it anyway");
-    consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }, FAST);
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    invokers = new HttpInvokers({ urls: () => [nowhere], everyone: () => [nowhere] }, "no invoker takes it anyway");
+    consumer = await consumeActivations(nc, activationStream(stream.name), dispatchWork({ store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }), FAST);
   });
 
   afterAll(async () => {
@@ -132,7 +134,7 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
       await dispatcher.dispatch(message);
       expect(await pendingMessages()).toBe(1);
     } finally {
-      consumer = await consumeActivations(nc, activationStream(stream.name), { store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }, FAST);
+      consumer = await consumeActivations(nc, activationStream(stream.name), dispatchWork({ store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }), FAST);
     }
   });
 });

@@ -9,6 +9,7 @@ import pg from "pg";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
+import { membershipBucket } from "../../src/node/membership.js";
 
 export interface TestServices {
   databaseUrl: string;
@@ -103,7 +104,7 @@ export async function migratedStore(services: TestServices): Promise<{ pool: pg.
   };
 }
 
-/** A stream name of its own for one test file; `drop` deletes the stream if it was made. */
+/** A stream name of its own for one test file; `drop` deletes the stream and its invokers' bucket if they were made. */
 export function testStreamName(services: TestServices): { name: string; drop(): Promise<void> } {
   const name = `EDGEWHISK_TEST_${uniqueSuffix().toUpperCase()}`;
   return {
@@ -111,7 +112,9 @@ export function testStreamName(services: TestServices): { name: string; drop(): 
     async drop() {
       const nc = await connect({ servers: services.natsUrl });
       try {
-        await (await jetstreamManager(nc)).streams.delete(name).catch(() => false);
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.delete(name).catch(() => false);
+        await jsm.streams.delete(`KV_${membershipBucket(name)}`).catch(() => false);
       } finally {
         await nc.close();
       }

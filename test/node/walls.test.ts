@@ -152,7 +152,8 @@ describe("EGRESS_ALLOW", () => {
   it("denies EGRESS_DENY and the addresses of the invoker's own components", () => {
     const env = {
       DATABASE_URL: "postgres://edgewhisk:pw@postgres:5432/edgewhisk",
-      INVOKER_URLS: "http://invoker-0.invoker:8080,http://invoker-1.invoker:8080",
+      NATS_URL: "nats://edgewhisk:pw@nats:4222",
+      INVOKER_ADVERTISE_URL: "http://invoker-0.invoker:8080",
       INVOKER_SECRET: "x".repeat(64),
       CONTROLLER_URL: "http://controller:80",
       EGRESS_DENY: "34.118.224.0/20, 192.0.2.9",
@@ -160,7 +161,8 @@ describe("EGRESS_ALLOW", () => {
     };
     const config = invokerConfig(env);
     expect(config.egressDeny).toEqual(["34.118.224.0/20", "192.0.2.9/32"]);
-    expect(config.platformHosts).toEqual(["postgres", "controller", "invoker-0.invoker", "invoker-1.invoker", "34.118.224.1"]);
+    expect(config.platformHosts).toEqual(["postgres", "nats", "controller", "invoker-0.invoker", "34.118.224.1"]);
+    expect(() => invokerConfig({ ...env, EGRESS_ALLOW: "nats:4222" })).toThrow(/a component of the platform/);
     expect(() => invokerConfig({ ...env, EGRESS_DENY: "db.internal:5432" })).toThrow(/EGRESS_DENY entry/);
     expect(() => invokerConfig({ ...env, INVOKER_SECRET: "short" })).toThrow(/INVOKER_SECRET/);
     expect(() => invokerConfig({ ...env, INVOKER_SECRET: "" })).toThrow(/missing environment: INVOKER_SECRET/);

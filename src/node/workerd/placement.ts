@@ -10,6 +10,8 @@
 // actions (and a hot action's parallel slots) spread over the pool, and a
 // child's loss moves only the keys ranked first on it.
 
+import { hash53 } from "../../core/rendezvous.js";
+
 /** Namespace, action and parallel slot of an isolate key: what placement hashes. */
 export function placementKey(isolateKey: string): string {
   const slot = /\/(\d+)$/.exec(isolateKey);
@@ -19,20 +21,6 @@ export function placementKey(isolateKey: string): string {
   const versionAt = digestAt < 0 ? -1 : key.lastIndexOf("@", digestAt);
   const action = versionAt > key.indexOf(">") ? key.slice(0, versionAt) : key;
   return slot ? `${action}/${slot[1]}` : action;
-}
-
-/** 53-bit FNV-1a-like string hash (cyrb53): stable across processes, cheap. */
-function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** Pool positions 0..size-1, best first for `key` (rendezvous / highest-random-weight hashing). */
