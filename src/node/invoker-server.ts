@@ -73,6 +73,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   await supervisor.start();
   const metrics = new NodeMetrics();
   metrics.watchWorkerd(() => supervisor.status());
+  metrics.watchSlots(() => ({ capacity: config.concurrency, free: Math.max(0, config.concurrency - drain.inFlight) }));
   const nats = await connectNats(config.natsUrl, `edgewhisk-invoker-${config.id}`);
   const mesh = await joinMesh(nats, config);
   const invokers = new HttpInvokers(mesh.membership, config.invokerSecret);

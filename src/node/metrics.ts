@@ -82,6 +82,27 @@ export class NodeMetrics implements ActivationObserver {
   }
 
   /** Reports an invoker's workerd children, read at each scrape. */
+  /** The invoker's capacity as it announces it to controllers (membership heartbeats). */
+  watchSlots(slots: () => { capacity: number; free: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "edgewhisk_invoker_slots",
+      help: "Activations this invoker takes at once (INVOKER_CONCURRENCY)",
+      registers,
+      collect() {
+        this.set(slots().capacity);
+      },
+    });
+    new Gauge({
+      name: "edgewhisk_invoker_free_slots",
+      help: "Slots free now, as announced to controllers",
+      registers,
+      collect() {
+        this.set(slots().free);
+      },
+    });
+  }
+
   watchWorkerd(status: () => WorkerdCounts): void {
     const registers = [this.registry];
     new Gauge({

@@ -98,6 +98,9 @@ describe.skipIf(!services)("Node host operations: /metrics, /readyz and the SIGT
     expect(after("edgewhisk_warm_isolates")).toBeGreaterThanOrEqual(1);
     expect(after("edgewhisk_workerd_restarts_total")).toBe(0);
     expect(after("edgewhisk_workerd_rotations_total")).toBe(0);
+    // Idle again: every slot it announces is free (INVOKER_CONCURRENCY defaults to 32).
+    expect(after("edgewhisk_invoker_slots")).toBe(32);
+    expect(after("edgewhisk_invoker_free_slots")).toBe(32);
     // Nothing waits: the one message queued has been taken and acknowledged.
     expect((await scrape(controller))("edgewhisk_queue_pending")).toBe(0);
   });
