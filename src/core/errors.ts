@@ -56,6 +56,7 @@ export const Messages = {
   abnormalRun: "The action did not produce a valid response and exited unexpectedly.",
   actionRemovedWhileInvoking: "Action could not be found or may have been deleted.",
   dispatchExhausted: "The activation could not be run after repeated attempts.",
+  invokerLost: "The invoker running the activation was lost before it answered.",
   propertyNotFound: "Response does not include requested property.",
   errorProcessingRequest: "There was an error processing your request.",
   responseNotReady: "Response not yet ready.",

@@ -9,6 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { Drain } from "../core/drain.js";
 import { observedConcurrency, observedThrottle } from "../core/metrics.js";
+import { recordLostActivation } from "../activation/failures.js";
 import { createApp } from "../api/app.js";
 import { ResolutionCache } from "../core/resolve.js";
 import type { Platform } from "../ports/platform.js";
@@ -121,13 +122,14 @@ export async function startController(
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
+  const concurrency = observedConcurrency(postgresConcurrency(pool, store), metrics);
   const platform: Platform = {
     store,
     dispatcher: new MembershipDispatcher(nats, stream, membership),
-    invokers: new HttpInvokers(membership, config.invokerSecret),
+    invokers: new HttpInvokers(membership, config.invokerSecret, (request) => recordLostActivation({ store, concurrency }, request)),
     alarms,
     throttle: observedThrottle(postgresThrottle(pool, store), metrics),
-    concurrency: observedConcurrency(postgresConcurrency(pool, store), metrics),
+    concurrency,
     resolutions: new ResolutionCache(),
     ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {

@@ -21,6 +21,9 @@ const CONNECT_TIMEOUT_MS = 3_000;
 /** The request never reached an invoker that could take it: another one may. */
 class NotDelivered extends Error {}
 
+/** The invoker took the request and the connection broke before its answer: it may have run it. */
+export class InvokerLost extends Error {}
+
 const agent = new http.Agent({ keepAlive: true });
 
 /** Error codes meaning the request was not delivered. */
@@ -74,7 +77,7 @@ export function postJson(url: string, body: unknown, secret: string): Promise<{ 
       clearTimeout(connectTimer);
       if (err instanceof NotDelivered || !connected || NOT_CONNECTED.has(err.code ?? "")) {
         reject(new NotDelivered(`${url}: ${err.message}`));
-      } else reject(err);
+      } else reject(new InvokerLost(`${url}: ${err.message}`));
     });
     req.end(JSON.stringify(body));
   });
@@ -91,9 +94,11 @@ export interface InvokerDirectory {
 export class HttpInvokers implements Invokers {
   private readonly downUntil = new Map<string, number>();
 
+  /** `lost` answers an activation whose invoker died mid-run (activation/failures.ts recordLostActivation). */
   constructor(
     private readonly directory: InvokerDirectory,
     private readonly secret: string,
+    private readonly lost?: (request: InvokeRequest) => Promise<ActivationRecord>,
   ) {}
 
   /** Invokers up first, in the action's order; those recently unreachable last. */
@@ -105,7 +110,15 @@ export class HttpInvokers implements Invokers {
   }
 
   async invoke(request: InvokeRequest): Promise<ActivationRecord> {
-    return decodeInvokeOutcome(await this.call(request.action, "/invoke", request));
+    let answer: unknown;
+    try {
+      answer = await this.call(request.action, "/invoke", request);
+    } catch (err) {
+      if (!(err instanceof InvokerLost) || !this.lost) throw err;
+      console.error(`activation ${request.activationId}: ${err.message}`);
+      return this.lost(request);
+    }
+    return decodeInvokeOutcome(answer);
   }
 
   async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {

@@ -20,6 +20,7 @@ import { Hono, type Context } from "hono";
 import { Drain } from "../core/drain.js";
 import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import type { EntityRef } from "../core/names.js";
+import { recordLostActivation } from "../activation/failures.js";
 import { componentRequest } from "../invoker/component-request.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { ActivationRecord } from "../core/activation.js";
@@ -76,7 +77,8 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   metrics.watchSlots(() => ({ capacity: config.concurrency, free: Math.max(0, config.concurrency - drain.inFlight) }));
   const nats = await connectNats(config.natsUrl, `edgewhisk-invoker-${config.id}`);
   const mesh = await joinMesh(nats, config);
-  const invokers = new HttpInvokers(mesh.membership, config.invokerSecret);
+  // Sequence components run at the component's own invoker.
+  const invokers = new HttpInvokers(mesh.membership, config.invokerSecret, (request) => recordLostActivation({ store, concurrency }, request));
   const store = new SqlStore(new PostgresSql(pool));
   // A record refused as a duplicate means an activation ran twice (at-least-once delivery at work).
   const records = { recorded: 0, duplicates: 0 };

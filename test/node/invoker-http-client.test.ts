@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { WhiskError } from "../../src/core/errors.js";
-import { authorizedByInvokerSecret, HttpInvokers } from "../../src/node/invoker-http-client.js";
+import { authorizedByInvokerSecret, HttpInvokers, InvokerLost } from "../../src/node/invoker-http-client.js";
 
 /** Invokers at fixed URLs, as membership would list them. */
 const at = (...urls: string[]) => ({ urls: () => urls, everyone: () => urls });
@@ -53,6 +53,42 @@ describe("an invoker's answer", () => {
       expect(err).toBeInstanceOf(Error);
       expect(err).not.toBeInstanceOf(WhiskError);
     });
+  });
+});
+
+describe("an invoker lost mid-run", () => {
+  const secret = "s".repeat(64);
+
+  it("answers with what `lost` records, and never hands the activation to another invoker", async () => {
+    // Takes the request, then dies before answering.
+    const dying = http.createServer((req) => req.resume().on("end", () => req.socket.destroy()));
+    await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", resolve));
+    let secondCalls = 0;
+    const second = http.createServer((req, res) => {
+      secondCalls++;
+      req.resume().on("end", () => res.writeHead(500).end());
+    });
+    await new Promise<void>((resolve) => second.listen(0, "127.0.0.1", resolve));
+    const url = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const lost: string[] = [];
+      const record = { activationId: "a", response: { status: "whisk internal error" } };
+      const invokers = new HttpInvokers(at(url(dying), url(second)), secret, async (request) => {
+        lost.push(request.activationId);
+        return record as never;
+      });
+      expect(await invokers.invoke(invokeRequest)).toBe(record);
+      expect(lost).toEqual(["a"]);
+      expect(secondCalls).toBe(0);
+      // Without a way to record it, the loss is the caller's error (never a spill).
+      await expect(new HttpInvokers(at(url(dying), url(second)), secret).invoke(invokeRequest)).rejects.toBeInstanceOf(InvokerLost);
+      expect(secondCalls).toBe(0);
+    } finally {
+      for (const server of [dying, second]) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
   });
 });
 

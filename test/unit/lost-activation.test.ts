@@ -1,0 +1,43 @@
+// An activation whose invoker died mid-run (src/activation/failures.ts
+// recordLostActivation): it ends with one record, and its place comes back.
+import { describe, expect, it } from "vitest";
+import { recordLostActivation } from "../../src/activation/failures.js";
+import { Messages } from "../../src/core/errors.js";
+import type { ConcurrencyGate } from "../../src/ports/admission.js";
+import type { InvokeRequest } from "../../src/ports/invokers.js";
+import { memoryStore } from "../support/memory-sql.js";
+
+const request: InvokeRequest = {
+  activationId: "0123456789abcdef0123456789abcdef",
+  transactionId: "t",
+  action: { namespace: "guest", name: "hello" },
+  identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "u:k" },
+  params: {},
+  receivedAt: 1_000,
+  apiHost: "http://h",
+  leased: true,
+};
+
+function gate(): ConcurrencyGate & { released: string[] } {
+  const released: string[] = [];
+  return { released, acquire: async () => true, release: async (_ns: string, id: string) => void released.push(id) } as never;
+}
+
+describe("recordLostActivation", () => {
+  it("records a whisk internal error under the activation's id and gives its place back", async () => {
+    const { store } = memoryStore();
+    const concurrency = gate();
+    const record = await recordLostActivation({ store, concurrency }, request, 2_000);
+    expect(record.response).toMatchObject({ status: "whisk internal error", result: { error: Messages.invokerLost } });
+    expect(await store.getActivation("guest", request.activationId)).toMatchObject({ activationId: request.activationId, response: { status: "whisk internal error" } });
+    expect(concurrency.released).toEqual([request.activationId]);
+  });
+
+  it("keeps the record the invoker wrote before it went", async () => {
+    const { store } = memoryStore();
+    await recordLostActivation({ store }, request, 2_000);
+    const first = await store.getActivation("guest", request.activationId);
+    const again = await recordLostActivation({ store }, request, 9_000);
+    expect(again).toEqual(first);
+  });
+});
