@@ -8,6 +8,7 @@ import { actionScenarios, client, packageScenarios, triggerScenarios, webScenari
 import { npmRun } from "../e2e/server.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
+import { until } from "../support/until.js";
 
 const services = await testServices();
 
@@ -17,19 +18,6 @@ const SLEEP_JS = `function main(p) {
 }`;
 const SPIN_JS = "function main() { while (true) {} }";
 
-async function until<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await read();
-      if (value !== undefined) return value;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQL and NATS JetStream", () => {
   let cluster: NodeCluster;

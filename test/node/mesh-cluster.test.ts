@@ -13,6 +13,7 @@ import { SqlStore } from "../../src/store/sql-store.js";
 import { client } from "../e2e/scenarios.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
+import { until } from "../support/until.js";
 
 const services = await testServices();
 
@@ -21,15 +22,6 @@ const SLEEPER = `function main(p) {
   return new Promise((resolve) => setTimeout(() => resolve({ n: p.n }), p.ms));
 }`;
 
-async function until<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(!services)("Node host under load: invokers joining, killed and drained mid-run", () => {
   let cluster: NodeCluster;

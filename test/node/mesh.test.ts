@@ -23,20 +23,12 @@ import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
+import { until } from "../support/until.js";
 
 const services = await testServices();
 
 const POLICY: DeliveryPolicy = { attempts: 3, retryDelayMs: () => 200, ackWaitMs: 3_000, concurrency: 4 };
 
-async function until<T>(read: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function invokeMessage(action: string): DispatchMessage {
   return {

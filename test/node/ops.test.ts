@@ -7,6 +7,7 @@ import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
+import { until } from "../support/until.js";
 
 const services = await testServices();
 
@@ -38,15 +39,6 @@ async function scrape(process: HostProcess): Promise<Scrape> {
       .reduce((sum, s) => sum + s.value, 0);
 }
 
-async function until<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const status = (url: string) => fetch(url).then((res) => res.status);
 
