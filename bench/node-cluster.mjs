@@ -124,28 +124,49 @@ async function nonBlocking(cluster) {
   }
 }
 
-/** First invokes of new versions of one action, each followed by a second (warm) invoke; sequential. */
+/**
+ * First invokes of new versions of one action, each followed by a second
+ * invoke; sequential. A second invoke that starts cold again (its child
+ * rotated out or replaced in between) is counted, not taken as warm.
+ */
 async function coldStarts(cluster) {
   const cold = [];
   const warm = [];
   const initTimes = [];
+  let coldAgain = 0;
   for (let n = 0; n < COLD_SAMPLES; n++) {
     const put = await api(cluster.url, "PUT", "/api/v1/namespaces/_/actions/cold?overwrite=true", {
       exec: { kind: "nodejs:default", code: `${HELLO}\n// version ${n}` },
     });
     if (put.status !== 200) throw new Error(`create failed: ${JSON.stringify(put)}`);
-    for (const samples of [cold, warm]) {
+    for (const first of [true, false]) {
       const started = performance.now();
       const res = await api(cluster.url, "POST", "/api/v1/namespaces/_/actions/cold?blocking=true");
-      samples.push(performance.now() - started);
-      const initTime = res.body.annotations?.find((a) => a.key === "initTime")?.value;
+      const latency = performance.now() - started;
       if (res.status !== 200) throw new Error(`invoke answered ${res.status} ${JSON.stringify(res.body)}`);
-      if (samples === cold && initTime === undefined) throw new Error("the first invoke of a new version was not cold");
-      if (samples === warm && initTime !== undefined) throw new Error("the invoke after the first was cold again");
-      if (samples === cold) initTimes.push(initTime);
+      const initTime = res.body.annotations?.find((a) => a.key === "initTime")?.value;
+      if (first && initTime === undefined) throw new Error("the first invoke of a new version was not cold");
+      if (first) {
+        cold.push(latency);
+        initTimes.push(initTime);
+      } else if (initTime === undefined) {
+        warm.push(latency);
+      } else {
+        coldAgain++;
+      }
     }
   }
-  return { coldP50: median(cold), coldP90: percentile(cold, 0.9), warmP50: median(warm), initTimeP50: median(initTimes) };
+  return { coldP50: median(cold), coldP90: percentile(cold, 0.9), warmP50: median(warm), initTimeP50: median(initTimes), coldAgain };
+}
+
+/** workerd children the invokers rotated out or replaced since they started (their /metrics). */
+async function childChanges(cluster) {
+  let total = 0;
+  for (const { url } of cluster.invokers) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^edgewhisk_workerd_(?:rotations|restarts)_total(?:\{[^}]*\})? (\d+)/gm)) total += Number(m[1]);
+  }
+  return total;
 }
 
 async function measure(invokers) {
@@ -181,6 +202,7 @@ async function measure(invokers) {
     const queued = await nonBlocking(cluster);
     console.error(`${invokers} invoker(s), non-blocking: ${queued.acceptedPerSecond.toFixed(0)} accepted/s, ${queued.recordedPerSecond.toFixed(0)} recorded/s`);
     const cold = await coldStarts(cluster);
+    const children = await childChanges(cluster);
     return {
       invokers,
       rps: median(runs.map((r) => r.requests.average)),
@@ -189,6 +211,7 @@ async function measure(invokers) {
       spread,
       ...queued,
       ...cold,
+      children,
     };
   } finally {
     process.off("SIGINT", stopOnSignal);
@@ -207,13 +230,14 @@ console.log(
   `One controller; invokers with ${options.children} workerd children each; ${cpus().length} cores (load average ${load0.toFixed(1)} at the start). ` +
     `Warm blocking: autocannon, ${CONNECTIONS} connections rotating over ${ACTIONS} actions, ${DURATION} s × ${ROUNDS} rounds (medians). ` +
     `Non-blocking: ${NONBLOCKING} invokes, at most ${IN_FLIGHT} in flight, rates from the first send. ` +
-    `Cold: first invoke of ${COLD_SAMPLES} new versions vs the invoke right after it, sequential.`,
+    `Cold: first invoke of ${COLD_SAMPLES} new versions vs the invoke right after it, sequential ` +
+    `(warm p50 over those second invokes that were warm). Children rotated or replaced: over the whole run, from the invokers' /metrics.`,
 );
 console.log();
-console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | non-blocking accepted/s | recorded/s | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | non-blocking accepted/s | recorded/s | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms | second invoke cold again | children rotated or replaced |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
-    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} |`,
+    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
   );
 }
