@@ -120,3 +120,93 @@ export async function startNodeServer(prefix) {
   const wskadmin = (...args) => runWskadmin([...args, "--database-url", String(databaseUrl)]);
   return { url, pgid: child.pid, wskadmin, stop };
 }
+
+/** OpenWhisk's well-known development key of the guest namespace (.dev.vars), seeded by the controllers. */
+export const GUEST_AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+
+/**
+ * The Node host as separate processes, as the Kubernetes manifests run it
+ * (test/node/cluster.ts does the same for the tests): `controllers`
+ * controllers and `invokers` invokers, each in its own process group, on a
+ * database and NATS stream of their own, on loopback. `stop()` kills every
+ * group and drops the database, the stream and the invokers' heartbeat bucket.
+ */
+export async function startNodeCluster(prefix, { controllers = 1, invokers = 1, invokerEnv = {}, controllerEnv = {} } = {}) {
+  const adminUrl = process.env.DATABASE_URL ?? process.env.EDGEWHISK_TEST_DATABASE_URL;
+  const natsUrl = process.env.NATS_URL ?? process.env.EDGEWHISK_TEST_NATS_URL;
+  if (!adminUrl || !natsUrl) throw new Error("the Node host needs DATABASE_URL and NATS_URL (eval \"$(bash .ci/services.sh)\")");
+  const { default: pg } = await import("pg");
+  const { randomBytes } = await import("node:crypto");
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const database = `${prefix}_${suffix}`;
+  const stream = `${prefix.toUpperCase()}_${suffix.toUpperCase()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`).finally(() => admin.end());
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+
+  const controllerPorts = await Promise.all(Array.from({ length: controllers }, freePort));
+  const invokerPorts = await Promise.all(Array.from({ length: invokers }, freePort));
+  const common = { DATABASE_URL: String(databaseUrl), NATS_URL: natsUrl, NATS_STREAM: stream, INVOKER_SECRET: randomBytes(32).toString("hex") };
+  const processes = [
+    ...controllerPorts.map((port) => ({ role: "controller", port, env: { ...common, GUEST_AUTH, ...controllerEnv } })),
+    ...invokerPorts.map((port, n) => ({
+      role: "invoker",
+      port,
+      env: {
+        ...common,
+        LISTEN_HOST: "127.0.0.1",
+        CONTROLLER_URL: `http://127.0.0.1:${controllerPorts[0]}`,
+        INVOKER_ID: `invoker-${n}`,
+        INVOKER_ADVERTISE_URL: `http://127.0.0.1:${port}`,
+        ...invokerEnv,
+      },
+    })),
+  ].map(({ role, port, env }) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/node/main.ts", role], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PORT: String(port) },
+      detached: true,
+      stdio: "ignore",
+    });
+    return { role, url: `http://127.0.0.1:${port}`, pgid: child.pid };
+  });
+
+  const stop = async () => {
+    for (const { pgid } of processes) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {}
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const dropping = new pg.Client({ connectionString: adminUrl });
+    await dropping.connect().then(() => dropping.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch(() => undefined);
+    await dropping.end().catch(() => undefined);
+    try {
+      const { connect } = await import("@nats-io/transport-node");
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const nc = await connect({ servers: natsUrl });
+      const jsm = await jetstreamManager(nc);
+      // The bucket's name is src/node/membership.ts's membershipBucket(stream).
+      for (const name of [stream, `KV_${stream}-invokers`]) await jsm.streams.delete(name).catch(() => undefined);
+      await nc.close();
+    } catch {}
+  };
+  try {
+    // Controllers and invokers at once, as the tests start them (the controllers apply the migrations).
+    await Promise.all(processes.map(({ url }) => waitFor(`${url}/healthz`)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const wskadmin = (...args) => runWskadmin([...args, "--database-url", String(databaseUrl)]);
+  return {
+    url: processes[0].url,
+    controllers: processes.filter((p) => p.role === "controller"),
+    invokers: processes.filter((p) => p.role === "invoker"),
+    databaseUrl: String(databaseUrl),
+    wskadmin,
+    stop,
+  };
+}
