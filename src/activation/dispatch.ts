@@ -59,6 +59,33 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
   }
 }
 
+/** Messages of one delivered batch handled at once, at most (see handleBatch). */
+export const BATCH_CONCURRENCY = 16;
+
+/**
+ * Handles the messages of one delivered batch, at most `limit` at a time,
+ * and tells `settle` each message's disposition as soon as it has one (so a
+ * host can ack it then, not after the slowest of the batch). A batch is
+ * worked through as a pool, not in waves: the next message starts as soon
+ * as any one ends, so one slow activation does not hold back the rest. The
+ * bound keeps a large batch from taking an isolate per message at once.
+ */
+export async function handleBatch(
+  messages: readonly DispatchMessage[],
+  deps: DispatchDeps,
+  settle: (index: number, disposition: Disposition) => void,
+  limit = BATCH_CONCURRENCY,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < messages.length) {
+      const at = next++;
+      settle(at, await handleDispatch(messages[at]!, deps));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, messages.length)) }, worker));
+}
+
 /**
  * For a message that used up its retries: record the failure so the
  * activation id resolves, and give back its place (without the gate, the
