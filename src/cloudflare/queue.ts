@@ -27,7 +27,7 @@ export function dispatcherFor(env: Env, store: Store): Dispatcher {
 export async function consumeActivations(batch: MessageBatch<DispatchMessage>, deps: DispatchDeps): Promise<void> {
   const { messages } = batch;
   await handleBatch(
-    messages.map((message) => message.body),
+    messages,
     deps,
     (at, disposition) => {
       const message = messages[at]!;

@@ -66,6 +66,27 @@ describe("handling a dispatched invoke", () => {
     expect(t.concurrency.held("guest")).toBe(0);
   });
 
+  it("runs a first delivery without reading the store first: a new id has no record yet", async () => {
+    const request = await admitted({ job: "b" });
+    const reads = vi.spyOn(t.store, "getActivation");
+    expect(await handleDispatch({ type: "invoke", request }, deps(), { attempts: 1 })).toBe("done");
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect((await t.store.getActivation("guest", request.activationId))?.response.result).toEqual({ worked: "b" });
+  });
+
+  it("checks for a record before running a redelivery, a resent message, or one from a queue that does not count deliveries", async () => {
+    const request = await admitted();
+    await t.store.putActivation(activationRecord({ activationId: request.activationId, namespace: "guest", name: "work", start: 1 }));
+    const deliveries: [DispatchMessage, { attempts?: number }][] = [
+      [{ type: "invoke", request }, { attempts: 2 }],
+      [{ type: "invoke", request, resent: true }, { attempts: 1 }],
+      [{ type: "invoke", request }, {}],
+    ];
+    for (const [message, delivery] of deliveries) expect(await handleDispatch(message, deps(), delivery)).toBe("done");
+    expect(t.isolates.runs).toEqual([]);
+  });
+
   it("records an action deleted since it was queued as a whisk error, never dropping it", async () => {
     const request = await admitted();
     const entity = (await t.store.getEntity(ref("guest/work")))!;
@@ -145,7 +166,7 @@ describe("handling a delivered batch", () => {
     const messages: DispatchMessage[] = [];
     for (let n = 0; n < 10; n++) messages.push({ type: "invoke", request: await admitted({ job: n }) });
     const settled: [number, Disposition][] = [];
-    const done = handleBatch(messages, deps(pooled), (at, disposition) => settled.push([at, disposition]), 3);
+    const done = handleBatch(messages.map((body) => ({ body, attempts: 1 })), deps(pooled), (at, disposition) => settled.push([at, disposition]), 3);
     await vi.waitFor(() => expect(release.length).toBe(3));
     // The second message ends first: it is settled at once and the fourth starts in its place.
     release[1]!();
