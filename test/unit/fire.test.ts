@@ -143,6 +143,17 @@ describe("carrying out a fire", () => {
     }
   });
 
+  it("carries out a first delivery without looking for the fire's record", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    const fireId = (await fire())!;
+    const message = t.queue.messages.shift()!;
+    const reads = vi.spyOn(t.store, "getActivation");
+    expect(await handleDispatch(message, t.dispatchDeps, { attempts: 1 })).toBe("done");
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect(await t.store.getActivation("guest", fireId)).toMatchObject({ name: "tick" });
+  });
+
   it("does not run a rule activation twice when its fire is delivered again before the fire's record was written", async () => {
     await putTrigger({ "guest/to-log": { action: "guest/log" } });
     await fire();
