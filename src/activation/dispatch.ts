@@ -2,6 +2,11 @@
 // Queues, NATS JetStream). Delivery is at least once, so a message whose
 // activation is already recorded is done without running again; a message
 // that cannot succeed is recorded as a failed activation, never dropped.
+// That check costs a store read per activation, so a host whose queue
+// counts deliveries skips it on a message's first delivery: a new
+// activation id has no record yet. The ways one id is sent again mark the
+// message `resent` (the journal sweep, the rule activations of a fire
+// delivered again), and those are always checked.
 // An activation that ends here without reaching an executor gives back its
 // concurrent place (the executor gives it back otherwise).
 import { Messages, WhiskError } from "../core/errors.js";
@@ -26,10 +31,21 @@ export interface DispatchDeps {
   concurrency?: ConcurrencyGate;
 }
 
-export async function handleDispatch(message: DispatchMessage, deps: DispatchDeps): Promise<Disposition> {
+/** How often the queue has delivered a message, the current time included; undefined where the queue does not count. */
+export interface Delivery {
+  attempts?: number;
+}
+
+/** Whether the message may have been handled before: anything but a first delivery of a message never sent before. */
+export function mayRepeat(message: DispatchMessage, delivery: Delivery): boolean {
+  return message.resent === true || delivery.attempts !== 1;
+}
+
+export async function handleDispatch(message: DispatchMessage, deps: DispatchDeps, delivery: Delivery = {}): Promise<Disposition> {
+  const repeat = mayRepeat(message, delivery);
   if (message.type === "fire") {
     try {
-      await carryOutFire(message.fire, deps);
+      await carryOutFire(message.fire, deps, { repeat });
       return "done";
     } catch (err) {
       console.error(`trigger fire ${message.fire.activationId} failed, will retry:`, err);
@@ -38,7 +54,7 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
   }
   const { request } = message;
   try {
-    if (await deps.store.getActivation(request.identity.namespace, request.activationId)) {
+    if (repeat && (await deps.store.getActivation(request.identity.namespace, request.activationId))) {
       // Run before (a redelivery): its place may have been taken again by a redelivered fire.
       await releasePlace(deps.concurrency, request);
       return "done";
@@ -57,6 +73,34 @@ export async function handleDispatch(message: DispatchMessage, deps: DispatchDep
     console.error(`activation ${request.activationId} failed, will retry:`, err);
     return "retry";
   }
+}
+
+/** Messages of one delivered batch handled at once, at most (see handleBatch). */
+export const BATCH_CONCURRENCY = 16;
+
+/**
+ * Handles the messages of one delivered batch, at most `limit` at a time,
+ * and tells `settle` each message's disposition as soon as it has one (so a
+ * host can ack it then, not after the slowest of the batch). A batch is
+ * worked through as a pool, not in waves: the next message starts as soon
+ * as any one ends, so one slow activation does not hold back the rest. The
+ * bound keeps a large batch from taking an isolate per message at once.
+ */
+export async function handleBatch(
+  messages: readonly { body: DispatchMessage; attempts?: number }[],
+  deps: DispatchDeps,
+  settle: (index: number, disposition: Disposition) => void,
+  limit = BATCH_CONCURRENCY,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < messages.length) {
+      const at = next++;
+      const { body, attempts } = messages[at]!;
+      settle(at, await handleDispatch(body, deps, { attempts }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, messages.length)) }, worker));
 }
 
 /**

@@ -57,6 +57,14 @@ export async function acceptFire(
   return activationId;
 }
 
+/** Marks what `dispatcher` sends as possibly sent before, so its consumer checks for a record first (dispatch.ts). */
+function resending(dispatcher: Dispatcher): Dispatcher {
+  return {
+    dispatch: (message) => dispatcher.dispatch({ ...message, resent: true }),
+    adopt: dispatcher.adopt && ((message) => dispatcher.adopt!({ ...message, resent: true })),
+  };
+}
+
 export function ruleActivationId(fireId: string, rule: string): Promise<string> {
   return derivedActivationId(fireId, rule);
 }
@@ -70,8 +78,17 @@ export function ruleActivationId(fireId: string, rule: string): Promise<string> 
 export async function carryOutFire(
   fire: TriggerFire,
   deps: { store: Store; dispatcher: Dispatcher; throttle: Throttle; concurrency?: ConcurrencyGate },
+  /**
+   * The fire may have been carried out before (its message redelivered or
+   * resent): done if its record exists, else its rule activations go out
+   * marked `resent`. A first delivery has no record to look for.
+   */
+  { repeat = true }: { repeat?: boolean } = {},
 ): Promise<void> {
-  if (await deps.store.getActivation(fire.identity.namespace, fire.activationId)) return;
+  if (repeat) {
+    if (await deps.store.getActivation(fire.identity.namespace, fire.activationId)) return;
+    deps = { ...deps, dispatcher: resending(deps.dispatcher) };
+  }
   const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
   const outcomes: RuleOutcome[] = [];
   for (const [rule, entry] of Object.entries(fire.rules)) {

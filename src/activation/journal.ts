@@ -109,8 +109,10 @@ export async function sweepJournal(deps: SweepDeps, now = Date.now()): Promise<S
         // Sent, then re-stamped as this run's: a failed send leaves the entry
         // lost for the next sweep, and should this run die before the
         // re-stamp, its queue died with it and the next run sends again.
-        await deps.queue.dispatch(entry.message);
-        await deps.store.journalDispatch({ ...journalKey(entry.message), message: entry.message, boot: deps.boot, at: now });
+        // Marked resent: its activation may have run and be on its way to a record.
+        const message: DispatchMessage = { ...entry.message, resent: true };
+        await deps.queue.dispatch(message);
+        await deps.store.journalDispatch({ ...journalKey(message), message, boot: deps.boot, at: now });
         requeued++;
       }
     } catch (err) {

@@ -2,7 +2,7 @@
 // that exhaust their retries land in the dead-letter queue, whose consumer
 // records a whisk internal error: nothing accepted is lost. Where the queue
 // itself is not durable (`npm start`), messages are journaled first.
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../activation/dispatch.js";
+import { handleBatch, handleDeadLetter, type DispatchDeps } from "../activation/dispatch.js";
 import { JournaledDispatcher } from "../activation/journal.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
@@ -23,13 +23,17 @@ export function dispatcherFor(env: Env, store: Store): Dispatcher {
   return env.DISPATCH_JOURNAL ? new JournaledDispatcher(store, queue, env.DISPATCH_JOURNAL) : queue;
 }
 
+/** Handles a delivered batch as a bounded pool (handleBatch), acking or retrying each message as it ends. */
 export async function consumeActivations(batch: MessageBatch<DispatchMessage>, deps: DispatchDeps): Promise<void> {
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      const disposition = await handleDispatch(message.body, deps);
+  const { messages } = batch;
+  await handleBatch(
+    messages,
+    deps,
+    (at, disposition) => {
+      const message = messages[at]!;
       if (disposition === "done") message.ack();
       else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-    }),
+    },
   );
 }
 

@@ -6,8 +6,11 @@ import type { EntityRef } from "../core/names.js";
 import type { Identity } from "./identity.js";
 import type { InvokeRequest } from "./invokers.js";
 
-/** A unit of asynchronous work: a non-blocking activation or a trigger fire. */
-export type DispatchMessage = { type: "invoke"; request: InvokeRequest } | { type: "fire"; fire: TriggerFire };
+/**
+ * A unit of asynchronous work: a non-blocking activation or a trigger fire.
+ * `resent` marks a message that may repeat one sent before (src/activation/dispatch.ts).
+ */
+export type DispatchMessage = ({ type: "invoke"; request: InvokeRequest } | { type: "fire"; fire: TriggerFire }) & { resent?: true };
 
 /** A trigger fire accepted by the controller, with the trigger as it was when fired. */
 export interface TriggerFire {

@@ -4,7 +4,7 @@
 // which concurrent places are given back.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Messages, WhiskError } from "../../src/core/errors.js";
-import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../../src/activation/dispatch.js";
+import { handleBatch, handleDeadLetter, handleDispatch, type DispatchDeps, type Disposition } from "../../src/activation/dispatch.js";
 import { leasePlace, startActivation } from "../../src/activation/start.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import type { InvokeRequest, Invokers } from "../../src/ports/invokers.js";
@@ -66,6 +66,27 @@ describe("handling a dispatched invoke", () => {
     expect(t.concurrency.held("guest")).toBe(0);
   });
 
+  it("runs a first delivery without reading the store first: a new id has no record yet", async () => {
+    const request = await admitted({ job: "b" });
+    const reads = vi.spyOn(t.store, "getActivation");
+    expect(await handleDispatch({ type: "invoke", request }, deps(), { attempts: 1 })).toBe("done");
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect((await t.store.getActivation("guest", request.activationId))?.response.result).toEqual({ worked: "b" });
+  });
+
+  it("checks for a record before running a redelivery, a resent message, or one from a queue that does not count deliveries", async () => {
+    const request = await admitted();
+    await t.store.putActivation(activationRecord({ activationId: request.activationId, namespace: "guest", name: "work", start: 1 }));
+    const deliveries: [DispatchMessage, { attempts?: number }][] = [
+      [{ type: "invoke", request }, { attempts: 2 }],
+      [{ type: "invoke", request, resent: true }, { attempts: 1 }],
+      [{ type: "invoke", request }, {}],
+    ];
+    for (const [message, delivery] of deliveries) expect(await handleDispatch(message, deps(), delivery)).toBe("done");
+    expect(t.isolates.runs).toEqual([]);
+  });
+
   it("records an action deleted since it was queued as a whisk error, never dropping it", async () => {
     const request = await admitted();
     const entity = (await t.store.getEntity(ref("guest/work")))!;
@@ -124,5 +145,44 @@ describe("handling a dispatched invoke", () => {
       statusCode: 3,
       response: { result: { error: Messages.dispatchExhausted } },
     });
+  });
+});
+
+describe("handling a delivered batch", () => {
+  it("runs at most `limit` at once, keeps that many busy, and settles each message as it ends", async () => {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const pooled: Invokers = {
+      ...t.platform.invokers,
+      invoke: async (request) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running--;
+        return t.platform.invokers.invoke(request);
+      },
+    };
+    const messages: DispatchMessage[] = [];
+    for (let n = 0; n < 10; n++) messages.push({ type: "invoke", request: await admitted({ job: n }) });
+    const settled: [number, Disposition][] = [];
+    const done = handleBatch(messages.map((body) => ({ body, attempts: 1 })), deps(pooled), (at, disposition) => settled.push([at, disposition]), 3);
+    await vi.waitFor(() => expect(release.length).toBe(3));
+    // The second message ends first: it is settled at once and the fourth starts in its place.
+    release[1]!();
+    await vi.waitFor(() => expect(settled).toEqual([[1, "done"]]));
+    await vi.waitFor(() => expect(release.length).toBe(4));
+    expect(running).toBe(3);
+    while (settled.length < messages.length) {
+      release.forEach((resolve) => resolve());
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await done;
+    expect(most).toBe(3);
+    expect(settled.map(([at]) => at).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(settled.every(([, disposition]) => disposition === "done")).toBe(true);
+    for (const { request } of messages as { request: InvokeRequest }[]) {
+      expect((await t.store.getActivation("guest", request.activationId))?.response.result).toEqual({ worked: request.params.job });
+    }
   });
 });

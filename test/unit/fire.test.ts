@@ -1,7 +1,7 @@
 // Trigger fires (src/activation/fire.ts) on the fast tier's ports: accepted by
 // the controller, carried out from the queue as one activation per active
 // rule, and recorded as the trigger's activation.
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
 import { handleDispatch } from "../../src/activation/dispatch.js";
@@ -126,6 +126,52 @@ describe("carrying out a fire", () => {
     await t.drain();
     expect(t.isolates.runs).toHaveLength(runs);
     expect(invokes(t.queue.dispatched)).toHaveLength(1);
+  });
+
+  it("sends its rule activations unmarked on a first delivery, and marked resent when the fire may be a repeat", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    await fire();
+    const message = t.queue.messages.shift()!;
+    expect(await handleDispatch(message, t.dispatchDeps, { attempts: 1 })).toBe("done");
+    expect(t.queue.messages.map((m) => m.resent)).toEqual([undefined]);
+    t.queue.messages.length = 0;
+    for (const [delivered, delivery] of [[message, { attempts: 2 }], [{ ...message, resent: true as const }, { attempts: 1 }]] as const) {
+      await t.store.deleteActivationsBefore(Number.MAX_SAFE_INTEGER); // the trigger's record: the fire is carried out again
+      expect(await handleDispatch(delivered, t.dispatchDeps, delivery)).toBe("done");
+      expect(t.queue.messages.map((m) => m.resent)).toEqual([true]);
+      t.queue.messages.length = 0;
+    }
+  });
+
+  it("carries out a first delivery without looking for the fire's record", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    const fireId = (await fire())!;
+    const message = t.queue.messages.shift()!;
+    const reads = vi.spyOn(t.store, "getActivation");
+    expect(await handleDispatch(message, t.dispatchDeps, { attempts: 1 })).toBe("done");
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect(await t.store.getActivation("guest", fireId)).toMatchObject({ name: "tick" });
+  });
+
+  it("does not run a rule activation twice when its fire is delivered again before the fire's record was written", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    await fire();
+    const message = t.queue.messages.shift()!;
+    // The first delivery queues the rule's activation, then fails before recording the trigger's activation.
+    const failingRecord = { ...t.dispatchDeps, store: Object.create(t.store, { putActivation: { value: async () => Promise.reject(new Error("D1 down")) } }) };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    expect(await handleDispatch(message, failingRecord, { attempts: 1 })).toBe("retry");
+    logged.mockRestore();
+    const first = t.queue.messages.shift()!;
+    expect(await handleDispatch(first, t.dispatchDeps, { attempts: 1 })).toBe("done");
+    expect(t.isolates.runs).toHaveLength(1);
+    // The queue retries the fire: the same rule activation goes out again, marked, and does not run again.
+    expect(await handleDispatch(message, t.dispatchDeps, { attempts: 2 })).toBe("done");
+    const again = t.queue.messages.shift()!;
+    expect(again).toMatchObject({ resent: true, request: { activationId: (first as { request: InvokeRequest }).request.activationId } });
+    expect(await handleDispatch(again, t.dispatchDeps, { attempts: 1 })).toBe("done");
+    expect(t.isolates.runs).toHaveLength(1);
   });
 
   it("logs a rule whose action was deleted, and starts the others", async () => {

@@ -143,6 +143,9 @@ describe("sweepJournal", () => {
     const report = await sweepJournal({ store, queue, boot: "alive" }, 2_000);
     expect(report).toEqual({ pruned: 0, requeued: 2, failed: 0 });
     expect(queue.sent.map((m) => m.type)).toEqual(["invoke", "fire"]);
+    // Their activations may have run: marked, so the consumer checks for a record even on a first delivery.
+    expect(queue.sent.map((m) => m.resent)).toEqual([true, true]);
+    expect(memory.journal.get("a1")?.message.resent).toBe(true);
     expect(memory.journal.get("a1")).toMatchObject({ boot: "alive", dispatchedAt: 2_000, attempts: 2 });
     // Queued again by this run: not lost, not sent a second time.
     expect(await sweepJournal({ store, queue, boot: "alive" }, 3_000)).toEqual({ pruned: 0, requeued: 0, failed: 0 });
