@@ -3,8 +3,8 @@
 // activation is already recorded is done without running again; a message
 // that cannot succeed is recorded as a failed activation, never dropped.
 // That check costs a store read per activation, so a host whose queue
-// counts deliveries skips it on a message's first delivery: a new
-// activation id has no record yet. The ways one id is sent again mark the
+// delivers a message again only as a counted retry skips it on a message's
+// first delivery: a new activation id has no record yet. The ways one id is sent again mark the
 // message `resent` (the journal sweep, the rule activations of a fire
 // delivered again), and those are always checked.
 // An activation that ends here without reaching an executor gives back its

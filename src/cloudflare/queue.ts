@@ -23,11 +23,21 @@ export function dispatcherFor(env: Env, store: Store): Dispatcher {
   return env.DISPATCH_JOURNAL ? new JournaledDispatcher(store, queue, env.DISPATCH_JOURNAL) : queue;
 }
 
-/** Handles a delivered batch as a bounded pool (handleBatch), acking or retrying each message as it ends. */
-export async function consumeActivations(batch: MessageBatch<DispatchMessage>, deps: DispatchDeps): Promise<void> {
+/**
+ * Handles a delivered batch as a bounded pool (handleBatch), acking or
+ * retrying each message as it ends. `firstDeliveryIsFirst`: the queue
+ * delivers a message again only as a retry, counted in `attempts` (the local
+ * queue of `npm start`). Cloudflare does not document that a duplicate
+ * delivery counts as an attempt, so deployed Workers check every message.
+ */
+export async function consumeActivations(
+  batch: MessageBatch<DispatchMessage>,
+  deps: DispatchDeps,
+  { firstDeliveryIsFirst }: { firstDeliveryIsFirst: boolean },
+): Promise<void> {
   const { messages } = batch;
   await handleBatch(
-    messages,
+    messages.map((message) => ({ body: message.body, ...(firstDeliveryIsFirst ? { attempts: message.attempts } : {}) })),
     deps,
     (at, disposition) => {
       const message = messages[at]!;

@@ -35,7 +35,8 @@ export default {
         throttle: rateGate(env.THROTTLE, store),
         concurrency: concurrencyGate(env.THROTTLE, store),
       };
-      await consumeActivations(batch, deps);
+      // Under npm start (the journal on) the queue is miniflare's, which redelivers only by retry.
+      await consumeActivations(batch, deps, { firstDeliveryIsFirst: Boolean(env.DISPATCH_JOURNAL) });
     }
   },
 
