@@ -95,8 +95,8 @@ export class MembershipDispatcher implements Dispatcher {
 export function controllerWork(nc: NatsConnection, target: ActivationStream, membership: MembershipView, deps: DispatchDeps): QueueWork {
   const js = jetstream(nc);
   return {
-    async handle(message) {
-      if (message.type === "fire") return handleDispatch(message, deps);
+    async handle(message, delivery) {
+      if (message.type === "fire") return handleDispatch(message, deps, { attempts: delivery });
       // A distinct id from the accepted message's, which the stream still remembers as a duplicate.
       const msgID = `${message.request.activationId}:placed`;
       const placed = await placeActivation(js, target, membership, message.request, JSON.stringify(message), { msgID });

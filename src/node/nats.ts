@@ -148,8 +148,13 @@ export interface DeliveryObserver {
 
 /** What a consumer does with the messages of its subject. */
 export interface QueueWork {
-  /** "done" acks the message, "retry" has it delivered again later. */
-  handle(message: DispatchMessage): Promise<Disposition>;
+  /**
+   * "done" acks the message, "retry" has it delivered again later.
+   * `delivery` counts its deliveries, those before an adoption included:
+   * JetStream counts every redelivery of a consumer's message, so a 1 is a
+   * first delivery (activation/dispatch.ts then skips the look for a record).
+   */
+  handle(message: DispatchMessage, delivery: number): Promise<Disposition>;
   /** The message used up its deliveries. */
   deadLetter(message: DispatchMessage): Promise<void>;
 }
@@ -157,7 +162,7 @@ export interface QueueWork {
 /** Running each message here (handleDispatch), as an invoker does. */
 export function dispatchWork(deps: DispatchDeps): QueueWork {
   return {
-    handle: (message) => handleDispatch(message, deps),
+    handle: (message, delivery) => handleDispatch(message, deps, { attempts: delivery }),
     deadLetter: (message) => handleDeadLetter(message, deps.store, deps.concurrency),
   };
 }
@@ -236,7 +241,7 @@ async function settle(msg: JsMsg, work: QueueWork, policy: DeliveryPolicy): Prom
       msg.term("malformed");
       return;
     }
-    if (delivery <= policy.attempts && (await work.handle(message)) === "done") {
+    if (delivery <= policy.attempts && (await work.handle(message, delivery)) === "done") {
       msg.ack();
     } else if (delivery >= policy.attempts) {
       await work.deadLetter(message);
