@@ -25,7 +25,8 @@
 //
 // Rotation: workerd frees no isolate it has loaded, so a child that has
 // served many action versions, or whose isolates' heaps grew under load,
-// keeps that memory. Once its idle memory passes half its cap, or it has
+// keeps that memory. Once its idle memory passes three quarters of its cap
+// (leaving room for an activation at the default 256 MB), or it has
 // loaded maxIsolatesPerChild isolates, the spare takes its place for new
 // work and the old child is stopped when what runs there has ended:
 // nothing fails, its isolates start cold on the new child.
@@ -115,6 +116,8 @@ interface Flight {
   rssAtStartMb: number;
   /** Set when the child is killed for memory this activation is blamed for. */
   blamed?: boolean;
+  /** Another activation ran on the child meanwhile, so the child's growth is not this one's alone. */
+  shared?: boolean;
 }
 
 /** One position of the pool: the child serving there now, and what runs on it. */
@@ -184,6 +187,11 @@ export class WorkerdSupervisor implements IsolateHost {
         startedAt: Date.now(),
         rssAtStartMb,
       };
+      for (const other of member.flights) {
+        if (other.child !== child) continue;
+        other.shared = true;
+        flight.shared = true;
+      }
       member.flights.add(flight);
       try {
         const run = await this.runOn(member, child, spec, request);
@@ -323,7 +331,8 @@ export class WorkerdSupervisor implements IsolateHost {
   private async afterColdRun(member: Member, child: WorkerdChild, flight: Flight): Promise<void> {
     const rssMb = await child.residentMb();
     if (member.current !== child) return;
-    if (rssMb !== undefined) member.baselineMb = baselineAfterColdRun(member.baselineMb, flight.rssAtStartMb, rssMb, flight.memoryMb);
+    // Beside others, the growth is theirs too (their garbage, their isolates): counting it would inflate the baseline.
+    if (rssMb !== undefined && !flight.shared) member.baselineMb = baselineAfterColdRun(member.baselineMb, flight.rssAtStartMb, rssMb, flight.memoryMb);
     this.rotateIfFull(member, child);
   }
 
