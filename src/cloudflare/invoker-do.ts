@@ -34,7 +34,7 @@ export class Invoker extends DurableObject<Env> {
       isolates: actionIsolates(ctx, env),
       runnerSource,
       preinstalled: { openwhisk: openwhiskSource },
-      recordActivation: (record) => this.outbox.add(record),
+      recordActivation: (record, resultBytes) => this.outbox.add(record, resultBytes),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
       throttle: invokerRateGate(env.THROTTLE, store),
       concurrency: concurrencyGate(env.THROTTLE, store),

@@ -1,6 +1,6 @@
 // The invoker's executor (src/invoker/executor.ts) on the fast tier's ports:
 // the real SqlStore on SQLite in memory and fake isolates.
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
@@ -110,6 +110,21 @@ describe("executor: results", () => {
     expect(record.response.statusCode).toBe(0);
   });
 
+  it("hands the record's writer the result size it measured for the limit", async () => {
+    const written: [string, number | undefined][] = [];
+    t = createTestPlatform({ recordActivation: async (record, resultBytes) => void written.push([record.activationId, resultBytes]) });
+    const action = await putAction(t.store, "guest/sized");
+    t.isolates.define("/guest/sized", () => ({ name: "José" }));
+    const ok = await t.executor.execute(invokeRequest(action));
+    t.isolates.define("/guest/sized", () => ({ blob: "b".repeat(LIMITS.resultBytes) }));
+    const refused = await t.executor.execute(invokeRequest(action));
+    // UTF-8 bytes of {"name":"José"}; a refused result is not kept, so it has no size to pass on.
+    expect(written).toEqual([
+      [ok.activationId, 16],
+      [refused.activationId, undefined],
+    ]);
+  });
+
   it("answers 404 for an action that does not exist, and runs nothing", async () => {
     await expect(t.executor.execute(invokeRequest(ref("guest/nothing")))).rejects.toMatchObject({ status: 404 });
     expect(t.isolates.runs).toEqual([]);
@@ -206,6 +221,23 @@ describe("executor: failing isolates", () => {
 });
 
 describe("executor: places and caches", () => {
+  it("resolves a web request's action once, for its annotations and its run", async () => {
+    await t.store.putSubject({ uuid: "u", keyHash: "h", namespace: "guest", subject: "guest" });
+    const action = await putAction(t.store, "guest/page", { annotations: [{ key: "web-export", value: true }] });
+    t.isolates.define("/guest/page", (params) => ({ method: params.__ow_method }));
+    const resolve = vi.spyOn(t.executor, "resolve");
+    const outcome = await t.executor.executeWeb({
+      activationId: "a".repeat(32),
+      transactionId: "t",
+      action,
+      web: { method: "GET", headers: {}, path: "", query: "" },
+      receivedAt: Date.now(),
+      apiHost: API_HOST,
+    });
+    expect(outcome).toMatchObject({ kind: "record", record: { response: { result: { method: "get" } } } });
+    expect(resolve).toHaveBeenCalledTimes(1);
+  });
+
   it("gives back the place of a leased activation before answering, whatever its outcome", async () => {
     const ok = await putAction(t.store, "guest/ok");
     const bad = await putAction(t.store, "guest/bad");
