@@ -38,6 +38,7 @@ export class Invoker extends DurableObject<Env> {
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
       throttle: invokerRateGate(env.THROTTLE, store),
       concurrency: concurrencyGate(env.THROTTLE, store),
+      background: (work) => ctx.waitUntil(work),
     });
     // Records a previous incarnation accepted but did not deliver.
     ctx.waitUntil(this.outbox.flush().catch(() => ctx.storage.setAlarm(Date.now() + 1_000)));

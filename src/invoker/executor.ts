@@ -26,7 +26,7 @@ import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
-import { RESOLUTION_TTL_MS, ResolutionCache, type ResolvedAction } from "../core/resolve.js";
+import { RESOLUTION_TTL_MS, ResolutionCache, type ForgottenResolution, type ResolvedAction } from "../core/resolve.js";
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
 import type { Identity } from "../ports/identity.js";
 import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
@@ -48,6 +48,8 @@ const DEADLINE_GRACE_MS = 2_000;
 const RELEASE_WAIT_MS = 1_000;
 /** Resolved actions are also refreshed on this schedule, for changes no invalidation reaches. */
 const RESOLVED_TTL_MS = RESOLUTION_TTL_MS;
+/** At most this many forgotten actions are read again after one invalidation (a package's may name thousands). */
+const MAX_REFRESHED = 16;
 
 export interface ExecutorDeps {
   store: Store;
@@ -76,6 +78,8 @@ export interface ExecutorDeps {
   recordActivation?: (record: ActivationRecord, resultBytes?: number) => Promise<void>;
   /** Counts every record this executor makes, once it is recorded. */
   observer?: ActivationObserver;
+  /** Keeps work started after an answer alive (a Durable Object's waitUntil); without it, the work just runs. */
+  background?: (work: Promise<void>) => void;
   now?: () => number;
 }
 
@@ -107,9 +111,30 @@ export class ActivationExecutor {
    * namespace. An action reached under another name (through a binding of a
    * changed package) is not forgotten here: its copy expires within
    * RESOLVED_TTL_MS.
+   *
+   * What was forgotten was being invoked here, so it is read again at once,
+   * code included: the first invoke of a changed action (a new version, as
+   * a client typically sends right after its update) then finds it in hand
+   * instead of reading the store twice before it can start an isolate.
    */
   invalidate(refs: EntityRef[]): void {
-    this.resolutions.invalidate(refs);
+    const forgotten = this.resolutions.invalidate(refs);
+    if (forgotten.length === 0) return;
+    const work = this.refresh(forgotten.slice(0, MAX_REFRESHED));
+    if (this.deps.background) this.deps.background(work);
+    else void work; // refresh() settles every failure itself
+  }
+
+  /** Resolves and loads the code of forgotten actions; one that fails is left to its next invoke, which meets the failure. */
+  private async refresh(forgotten: ForgottenResolution[]): Promise<void> {
+    for (const { callerNamespace, addressed } of forgotten) {
+      try {
+        const action = await this.resolutions.resolve(this.deps.store, addressed, callerNamespace);
+        if (!isSequence(action.doc.exec) && action.codeDigest) await this.loadCode(action);
+      } catch {
+        // Deleted, or no longer reachable by that namespace: nothing to prepare.
+      }
+    }
   }
 
   /** Resolves the action a request names; throws OpenWhisk's errors for what cannot be invoked. */

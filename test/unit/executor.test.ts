@@ -5,7 +5,7 @@ import { getAnnotation } from "../../src/core/entities.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
 import { IsolateStartError } from "../../src/ports/isolate-host.js";
-import { putAction, ref } from "../support/entities.js";
+import { putAction, ref, storedAction } from "../support/entities.js";
 import { IsolateCrash } from "../support/fake-isolates.js";
 import { API_HOST, createTestPlatform, invokeRequest, type TestPlatform } from "../support/platform.js";
 
@@ -272,6 +272,31 @@ describe("executor: places and caches", () => {
     // A new version gets an isolate of its own.
     expect(t.isolates.runs[2].cold).toBe(true);
     expect(t.isolates.runs[2].key).not.toBe(t.isolates.runs[0].key);
+  });
+
+  it("reads a changed action it was invoking, code included, when told of the change, so its next invoke reads nothing", async () => {
+    const action = await putAction(t.store, "guest/updated", { code: "function main() { return { v: 1 }; }" });
+    const unused = await putAction(t.store, "guest/unused");
+    t.isolates.define("/guest/updated", (_p, run) => ({ version: run.request.actionVersion }));
+    await t.executor.execute(invokeRequest(action));
+
+    const next = await storedAction(action, { code: "function main() { return { v: 2 }; }", version: "0.0.2" });
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+    const getEntity = vi.spyOn(t.store, "getEntity");
+    const getCode = vi.spyOn(t.store, "getCode");
+    t.executor.invalidate([action, unused]);
+    await vi.waitFor(() => expect(getCode).toHaveBeenCalledWith(next.code.digest));
+    // Only what was being invoked here is read again.
+    expect(getEntity.mock.calls.map(([read]) => read.name)).toEqual(["updated"]);
+
+    getEntity.mockClear();
+    getCode.mockClear();
+    const updated = await t.executor.execute(invokeRequest(action));
+    expect(updated.response.result).toEqual({ version: "0.0.2" });
+    expect(t.isolates.built.get(t.isolates.runs[1].key)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining("v: 2") });
+    expect(getEntity).not.toHaveBeenCalled();
+    expect(getCode).not.toHaveBeenCalled();
   });
 
   it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {
