@@ -267,6 +267,19 @@ describe("isolates", () => {
     expect(withKey.body.key).toBe(GUEST_KEY);
   });
 
+  it("gives the same __OW_ environment through node:process, imported or required", async () => {
+    await createAction(
+      "imported",
+      `import imported from "node:process";
+      export function main() { return { id: imported.env.__OW_ACTIVATION_ID, same: imported === globalThis.process }; }`,
+    );
+    const esm = await invoke("imported");
+    expect(esm.body.response.result).toEqual({ id: esm.body.activationId, same: true });
+    await createAction("required", `function main() { return { id: require("node:process").env.__OW_ACTIVATION_ID }; }`);
+    const cjs = await invoke("required");
+    expect(cjs.body.response.result).toEqual({ id: cjs.body.activationId });
+  });
+
   it("passes init parameters as environment, not as arguments", async () => {
     await createAction("initenv", "function main(p) { return { arg: p.SECRET ?? null, env: process.env.SECRET } }", {
       parameters: [{ key: "SECRET", value: "s3cr3t", init: true }],
