@@ -16,6 +16,7 @@ import {
 } from "../core/entities.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { canonicalJsonMayExceed, jsonBytes } from "../core/json-size.js";
 import { LIMITS } from "../core/limits.js";
 import { isValidEntityName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
@@ -23,7 +24,7 @@ import type { InvokeRequest } from "../ports/invokers.js";
 import type { Store } from "../ports/store.js";
 import { leasePlace, releasePlace, startActivation } from "../activation/start.js";
 import { archiveBoundsViolation } from "../runtime/archive.js";
-import { parseBody, readJson } from "./body.js";
+import { parseBody, readJson, readJsonBody } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { assertOwner, deleteStored, putEntity, routePath, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
@@ -136,14 +137,18 @@ function waitLimit(c: ApiContext): number {
 
 /** Parameters of an invoke: the body, which must be a JSON object when present. */
 export async function invocationParams(c: ApiContext): Promise<Record<string, unknown>> {
-  const body = await readJson(c);
+  const { value: body, textLength } = await readJsonBody(c);
   if (body === undefined) return {};
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new WhiskError(400, `${Messages.malformedJson}\nObject expected`);
   }
-  const size = new TextEncoder().encode(JSON.stringify(body)).length;
-  if (size > LIMITS.parametersBytes) {
-    throw new WhiskError(413, Messages.entityTooBig("Request", size, LIMITS.parametersBytes));
+  // The limit counts the parameters as JSON would write them, not as sent;
+  // only a text long enough to possibly exceed it is serialised again to tell.
+  if (canonicalJsonMayExceed(textLength, LIMITS.parametersBytes)) {
+    const size = jsonBytes(body);
+    if (size > LIMITS.parametersBytes) {
+      throw new WhiskError(413, Messages.entityTooBig("Request", size, LIMITS.parametersBytes));
+    }
   }
   return body as Record<string, unknown>;
 }

@@ -8,16 +8,21 @@ import type { ApiContext } from "./context.js";
 
 /** Reads the body as JSON; undefined when there is none. */
 export async function readJson(c: ApiContext): Promise<unknown> {
+  return (await readJsonBody(c)).value;
+}
+
+/** The body as JSON (undefined when there is none) and the length of the text it was parsed from, in UTF-16 units. */
+export async function readJsonBody(c: ApiContext): Promise<{ value: unknown; textLength: number }> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > LIMITS.requestBytes) throw tooLarge(declared);
   const text = await c.req.text();
   if (text.length > LIMITS.requestBytes) throw tooLarge(text.length);
-  if (text.trim() === "") return undefined;
+  if (text.trim() === "") return { value: undefined, textLength: text.length };
   const type = c.req.header("content-type");
   if (type && !/^application\/(.+\+)?json\b/i.test(type.trim())) {
     throw new WhiskError(415, Messages.unsupportedContentType);
   }
-  return parseRequestJson(text);
+  return { value: parseRequestJson(text), textLength: text.length };
 }
 
 function tooLarge(size: number): WhiskError {

@@ -9,13 +9,14 @@ import { newActivationId, type ActivationRecord } from "../core/activation.js";
 import { base64ToBytes, bytesToBase64 } from "../core/base64.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
-import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension, type WebRequest } from "../core/webaction.js";
+import { parseWebPath, WEB_CORS, WEB_METHODS, webResponse, type WebExtension, type WebRequest, type WebResponse } from "../core/webaction.js";
 import { identify } from "./auth.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
 import { methodNotAllowed } from "./errors.js";
 import { waitFor } from "./wait.js";
 
 const PREFIX = "/api/v1/web/";
+const encoder = new TextEncoder();
 
 function corsHeaders(request: Request): Record<string, string> {
   const requested = request.headers.get("access-control-request-headers");
@@ -30,8 +31,13 @@ function render(record: ActivationRecord, extension: WebExtension, head: boolean
   const result = response.statusCode === 1 ? (response.result as Record<string, unknown>)?.error : response.result;
   if (result === undefined) throw new WhiskError(404, Messages.propertyNotFound);
   const web = webResponse(result, extension);
-  const body = web.base64 === null || head ? null : base64ToBytes(web.base64);
-  return new Response(body, { status: web.status, headers: web.headers });
+  return new Response(head ? null : responseBody(web.body), { status: web.status, headers: web.headers });
+}
+
+/** The bytes to send: text is encoded as it is (no base64 on the way), only an action's base64 body is decoded. */
+function responseBody(body: WebResponse["body"]): Uint8Array | null {
+  if (body === null) return null;
+  return "text" in body ? encoder.encode(body.text) : base64ToBytes(body.base64);
 }
 
 /** A web request as actions see it (within the parameter size limit); `path` is what follows the action. */

@@ -34,10 +34,11 @@ export class Invoker extends DurableObject<Env> {
       isolates: actionIsolates(ctx, env),
       runnerSource,
       preinstalled: { openwhisk: openwhiskSource },
-      recordActivation: (record) => this.outbox.add(record),
+      recordActivation: (record, resultBytes) => this.outbox.add(record, resultBytes),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
       throttle: invokerRateGate(env.THROTTLE, store),
       concurrency: concurrencyGate(env.THROTTLE, store),
+      background: (work) => ctx.waitUntil(work),
     });
     // Records a previous incarnation accepted but did not deliver.
     ctx.waitUntil(this.outbox.flush().catch(() => ctx.storage.setAlarm(Date.now() + 1_000)));

@@ -35,8 +35,9 @@ export class ActivationOutbox {
     private readonly store: Store,
   ) {}
 
-  async add(record: ActivationRecord): Promise<void> {
-    const size = approximateSize(record);
+  /** `resultBytes`: the UTF-8 size of the result's JSON when the caller has measured it (it spares serialising the result again). */
+  async add(record: ActivationRecord, resultBytes?: number): Promise<void> {
+    const size = approximateSize(record, resultBytes);
     if (size > MAX_BATCH_BYTES) {
       await this.store.putActivation(record);
       return;
@@ -105,9 +106,13 @@ export class ActivationOutbox {
   }
 }
 
-/** An upper bound of a record's stored size that avoids serializing the whole record. */
-function approximateSize(record: ActivationRecord): number {
-  let size = 2_000 + JSON.stringify(record.response.result ?? null).length * 3;
+/**
+ * An upper bound of a record's stored size that avoids serializing the whole
+ * record: 3 bytes for every UTF-16 unit (or UTF-8 byte, which is never fewer)
+ * of the result's JSON.
+ */
+function approximateSize(record: ActivationRecord, resultBytes?: number): number {
+  let size = 2_000 + (resultBytes ?? JSON.stringify(record.response.result ?? null).length) * 3;
   for (const line of record.logs) size += line.length * 3 + 4;
   for (const kv of record.annotations) size += 64 + (typeof kv.value === "string" ? kv.value.length * 3 : 256);
   return size;

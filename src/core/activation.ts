@@ -4,6 +4,7 @@
 // buildActivation.
 import { sha256Hex } from "./digest.js";
 import { Messages } from "./errors.js";
+import { jsonBytes } from "./json-size.js";
 import type { KeyValue } from "./entities.js";
 import type { ActionLimits } from "./limits.js";
 import { qualifiedName, type EntityRef } from "./names.js";
@@ -189,7 +190,7 @@ export function activationSummary(record: ActivationRecord): Record<string, unkn
   };
 }
 
-/** The JSON of a result, and whether it exceeds the result size limit. */
+/** The size of a result's JSON in UTF-8 bytes, which the result size limit counts. */
 export function resultSize(result: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(result ?? null)).length;
+  return jsonBytes(result);
 }

@@ -12,10 +12,6 @@ export function base64ToBytes(base64: string): Uint8Array {
   return Uint8Array.from(atob(base64.trim()), (c) => c.charCodeAt(0));
 }
 
-export function textToBase64(text: string): string {
-  return bytesToBase64(new TextEncoder().encode(text));
-}
-
 export function base64ToText(base64: string): string {
   return new TextDecoder().decode(base64ToBytes(base64));
 }

@@ -121,6 +121,12 @@ function dependencies(resolved: ResolvedAction): string[] {
   return names;
 }
 
+/** A resolution an invalidation dropped: who resolved which name. */
+export interface ForgottenResolution {
+  callerNamespace: string;
+  addressed: EntityRef;
+}
+
 /**
  * Resolved actions kept per caller namespace and addressed name, bounded
  * and expiring. Only successes are kept, so an action created elsewhere is
@@ -148,11 +154,17 @@ export class ResolutionCache {
   /**
    * Forgets every resolution that went through one of these entities: an
    * action by its name or the name it was found under, a package (or
-   * binding) with all that was resolved in it.
+   * binding) with all that was resolved in it. Answers what it forgot.
    */
-  invalidate(refs: EntityRef[]): void {
+  invalidate(refs: EntityRef[]): ForgottenResolution[] {
     this.generation++;
     const names = new Set(refs.map((ref) => qualifiedName(ref)));
-    this.entries.deleteWhere((_key, resolved) => dependencies(resolved).some((name) => names.has(name)));
+    const forgotten: ForgottenResolution[] = [];
+    this.entries.deleteWhere((key, resolved) => {
+      if (!dependencies(resolved).some((name) => names.has(name))) return false;
+      forgotten.push({ callerNamespace: key.slice(0, key.indexOf("|")), addressed: resolved.addressed });
+      return true;
+    });
+    return forgotten;
   }
 }

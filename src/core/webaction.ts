@@ -2,7 +2,7 @@
 // arguments (__ow_* context, query and body, raw or merged) and an action's
 // result into an HTTP response per extension, as OpenWhisk's WebActions does.
 import { isBinaryCode } from "./actions.js";
-import { base64ToText, textToBase64 } from "./base64.js";
+import { base64ToText } from "./base64.js";
 import { getAnnotation, isTrueAnnotation, type KeyValue } from "./entities.js";
 import { Messages, WhiskError } from "./errors.js";
 import { parseRequestJson } from "./json.js";
@@ -151,14 +151,14 @@ export function isWebExported(annotations: readonly KeyValue[]): boolean {
 export interface WebResponse {
   status: number;
   headers: [string, string][];
-  /** base64 of the body bytes, or null for no body. */
-  base64: string | null;
+  /** The body as text (sent UTF-8 encoded), as the base64 of its bytes (an action's binary body), or null for none. */
+  body: { text: string } | { base64: string } | null;
 }
 
 const text = (status: number, contentType: string, body: string): WebResponse => ({
   status,
   headers: [["content-type", contentType]],
-  base64: textToBase64(body),
+  body: { text: body },
 });
 
 const invalidMedia = (type: string) => new WhiskError(400, `Response is not valid '${type}'.`);
@@ -201,12 +201,12 @@ function httpResponse(result: unknown): WebResponse {
   const declared = headers.find(([name]) => name.toLowerCase() === "content-type")?.[1];
 
   if (body === undefined || body === null || body === "") {
-    return { status: status ?? 204, headers: withoutType, base64: null };
+    return { status: status ?? 204, headers: withoutType, body: null };
   }
   if (typeof body !== "string") {
     const type = declared ? mediaType(declared) : "application/json";
     if (!JSON_FAMILY.test(type)) throw new WhiskError(400, "Response type in header did not match generated content type.");
-    return { status: status ?? 200, headers: [...withoutType, ["content-type", declared ?? "application/json"]], base64: textToBase64(JSON.stringify(body)) };
+    return { status: status ?? 200, headers: [...withoutType, ["content-type", declared ?? "application/json"]], body: { text: JSON.stringify(body) } };
   }
   const type = declared ? mediaType(declared) : "text/html";
   if (!/^[\w.+-]+\/[\w.+-]+$/.test(type)) throw new WhiskError(400, "Response did not specify a known content-type.");
@@ -214,9 +214,9 @@ function httpResponse(result: unknown): WebResponse {
   const binary = (JSON_FAMILY.test(type) && isBinaryCode(body)) || (!/^text\//.test(type) && !JSON_FAMILY.test(type) && isBinaryMedia(type));
   if (binary) {
     if (!isBinaryCode(body) && body.trim() !== "") throw new WhiskError(400, "Response type in header did not match generated content type.");
-    return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], base64: body.trim() };
+    return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], body: { base64: body.trim() } };
   }
-  return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], base64: textToBase64(body) };
+  return { status: status ?? 200, headers: [...withoutType, ["content-type", contentType]], body: { text: body } };
 }
 
 /** The HTTP response for an action's result under an extension. */

@@ -7,7 +7,6 @@ import {
   developerError,
   requestedActivation,
   resultResponse,
-  resultSize,
   timeoutResponse,
   whiskError,
   type ActivationRecord,
@@ -22,11 +21,12 @@ import {
   isTruthyAnnotation,
 } from "../core/entities.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
+import { jsonBytes } from "../core/json-size.js";
 import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js";
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
-import { RESOLUTION_TTL_MS, ResolutionCache, type ResolvedAction } from "../core/resolve.js";
+import { RESOLUTION_TTL_MS, ResolutionCache, type ForgottenResolution, type ResolvedAction } from "../core/resolve.js";
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
 import type { Identity } from "../ports/identity.js";
 import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
@@ -48,6 +48,8 @@ const DEADLINE_GRACE_MS = 2_000;
 const RELEASE_WAIT_MS = 1_000;
 /** Resolved actions are also refreshed on this schedule, for changes no invalidation reaches. */
 const RESOLVED_TTL_MS = RESOLUTION_TTL_MS;
+/** At most this many forgotten actions are read again after one invalidation (a package's may name thousands). */
+const MAX_REFRESHED = 16;
 
 export interface ExecutorDeps {
   store: Store;
@@ -70,10 +72,14 @@ export interface ExecutorDeps {
   /**
    * Makes a finished record durable; resolves once it cannot be lost (it may
    * reach the store a moment later). Defaults to writing the store directly.
+   * `resultBytes`, when known, is the UTF-8 size of the result's JSON, already
+   * measured against the result limit: a writer need not serialise it again.
    */
-  recordActivation?: (record: ActivationRecord) => Promise<void>;
+  recordActivation?: (record: ActivationRecord, resultBytes?: number) => Promise<void>;
   /** Counts every record this executor makes, once it is recorded. */
   observer?: ActivationObserver;
+  /** Keeps work started after an answer alive (a Durable Object's waitUntil); without it, the work just runs. */
+  background?: (work: Promise<void>) => void;
   now?: () => number;
 }
 
@@ -85,6 +91,8 @@ export class ActivationExecutor {
   private readonly now: () => number;
   private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
   private readonly slots: IsolateSlots;
+  /** The result size measured for a record this executor built (records of runs that answered a result). */
+  private readonly resultBytes = new WeakMap<ActivationRecord, number>();
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
@@ -92,7 +100,7 @@ export class ActivationExecutor {
     this.deadlines = new DeadlineClock(this.now);
     const recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
     this.recordActivation = async (record) => {
-      await recordActivation(record);
+      await recordActivation(record, this.resultBytes.get(record));
       deps.observer?.recorded(record);
     };
     this.resolutions = new ResolutionCache({ ttlMs: RESOLVED_TTL_MS, now: this.now });
@@ -103,9 +111,30 @@ export class ActivationExecutor {
    * namespace. An action reached under another name (through a binding of a
    * changed package) is not forgotten here: its copy expires within
    * RESOLVED_TTL_MS.
+   *
+   * What was forgotten was being invoked here, so it is read again at once,
+   * code included: the first invoke of a changed action (a new version, as
+   * a client typically sends right after its update) then finds it in hand
+   * instead of reading the store twice before it can start an isolate.
    */
   invalidate(refs: EntityRef[]): void {
-    this.resolutions.invalidate(refs);
+    const forgotten = this.resolutions.invalidate(refs);
+    if (forgotten.length === 0) return;
+    const work = this.refresh(forgotten.slice(0, MAX_REFRESHED));
+    if (this.deps.background) this.deps.background(work);
+    else void work; // refresh() settles every failure itself
+  }
+
+  /** Resolves and loads the code of forgotten actions; one that fails is left to its next invoke, which meets the failure. */
+  private async refresh(forgotten: ForgottenResolution[]): Promise<void> {
+    for (const { callerNamespace, addressed } of forgotten) {
+      try {
+        const action = await this.resolutions.resolve(this.deps.store, addressed, callerNamespace);
+        if (!isSequence(action.doc.exec) && action.codeDigest) await this.loadCode(action);
+      } catch {
+        // Deleted, or no longer reachable by that namespace: nothing to prepare.
+      }
+    }
   }
 
   /** Resolves the action a request names; throws OpenWhisk's errors for what cannot be invoked. */
@@ -144,16 +173,19 @@ export class ActivationExecutor {
       immutableParams(annotations, action.params),
     );
     await this.charge(identity.namespace, request.activationId);
-    const record = await this.execute({
-      activationId: request.activationId,
-      transactionId: request.transactionId,
-      action: request.action,
-      identity,
-      params,
-      receivedAt: request.receivedAt,
-      apiHost: request.apiHost,
-      leased: true,
-    });
+    const record = await this.execute(
+      {
+        activationId: request.activationId,
+        transactionId: request.transactionId,
+        action: request.action,
+        identity,
+        params,
+        receivedAt: request.receivedAt,
+        apiHost: request.apiHost,
+        leased: true,
+      },
+      action,
+    );
     return { kind: "record", record, customOptions };
   }
 
@@ -188,15 +220,17 @@ export class ActivationExecutor {
    * gives it back when it ends, however it ends, before it is answered (a
    * caller's next invoke must not find its own finished activation still in
    * flight); the release overlaps the record's write, and is waited for at
-   * most RELEASE_WAIT_MS (a place not released expires).
+   * most RELEASE_WAIT_MS (a place not released expires). `resolved` is the
+   * action when the caller has just resolved it for this request (a web
+   * request, to check its annotations).
    */
-  async execute(request: InvokeRequest): Promise<ActivationRecord> {
+  async execute(request: InvokeRequest, resolved?: ResolvedAction): Promise<ActivationRecord> {
     let releasing: Promise<unknown> | undefined;
     const release = () => {
       if (request.leased) releasing ??= this.releasePlace({ namespace: request.identity.namespace, activationId: request.activationId });
     };
     try {
-      return await this.executeActivation(request, release);
+      return await this.executeActivation(request, release, resolved);
     } finally {
       release();
       if (releasing) await this.deadlines.race(releasing, this.now() + RELEASE_WAIT_MS);
@@ -211,8 +245,8 @@ export class ActivationExecutor {
     }
   }
 
-  private async executeActivation(request: InvokeRequest, ended: () => void): Promise<ActivationRecord> {
-    const action = await this.resolve(request);
+  private async executeActivation(request: InvokeRequest, ended: () => void, resolved?: ResolvedAction): Promise<ActivationRecord> {
+    const action = resolved ?? (await this.resolve(request));
     assertNoImmutableOverride(request.params, immutableParams(action.doc.annotations, action.params));
     const { exec } = action.doc;
     let record: ActivationRecord;
@@ -313,10 +347,13 @@ export class ActivationExecutor {
       ? [...reply.logs, `${new Date(end).toISOString()} stderr: ${Messages.truncatedLogs(doc.limits.logs * MEGABYTE)}`]
       : reply.logs;
     const initTime = cold ? Math.max(0, end - start - (reply.runMs ?? 0)) : undefined;
-    return this.record(action, request, start, end, responseOf(reply, doc), logs, {
+    const { response, resultBytes } = responseOf(reply, doc);
+    const record = this.record(action, request, start, end, response, logs, {
       initTime,
       timedOut: reply.outcome === "timeout",
     });
+    if (resultBytes !== undefined) this.resultBytes.set(record, resultBytes);
+    return record;
   }
 
   private record(
@@ -346,18 +383,23 @@ export class ActivationExecutor {
   }
 }
 
-function responseOf(reply: RunReply, doc: StoredActionDoc): ActivationResponse {
+/**
+ * The response a reply makes, and for a result kept, its size: the result
+ * is serialised once here, in the invoker (the isolate's own measure is
+ * not to be trusted), and that size serves the limit and the record's writer.
+ */
+function responseOf(reply: RunReply, doc: StoredActionDoc): { response: ActivationResponse; resultBytes?: number } {
   switch (reply.outcome) {
     case "result": {
-      const size = resultSize(reply.result);
-      if (size > LIMITS.resultBytes) return developerError(Messages.truncatedResponse(size, LIMITS.resultBytes));
-      return resultResponse(reply.result);
+      const size = jsonBytes(reply.result);
+      if (size > LIMITS.resultBytes) return { response: developerError(Messages.truncatedResponse(size, LIMITS.resultBytes)) };
+      return { response: resultResponse(reply.result), resultBytes: size };
     }
     case "timeout":
-      return timeoutResponse(doc.limits.timeout);
+      return { response: timeoutResponse(doc.limits.timeout) };
     case "developer":
     case "init":
-      return developerError(reply.message);
+      return { response: developerError(reply.message) };
   }
 }
 

@@ -1,11 +1,11 @@
 // The invoker's executor (src/invoker/executor.ts) on the fast tier's ports:
 // the real SqlStore on SQLite in memory and fake isolates.
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import { LIMITS, MEGABYTE } from "../../src/core/limits.js";
 import { IsolateStartError } from "../../src/ports/isolate-host.js";
-import { putAction, ref } from "../support/entities.js";
+import { putAction, ref, storedAction } from "../support/entities.js";
 import { IsolateCrash } from "../support/fake-isolates.js";
 import { API_HOST, createTestPlatform, invokeRequest, type TestPlatform } from "../support/platform.js";
 
@@ -110,6 +110,21 @@ describe("executor: results", () => {
     expect(record.response.statusCode).toBe(0);
   });
 
+  it("hands the record's writer the result size it measured for the limit", async () => {
+    const written: [string, number | undefined][] = [];
+    t = createTestPlatform({ recordActivation: async (record, resultBytes) => void written.push([record.activationId, resultBytes]) });
+    const action = await putAction(t.store, "guest/sized");
+    t.isolates.define("/guest/sized", () => ({ name: "José" }));
+    const ok = await t.executor.execute(invokeRequest(action));
+    t.isolates.define("/guest/sized", () => ({ blob: "b".repeat(LIMITS.resultBytes) }));
+    const refused = await t.executor.execute(invokeRequest(action));
+    // UTF-8 bytes of {"name":"José"}; a refused result is not kept, so it has no size to pass on.
+    expect(written).toEqual([
+      [ok.activationId, 16],
+      [refused.activationId, undefined],
+    ]);
+  });
+
   it("answers 404 for an action that does not exist, and runs nothing", async () => {
     await expect(t.executor.execute(invokeRequest(ref("guest/nothing")))).rejects.toMatchObject({ status: 404 });
     expect(t.isolates.runs).toEqual([]);
@@ -206,6 +221,23 @@ describe("executor: failing isolates", () => {
 });
 
 describe("executor: places and caches", () => {
+  it("resolves a web request's action once, for its annotations and its run", async () => {
+    await t.store.putSubject({ uuid: "u", keyHash: "h", namespace: "guest", subject: "guest" });
+    const action = await putAction(t.store, "guest/page", { annotations: [{ key: "web-export", value: true }] });
+    t.isolates.define("/guest/page", (params) => ({ method: params.__ow_method }));
+    const resolve = vi.spyOn(t.executor, "resolve");
+    const outcome = await t.executor.executeWeb({
+      activationId: "a".repeat(32),
+      transactionId: "t",
+      action,
+      web: { method: "GET", headers: {}, path: "", query: "" },
+      receivedAt: Date.now(),
+      apiHost: API_HOST,
+    });
+    expect(outcome).toMatchObject({ kind: "record", record: { response: { result: { method: "get" } } } });
+    expect(resolve).toHaveBeenCalledTimes(1);
+  });
+
   it("gives back the place of a leased activation before answering, whatever its outcome", async () => {
     const ok = await putAction(t.store, "guest/ok");
     const bad = await putAction(t.store, "guest/bad");
@@ -240,6 +272,31 @@ describe("executor: places and caches", () => {
     // A new version gets an isolate of its own.
     expect(t.isolates.runs[2].cold).toBe(true);
     expect(t.isolates.runs[2].key).not.toBe(t.isolates.runs[0].key);
+  });
+
+  it("reads a changed action it was invoking, code included, when told of the change, so its next invoke reads nothing", async () => {
+    const action = await putAction(t.store, "guest/updated", { code: "function main() { return { v: 1 }; }" });
+    const unused = await putAction(t.store, "guest/unused");
+    t.isolates.define("/guest/updated", (_p, run) => ({ version: run.request.actionVersion }));
+    await t.executor.execute(invokeRequest(action));
+
+    const next = await storedAction(action, { code: "function main() { return { v: 2 }; }", version: "0.0.2" });
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+    const getEntity = vi.spyOn(t.store, "getEntity");
+    const getCode = vi.spyOn(t.store, "getCode");
+    t.executor.invalidate([action, unused]);
+    await vi.waitFor(() => expect(getCode).toHaveBeenCalledWith(next.code.digest));
+    // Only what was being invoked here is read again.
+    expect(getEntity.mock.calls.map(([read]) => read.name)).toEqual(["updated"]);
+
+    getEntity.mockClear();
+    getCode.mockClear();
+    const updated = await t.executor.execute(invokeRequest(action));
+    expect(updated.response.result).toEqual({ version: "0.0.2" });
+    expect(t.isolates.built.get(t.isolates.runs[1].key)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining("v: 2") });
+    expect(getEntity).not.toHaveBeenCalled();
+    expect(getCode).not.toHaveBeenCalled();
   });
 
   it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {

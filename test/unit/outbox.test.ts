@@ -57,6 +57,29 @@ describe("activation outbox", () => {
     expect(await store.getActivation("guest", big.activationId)).toEqual(big);
   });
 
+  it("sizes a record by the result size its caller measured as it would by serialising the result", async () => {
+    const withResult = (n: number) => {
+      const r = record(n);
+      r.response = { ...r.response, result: { blob: "z".repeat(130_000) } };
+      return r;
+    };
+    const putActivations = vi.spyOn(store, "putActivations").mockRejectedValue(new Error("hold them"));
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const measured = [1, 2, 3].map(withResult);
+    await Promise.all(measured.map((r) => outbox.add(r, JSON.stringify(r.response.result).length)));
+    const unmeasured = [4, 5, 6].map(withResult);
+    await Promise.all(unmeasured.map((r) => outbox.add(r)));
+    // Two fit under 1 MB, the third starts another batch, both ways.
+    expect([...storage.values.values()].map((batch) => (batch as { activationId: string }[]).map((r) => r.activationId))).toEqual([
+      [measured[0].activationId, measured[1].activationId],
+      [measured[2].activationId],
+      [unmeasured[0].activationId, unmeasured[1].activationId],
+      [unmeasured[2].activationId],
+    ]);
+    await vi.waitFor(() => expect(putActivations).toHaveBeenCalled());
+    vi.restoreAllMocks();
+  });
+
   it("splits records that together outgrow a storage value into batches", async () => {
     const records = [1, 2, 3].map((n) => record(n, ["y".repeat(130_000)]));
     const putActivations = vi.spyOn(store, "putActivations").mockRejectedValue(new Error("hold them"));

@@ -77,7 +77,9 @@ describe("ResolutionCache", () => {
     await cache.resolve(reader, ref("guest/b"), "guest");
     const reads = counter.reads;
 
-    cache.invalidate([ref("guest/a")]);
+    // It says what it forgot: who resolved which name (an invoker reads those again).
+    expect(cache.invalidate([ref("guest/a")])).toEqual([{ callerNamespace: "guest", addressed: ref("guest/a") }]);
+    expect(cache.invalidate([ref("guest/a")])).toEqual([]);
     await cache.resolve(reader, ref("guest/b"), "guest");
     expect(counter.reads).toBe(reads);
     await cache.resolve(reader, ref("guest/a"), "guest");

@@ -166,6 +166,25 @@ describe("blocking invokes", () => {
     });
     expect(res.status).toBe(400);
   });
+
+  it("limits parameters to 1 MB as JSON writes them, not as the request spelled them", async () => {
+    await createAction("sized", "function main(p) { return { length: (p.p || '').length + (p.n || 0) }; }");
+    const json = { "content-type": "application/json" };
+    const limit = 1024 * 1024;
+    const over = await call("POST", "/api/v1/namespaces/_/actions/sized?blocking=true", { body: { p: "x".repeat(limit) } });
+    expect(over.status).toBe(413);
+    expect(over.body.error).toBe(`Request larger than allowed: ${limit + '{"p":""}'.length} > ${limit} bytes.`);
+    const exact = await call("POST", "/api/v1/namespaces/_/actions/sized?blocking=true&result=true", { body: { p: "x".repeat(limit - '{"p":""}'.length) } });
+    expect(exact.body).toEqual({ length: limit - '{"p":""}'.length });
+    // Spaces do not count; a short exponent counts as the digits it stands for.
+    const padded = `{"p":"${"x".repeat(10)}"}${" ".repeat(limit)}`;
+    expect((await call("POST", "/api/v1/namespaces/_/actions/sized?blocking=true&result=true", { raw: padded, headers: json })).body).toEqual({ length: 10 });
+    const numbers = `{"a":[${Array(60_000).fill("1e20").join(",")}]}`;
+    const grown = await call("POST", "/api/v1/namespaces/_/actions/sized?blocking=true", { raw: numbers, headers: json });
+    expect(numbers.length).toBeLessThan(limit);
+    expect(grown.status).toBe(413);
+    expect(grown.body.error).toBe(`Request larger than allowed: ${JSON.stringify(JSON.parse(numbers)).length} > ${limit} bytes.`);
+  });
 });
 
 describe("logs", () => {
@@ -246,6 +265,19 @@ describe("isolates", () => {
     });
     const withKey = await invoke("environment", "blocking=true&result=true");
     expect(withKey.body.key).toBe(GUEST_KEY);
+  });
+
+  it("gives the same __OW_ environment through node:process, imported or required", async () => {
+    await createAction(
+      "imported",
+      `import imported from "node:process";
+      export function main() { return { id: imported.env.__OW_ACTIVATION_ID, same: imported === globalThis.process }; }`,
+    );
+    const esm = await invoke("imported");
+    expect(esm.body.response.result).toEqual({ id: esm.body.activationId, same: true });
+    await createAction("required", `function main() { return { id: require("node:process").env.__OW_ACTIVATION_ID }; }`);
+    const cjs = await invoke("required");
+    expect(cjs.body.response.result).toEqual({ id: cjs.body.activationId });
   });
 
   it("passes init parameters as environment, not as arguments", async () => {
