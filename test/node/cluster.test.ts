@@ -18,7 +18,6 @@ const SLEEP_JS = `function main(p) {
 }`;
 const SPIN_JS = "function main() { while (true) {} }";
 
-
 describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQL and NATS JetStream", () => {
   let cluster: NodeCluster;
   const ow = (i = 0) => client({ apihost: cluster.controllers[i].url });

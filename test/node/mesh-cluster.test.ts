@@ -22,7 +22,6 @@ const SLEEPER = `function main(p) {
   return new Promise((resolve) => setTimeout(() => resolve({ n: p.n }), p.ms));
 }`;
 
-
 describe.skipIf(!services)("Node host under load: invokers joining, killed and drained mid-run", () => {
   let cluster: NodeCluster;
   const ow = (i: number) => client({ apihost: cluster.controllers[i % cluster.controllers.length]!.url });

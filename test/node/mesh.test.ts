@@ -29,7 +29,6 @@ const services = await testServices();
 
 const POLICY: DeliveryPolicy = { attempts: 3, retryDelayMs: () => 200, ackWaitMs: 3_000, concurrency: 4 };
 
-
 function invokeMessage(action: string): DispatchMessage {
   return {
     type: "invoke",

@@ -39,7 +39,6 @@ async function scrape(process: HostProcess): Promise<Scrape> {
       .reduce((sum, s) => sum + s.value, 0);
 }
 
-
 const status = (url: string) => fetch(url).then((res) => res.status);
 
 describe.skipIf(!services)("Node host operations: /metrics, /readyz and the SIGTERM drain", () => {
