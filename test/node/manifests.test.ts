@@ -39,14 +39,19 @@ type K8sObject = any;
  */
 type Peer = { component: string } | { namespace: string } | { ip: string };
 
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+/** Waits until something accepts connections on `port`; `exited` says why nothing will (the server died). */
+async function listening(port: number, exited: () => string | undefined): Promise<void> {
+  // A loaded machine (the whole suite at once) can take seconds to start nats-server with JetStream.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = createConnection(port, "127.0.0.1", () => resolve(true)).on("error", () => resolve(false));
       socket.unref();
       setTimeout(() => socket.destroy(), 200);
     });
     if (open) return;
+    const why = exited();
+    if (why !== undefined) throw new Error(`nats-server exited before listening on ${port}: ${why}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`nothing listens on ${port}`);
@@ -335,13 +340,15 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     const port = await freePort();
     const server = spawn("nats-server", ["--config", join(work, "nats.conf"), "-a", "127.0.0.1", "-p", String(port)], {
       env: { ...process.env, NATS_PASSWORD: decodeSecret("NATS_PASSWORD") },
-      stdio: "ignore",
+      stdio: ["ignore", "ignore", "pipe"],
     });
+    let stderr = "";
+    server.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     try {
       const url = controllerNatsUrl();
       url.host = `127.0.0.1:${port}`;
       const attempt = (options: { servers: string; user?: string; pass?: string }) => connect({ ...options, timeout: 2_000, reconnect: false });
-      await listening(port);
+      await listening(port, () => (server.exitCode !== null || server.signalCode !== null ? `${server.exitCode ?? server.signalCode} ${stderr.slice(-500)}` : undefined));
       const nc = await attempt(natsConnectionOptions(url.href));
       await nc.flush();
       await nc.close();
