@@ -14,7 +14,10 @@ value_for() {
     GUEST_AUTH) echo "$(new_uuid):$(random_hex 32)" ;;
     POSTGRES_PASSWORD) random_hex 24 ;;
     INVOKER_SECRET) random_hex 32 ;;
-    NATS_PASSWORD) random_hex 24 ;;
+    # nats-server parses a variable's value as a config value: one that
+    # starts with a digit is read as a number and can fail to parse (the
+    # server then refuses to start), so the password starts with a letter.
+    NATS_PASSWORD) echo "n$(random_hex 24)" ;;
   esac
 }
 umask 077
