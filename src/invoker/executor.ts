@@ -74,9 +74,11 @@ export interface ExecutorDeps {
    * reach the store a moment later). Defaults to writing the store directly.
    * `resultBytes`, when known, is the UTF-8 size of the result's JSON, already
    * measured against the result limit: a writer need not serialise it again.
+   * Resolving to `false` says the id was recorded already (a run repeated by
+   * at-least-once delivery): the record is kept from the observer.
    */
-  recordActivation?: (record: ActivationRecord, resultBytes?: number) => Promise<void>;
-  /** Counts every record this executor makes, once it is recorded. */
+  recordActivation?: (record: ActivationRecord, resultBytes?: number) => Promise<boolean | void>;
+  /** Counts every record this executor makes, once it is recorded (a repeated run's dropped record is not counted). */
   observer?: ActivationObserver;
   /** Keeps work started after an answer alive (a Durable Object's waitUntil); without it, the work just runs. */
   background?: (work: Promise<void>) => void;
@@ -98,10 +100,10 @@ export class ActivationExecutor {
     this.now = deps.now ?? Date.now;
     this.slots = new IsolateSlots(deps.slots);
     this.deadlines = new DeadlineClock(this.now);
-    const recordActivation = deps.recordActivation ?? (async (record) => void (await deps.store.putActivation(record)));
+    const recordActivation = deps.recordActivation ?? ((record: ActivationRecord) => deps.store.putActivation(record));
     this.recordActivation = async (record) => {
-      await recordActivation(record, this.resultBytes.get(record));
-      deps.observer?.recorded(record);
+      const stored = await recordActivation(record, this.resultBytes.get(record));
+      if (stored !== false) deps.observer?.recorded(record);
     };
     this.resolutions = new ResolutionCache({ ttlMs: RESOLVED_TTL_MS, now: this.now });
   }

@@ -82,12 +82,14 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const store = new SqlStore(new PostgresSql(pool));
   // A record refused as a duplicate means an activation ran twice (at-least-once delivery at work).
   const records = { recorded: 0, duplicates: 0 };
-  const recordActivation = async (record: ActivationRecord) => {
-    if (await store.putActivation(record)) records.recorded++;
-    else {
-      records.duplicates++;
-      console.warn(`invoker: activation ${record.activationId} was already recorded; this run's record is dropped`);
+  const recordActivation = async (record: ActivationRecord): Promise<boolean> => {
+    if (await store.putActivation(record)) {
+      records.recorded++;
+      return true;
     }
+    records.duplicates++;
+    console.warn(`invoker: activation ${record.activationId} was already recorded; this run's record is dropped`);
+    return false;
   };
   const throttle = postgresThrottle(pool, store);
   const concurrency = postgresConcurrency(pool, store);

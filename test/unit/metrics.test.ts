@@ -127,6 +127,18 @@ describe("executor observer", () => {
     for (const r of observed) expect(await t.store.getActivation("guest", r.activationId)).toEqual(r);
   });
 
+  it("does not count a repeated run whose record the store already held", async () => {
+    const observed: ActivationRecord[] = [];
+    const t = createTestPlatform({ observer: { recorded: (r) => observed.push(r), throttled: () => {} } });
+    const action = await putAction(t.store, "guest/hello");
+    t.isolates.define("/guest/hello", () => ({}));
+    const request = invokeRequest(action);
+    await t.executor.execute(request);
+    // The same activation delivered again and run again: its record is refused as a duplicate.
+    await t.executor.execute(request);
+    expect(observed.map((r) => r.activationId)).toEqual([request.activationId]);
+  });
+
   it("reports nothing for an activation whose record could not be stored", async () => {
     const observed: ActivationRecord[] = [];
     const t = createTestPlatform({
