@@ -4,19 +4,10 @@ import { describe, expect, it } from "vitest";
 import { recordLostActivation } from "../../src/activation/failures.js";
 import { Messages } from "../../src/core/errors.js";
 import type { ConcurrencyGate } from "../../src/ports/admission.js";
-import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { memoryStore } from "../support/memory-sql.js";
+import { invokeRequest } from "../support/platform.js";
 
-const request: InvokeRequest = {
-  activationId: "0123456789abcdef0123456789abcdef",
-  transactionId: "t",
-  action: { namespace: "guest", name: "hello" },
-  identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "u:k" },
-  params: {},
-  receivedAt: 1_000,
-  apiHost: "http://h",
-  leased: true,
-};
+const request = { ...invokeRequest({ namespace: "guest", name: "hello" }), leased: true };
 
 function gate(): ConcurrencyGate & { released: string[] } {
   const released: string[] = [];
