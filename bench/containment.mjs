@@ -11,13 +11,11 @@
 // Prints a Markdown section for docs/benchmarks.md.
 import { parseArgs } from "node:util";
 import { strToU8, zipSync } from "fflate";
-import { startLocalServer } from "./local-server.mjs";
+import { GUEST_AUTH, percentile, startLocalServer } from "./local-server.mjs";
 
 const { values: options } = parseArgs({ options: { long: { type: "boolean", default: false } } });
-const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const OTHER = "5a1b2c3d-0000-4000-8000-000000000002:otherKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU";
 
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function client(base, key) {
@@ -50,7 +48,7 @@ try {
   server.wskadmin("user", "create", "other", "--auth", OTHER);
   // The loops here are far above the default 120 invokes a minute a namespace gets.
   for (const namespace of ["guest", "other"]) server.wskadmin("limits", "set", namespace, "--invocationsPerMinute", "1000000");
-  const guest = client(base, GUEST);
+  const guest = client(base, GUEST_AUTH);
   const other = client(base, OTHER);
 
   await create(other, "echo", "function main(p) { return { i: p.i } }");

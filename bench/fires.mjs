@@ -9,8 +9,8 @@
 //
 //   node bench/fires.mjs [--rate 100] [--seconds 30] [--max-in-flight 200]
 import { parseArgs } from "node:util";
-import { startLocalServer } from "./local-server.mjs";
-import { api, percentile, prepare } from "./nonblocking.mjs";
+import { api, percentile, startLocalServer } from "./local-server.mjs";
+import { prepare } from "./nonblocking.mjs";
 
 /** Lists every activation of `name` (docs), newest first, `count` at most. */
 async function listAll(url, name, count) {

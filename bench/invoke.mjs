@@ -24,7 +24,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, waitFor } from "./local-server.mjs";
+import { AUTH, api, freePort, median, percentile, waitFor } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -38,8 +38,6 @@ const DURATION = Number(options.duration);
 const CONNECTIONS = Number(options.connections);
 const ROUNDS = Number(options.rounds);
 const COLD_SAMPLES = Number(options.cold);
-const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const AUTH = `Basic ${Buffer.from(GUEST).toString("base64")}`;
 const ROOT = new URL("..", import.meta.url).pathname;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
@@ -125,17 +123,6 @@ function load(url, init = {}, pgid) {
   });
 }
 
-async function api(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: AUTH, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 /** The hello and webhello actions, with the guest namespace's invocation limit lifted far above the load. */
 async function prepare(edge) {

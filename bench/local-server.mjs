@@ -8,6 +8,24 @@ import { join } from "node:path";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
+/** The development guest key both local hosts seed (.dev.vars), and its Authorization header. */
+export const GUEST_AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+export const AUTH = `Basic ${Buffer.from(GUEST_AUTH).toString("base64")}`;
+
+/** A JSON call to the API as guest: its status and parsed body (undefined when empty). */
+export async function api(base, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: AUTH, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+export const median = (xs) => percentile(xs, 0.5);
+
 export const freePort = () =>
   new Promise((resolve) => {
     const server = createServer();
@@ -122,7 +140,7 @@ export async function startNodeServer(prefix) {
 }
 
 /** OpenWhisk's well-known development key of the guest namespace (.dev.vars), seeded by the controllers. */
-export const GUEST_AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+
 
 /**
  * The Node host as separate processes, as the Kubernetes manifests run it

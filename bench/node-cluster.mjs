@@ -24,7 +24,7 @@
 import autocannon from "autocannon";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { GUEST_AUTH, startNodeCluster } from "./local-server.mjs";
+import { AUTH, api, median, percentile, startNodeCluster } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -47,24 +47,11 @@ const ACTIONS = Number(options.actions);
 const NONBLOCKING = Number(options.nonblocking);
 const IN_FLIGHT = Number(options.inflight);
 const COLD_SAMPLES = Number(options.cold);
-const AUTH = `Basic ${Buffer.from(GUEST_AUTH).toString("base64")}`;
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 const EXPECTED = JSON.stringify({ payload: "Hello, World!" });
 const NAMES = Array.from({ length: ACTIONS }, (_, i) => `hello-${i}`);
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const percentile = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-const median = (xs) => percentile(xs, 0.5);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function api(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: AUTH, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
 
 function load(base, duration) {
   const requests = NAMES.map((name) => ({

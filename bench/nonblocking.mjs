@@ -13,21 +13,9 @@
 import autocannon from "autocannon";
 import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startLocalServer } from "./local-server.mjs";
+import { AUTH, api, percentile, startLocalServer } from "./local-server.mjs";
 
-const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-export const AUTH = `Basic ${Buffer.from(GUEST).toString("base64")}`;
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
-
-export async function api(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: AUTH, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /**
  * CPU seconds used so far by the processes of group `pgid` (Linux /proc; 0
@@ -80,7 +68,6 @@ async function countRecorded(url, name) {
   return res.body.activations;
 }
 
-export const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 /** The waitTime annotations (accept to start of run) of the last `count` activations of `action`. */
 async function waitTimes(url, action, count) {

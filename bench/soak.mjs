@@ -17,7 +17,7 @@
 import autocannon from "autocannon";
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { startLocalServer, startNodeServer } from "./local-server.mjs";
+import { AUTH, startLocalServer, startNodeServer } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -32,8 +32,6 @@ const SECONDS = Number(options.seconds);
 const ACTIONS = Number(options.actions);
 const HOST = options.host;
 if (HOST !== "cloudflare" && HOST !== "node") throw new Error(`--host is cloudflare or node, not ${HOST}`);
-const GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const AUTH = `Basic ${Buffer.from(GUEST).toString("base64")}`;
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
