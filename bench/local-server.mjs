@@ -83,18 +83,18 @@ export async function startLocalServer(prefix) {
 }
 
 /**
- * `npm run start:node` in its own process group, on a database and NATS
- * stream of its own (made from DATABASE_URL and NATS_URL, or the variables
- * .ci/services.sh prints); `stop()` kills the group and drops both.
+ * A database and a NATS stream name of their own for one Node-host run,
+ * from DATABASE_URL and NATS_URL (or what .ci/services.sh prints); `drop()`
+ * removes the database, the stream and the invokers' heartbeat bucket.
  */
-export async function startNodeServer(prefix) {
+async function nodeServices(prefix) {
   const adminUrl = process.env.DATABASE_URL ?? process.env.EDGEWHISK_TEST_DATABASE_URL;
   const natsUrl = process.env.NATS_URL ?? process.env.EDGEWHISK_TEST_NATS_URL;
   if (!adminUrl || !natsUrl) throw new Error("the Node host needs DATABASE_URL and NATS_URL (eval \"$(bash .ci/services.sh)\")");
+  const { default: pg } = await import("pg");
   const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const database = `${prefix}_${suffix}`;
   const stream = `${prefix.toUpperCase()}_${suffix.toUpperCase()}`;
-  const { default: pg } = await import("pg");
   const admin = async (sql) => {
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
@@ -107,10 +107,31 @@ export async function startNodeServer(prefix) {
   await admin(`CREATE DATABASE ${database}`);
   const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
+  const drop = async () => {
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    try {
+      const { connect } = await import("@nats-io/transport-node");
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const nc = await connect({ servers: natsUrl });
+      const jsm = await jetstreamManager(nc);
+      // The bucket's name is src/node/membership.ts's membershipBucket(stream).
+      for (const name of [stream, `KV_${stream}-invokers`]) await jsm.streams.delete(name).catch(() => undefined);
+      await nc.close();
+    } catch {}
+  };
+  return { databaseUrl: String(databaseUrl), natsUrl, stream, drop };
+}
+
+/**
+ * `npm run start:node` in its own process group, on a database and NATS
+ * stream of its own (nodeServices); `stop()` kills the group and drops both.
+ */
+export async function startNodeServer(prefix) {
+  const services = await nodeServices(prefix);
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "src/node/local.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DATABASE_URL: String(databaseUrl), NATS_URL: natsUrl, NATS_STREAM: stream },
+    env: { ...process.env, PORT: String(port), DATABASE_URL: services.databaseUrl, NATS_URL: services.natsUrl, NATS_STREAM: services.stream },
     detached: true,
     stdio: "ignore",
   });
@@ -120,14 +141,7 @@ export async function startNodeServer(prefix) {
       process.kill(-child.pid, "SIGKILL");
     } catch {}
     await new Promise((r) => setTimeout(r, 500));
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    try {
-      const { connect } = await import("@nats-io/transport-node");
-      const { jetstreamManager } = await import("@nats-io/jetstream");
-      const nc = await connect({ servers: natsUrl });
-      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
-      await nc.close();
-    } catch {}
+    await services.drop();
   };
   try {
     await waitFor(`${url}/api/v1`);
@@ -135,38 +149,25 @@ export async function startNodeServer(prefix) {
     await stop();
     throw err;
   }
-  const wskadmin = (...args) => runWskadmin([...args, "--database-url", String(databaseUrl)]);
+  const wskadmin = (...args) => runWskadmin([...args, "--database-url", services.databaseUrl]);
   return { url, pgid: child.pid, wskadmin, stop };
 }
-
-/** OpenWhisk's well-known development key of the guest namespace (.dev.vars), seeded by the controllers. */
-
 
 /**
  * The Node host as separate processes, as the Kubernetes manifests run it
  * (test/node/cluster.ts does the same for the tests): `controllers`
  * controllers and `invokers` invokers, each in its own process group, on a
- * database and NATS stream of their own, on loopback. `stop()` kills every
- * group and drops the database, the stream and the invokers' heartbeat bucket.
+ * database and NATS stream of their own (nodeServices), on loopback.
+ * `stop()` kills every group and drops them.
  */
 export async function startNodeCluster(prefix, { controllers = 1, invokers = 1, invokerEnv = {}, controllerEnv = {} } = {}) {
-  const adminUrl = process.env.DATABASE_URL ?? process.env.EDGEWHISK_TEST_DATABASE_URL;
-  const natsUrl = process.env.NATS_URL ?? process.env.EDGEWHISK_TEST_NATS_URL;
-  if (!adminUrl || !natsUrl) throw new Error("the Node host needs DATABASE_URL and NATS_URL (eval \"$(bash .ci/services.sh)\")");
-  const { default: pg } = await import("pg");
   const { randomBytes } = await import("node:crypto");
-  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const database = `${prefix}_${suffix}`;
-  const stream = `${prefix.toUpperCase()}_${suffix.toUpperCase()}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`).finally(() => admin.end());
-  const databaseUrl = new URL(adminUrl);
-  databaseUrl.pathname = `/${database}`;
+  const services = await nodeServices(prefix);
+  const databaseUrl = services.databaseUrl;
 
   const controllerPorts = await Promise.all(Array.from({ length: controllers }, freePort));
   const invokerPorts = await Promise.all(Array.from({ length: invokers }, freePort));
-  const common = { DATABASE_URL: String(databaseUrl), NATS_URL: natsUrl, NATS_STREAM: stream, INVOKER_SECRET: randomBytes(32).toString("hex") };
+  const common = { DATABASE_URL: databaseUrl, NATS_URL: services.natsUrl, NATS_STREAM: services.stream, INVOKER_SECRET: randomBytes(32).toString("hex") };
   const processes = [
     ...controllerPorts.map((port) => ({ role: "controller", port, env: { ...common, GUEST_AUTH, ...controllerEnv } })),
     ...invokerPorts.map((port, n) => ({
@@ -198,18 +199,7 @@ export async function startNodeCluster(prefix, { controllers = 1, invokers = 1, 
       } catch {}
     }
     await new Promise((r) => setTimeout(r, 500));
-    const dropping = new pg.Client({ connectionString: adminUrl });
-    await dropping.connect().then(() => dropping.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch(() => undefined);
-    await dropping.end().catch(() => undefined);
-    try {
-      const { connect } = await import("@nats-io/transport-node");
-      const { jetstreamManager } = await import("@nats-io/jetstream");
-      const nc = await connect({ servers: natsUrl });
-      const jsm = await jetstreamManager(nc);
-      // The bucket's name is src/node/membership.ts's membershipBucket(stream).
-      for (const name of [stream, `KV_${stream}-invokers`]) await jsm.streams.delete(name).catch(() => undefined);
-      await nc.close();
-    } catch {}
+    await services.drop();
   };
   try {
     // Controllers and invokers at once, as the tests start them (the controllers apply the migrations).
@@ -218,12 +208,12 @@ export async function startNodeCluster(prefix, { controllers = 1, invokers = 1, 
     await stop();
     throw err;
   }
-  const wskadmin = (...args) => runWskadmin([...args, "--database-url", String(databaseUrl)]);
+  const wskadmin = (...args) => runWskadmin([...args, "--database-url", databaseUrl]);
   return {
     url: processes[0].url,
     controllers: processes.filter((p) => p.role === "controller"),
     invokers: processes.filter((p) => p.role === "invoker"),
-    databaseUrl: String(databaseUrl),
+    databaseUrl,
     wskadmin,
     stop,
   };
