@@ -14,6 +14,11 @@ export interface EnvVar {
 
 export const CONTROLLER_ENV: readonly EnvVar[] = [
   { name: "PORT", required: false, description: "HTTP port of the API (default 3000)" },
+  {
+    name: "OPS_PORT",
+    required: false,
+    description: "HTTP port of /readyz and /metrics (default 9090), apart from the API's so the public load balancer never serves them",
+  },
   { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for work in hand before exiting (default 60000)" },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled)" },
@@ -63,6 +68,7 @@ export const INVOKER_ENV: readonly EnvVar[] = [
 
 export const DEFAULT_CONTROLLER_PORT = 3000;
 export const DEFAULT_INVOKER_PORT = 8080;
+export const DEFAULT_OPS_PORT = 9090;
 const DEFAULT_STREAM = "EDGEWHISK";
 const DEFAULT_CONCURRENCY = 32;
 
@@ -74,10 +80,10 @@ function read(env: Env, vars: readonly EnvVar[]): Record<string, string | undefi
   return Object.fromEntries(vars.map((v) => [v.name, env[v.name]?.trim() || undefined]));
 }
 
-function port(text: string | undefined, fallback: number): number {
+function port(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new Error(`PORT is not a port: ${text}`);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new Error(`${name} is not a port: ${text}`);
   return value;
 }
 
@@ -164,6 +170,8 @@ const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "pos
 
 export interface ControllerConfig {
   port: number;
+  /** Port of the operations endpoints (/readyz, /metrics), which the API's port does not serve. */
+  opsPort: number;
   databaseUrl: string;
   natsUrl: string;
   invokerSecret: string;
@@ -210,7 +218,8 @@ export interface InvokerConfig {
 export function controllerConfig(env: Env = process.env): ControllerConfig {
   const v = read(env, CONTROLLER_ENV);
   return {
-    port: port(v.PORT, DEFAULT_CONTROLLER_PORT),
+    port: port("PORT", v.PORT, DEFAULT_CONTROLLER_PORT),
+    opsPort: port("OPS_PORT", v.OPS_PORT, DEFAULT_OPS_PORT),
     databaseUrl: v.DATABASE_URL!,
     natsUrl: v.NATS_URL!,
     invokerSecret: secret(v.INVOKER_SECRET!),
@@ -232,7 +241,7 @@ export function invokerConfig(env: Env = process.env, hostname: string = os.host
     throw new Error(`WORKERD_CHILDREN is not a number of children (1-64): ${v.WORKERD_CHILDREN}`);
   }
   const controllerUrl = httpUrl("CONTROLLER_URL", v.CONTROLLER_URL!);
-  const listenPort = port(v.PORT, DEFAULT_INVOKER_PORT);
+  const listenPort = port("PORT", v.PORT, DEFAULT_INVOKER_PORT);
   const advertiseUrl = httpUrl("INVOKER_ADVERTISE_URL", v.INVOKER_ADVERTISE_URL ?? `http://${hostname}:${listenPort}`);
   const components = [v.DATABASE_URL!, v.NATS_URL!, controllerUrl, advertiseUrl];
   return {

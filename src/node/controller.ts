@@ -56,6 +56,8 @@ export type BackgroundTask = (services: ControllerServices) => Promise<RunningTa
 
 export interface RunningController {
   port: number;
+  /** Where /readyz and /metrics are served. */
+  opsPort: number;
   services: ControllerServices;
   stop(): Promise<void>;
 }
@@ -143,12 +145,13 @@ export async function startController(
 
   const drain = new Drain();
   const ops = opsEndpoints({ drain, metrics, ready: () => healthy(services) });
+  const liveness = async () => ((await healthy(services)) ? new Response("ok") : new Response("unavailable", { status: 503 }));
+  // The API's port is the public load balancer's: it answers /healthz (up or
+  // not, nothing more) and the API. Readiness with its counts and the metrics,
+  // which add up every tenant's activity, have a port of their own that only
+  // the kubelet and Prometheus reach (k8s/network-policies.yaml).
   const server: ServerType = await listen(async (request) => {
-    if (new URL(request.url).pathname === "/healthz") {
-      return (await healthy(services)) ? new Response("ok") : new Response("unavailable", { status: 503 });
-    }
-    const answered = ops(request);
-    if (answered) return answered;
+    if (new URL(request.url).pathname === "/healthz") return liveness();
     // Requests that still arrive while draining are answered too (endpoints take a moment to forget this pod).
     const leave = drain.enter();
     try {
@@ -157,12 +160,18 @@ export async function startController(
       leave();
     }
   }, config.port);
+  const opsServer: ServerType = await listen(async (request) => {
+    if (new URL(request.url).pathname === "/healthz") return liveness();
+    return ops(request) ?? new Response("not found", { status: 404 });
+  }, config.opsPort);
   drain.serving();
   const port = (server.address() as { port: number }).port;
-  console.log(`edgewhisk controller listening on :${port}`);
+  const opsPort = (opsServer.address() as { port: number }).port;
+  console.log(`edgewhisk controller listening on :${port} (operations on :${opsPort})`);
 
   return {
     port,
+    opsPort,
     services,
     async stop() {
       // Not ready from here on; the consumer stops pulling and finishes what it holds, as requests in flight do.
@@ -170,6 +179,7 @@ export async function startController(
       await Promise.all(running.map((task) => task.stop()));
       await requestsEnded;
       await closeServer(server);
+      await closeServer(opsServer);
       await Promise.all(deferred);
       membership.stop();
       await nats.drain();

@@ -94,6 +94,7 @@ const invoker = start("invoker", {
   CONTROLLER_URL: controllerUrl,
 });
 await waitUntilServing(`${invokerUrl}/healthz`, invoker);
-const controller = start("controller", { PORT: port, INVOKER_SECRET: invokerSecret, GUEST_AUTH: guestAuth });
+const opsPort = process.env.OPS_PORT ?? String(await freePort());
+const controller = start("controller", { PORT: port, OPS_PORT: opsPort, INVOKER_SECRET: invokerSecret, GUEST_AUTH: guestAuth });
 await waitUntilServing(`${controllerUrl}/healthz`, controller);
-console.log(`edgewhisk (Node host) is serving on ${controllerUrl}`);
+console.log(`edgewhisk (Node host) is serving on ${controllerUrl} (/readyz and /metrics on http://127.0.0.1:${opsPort})`);

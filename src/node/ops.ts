@@ -1,6 +1,7 @@
-// The operations endpoints both Node roles answer on their HTTP port, before
-// any authentication (Prometheus and the kubelet hold no secret; nothing
-// here names a tenant):
+// The operations endpoints both Node roles answer, before any authentication
+// (Prometheus and the kubelet hold no secret; nothing here names a tenant,
+// but the figures add up all of them): an invoker on its port, which only the
+// cluster reaches; a controller on its OPS_PORT, never on the public API's.
 //
 //   GET /readyz   200 while the process serves and wants work, 503 before that,
 //                 while draining, or when `ready` says a dependency is missing

@@ -24,16 +24,28 @@ export class HostProcess {
     readonly role: "controller" | "invoker",
     readonly port: number,
     private readonly env: Record<string, string>,
+    /** A controller's operations port (/readyz, /metrics); an invoker serves them on its own port. */
+    readonly opsPort?: number,
   ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Where this process answers /readyz and /metrics. */
+  get opsUrl(): string {
+    return `http://127.0.0.1:${this.opsPort ?? this.port}`;
+  }
+
   async start(): Promise<void> {
     const child = spawn(process.execPath, ["--import", "tsx", "src/node/main.ts", this.role], {
       cwd: ROOT,
-      env: { ...process.env, ...this.env, PORT: String(this.port) },
+      env: {
+        ...process.env,
+        ...this.env,
+        PORT: String(this.port),
+        ...(this.opsPort === undefined ? {} : { OPS_PORT: String(this.opsPort) }),
+      },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -137,13 +149,19 @@ export async function startCluster(services: TestServices, options: ClusterOptio
   const invoker = (port: number, n: number) =>
     new HostProcess("invoker", port, { ...invokerEnv, INVOKER_ID: `invoker-${n}`, INVOKER_ADVERTISE_URL: `http://127.0.0.1:${port}` });
   const invokers = invokerPorts.map(invoker);
+  const controllerOpsPorts = await Promise.all(controllerPorts.map(() => freePort()));
   const controllers = controllerPorts.map(
-    (port) =>
-      new HostProcess("controller", port, {
-        ...common,
-        GUEST_AUTH: GUEST_KEY,
-        ...options.controllerEnv,
-      }),
+    (port, n) =>
+      new HostProcess(
+        "controller",
+        port,
+        {
+          ...common,
+          GUEST_AUTH: GUEST_KEY,
+          ...options.controllerEnv,
+        },
+        controllerOpsPorts[n],
+      ),
   );
   const all = [...invokers, ...controllers];
   const addInvoker = async () => {

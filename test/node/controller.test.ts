@@ -19,6 +19,7 @@ describe.skipIf(!services)("controller entry", () => {
     stream = testStreamName(services!);
     const config = controllerConfig({
       PORT: "0",
+      OPS_PORT: "0",
       DATABASE_URL: database.url,
       NATS_URL: services!.natsUrl,
       NATS_STREAM: stream.name,

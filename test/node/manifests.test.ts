@@ -107,6 +107,11 @@ function policyAllows(objects: K8sObject[], labelsOf: (component: string) => Rec
 
 /** What each role's server answers on, for the probes and the scrapes. */
 const SERVED_PATHS = { controller: ["/healthz", "/readyz", "/metrics", "/api/v1"], invoker: ["/healthz", "/readyz", "/metrics"] };
+/**
+ * The container port each role serves /readyz and /metrics on: the
+ * controller's API port is public (the LoadBalancer's), so it has another.
+ */
+const OPS_PORT_NAME = { controller: "ops", invoker: "http" } as const;
 /** Our two roles, each a Deployment of that name. */
 const ROLES = ["controller", "invoker"] as const;
 
@@ -422,7 +427,9 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     });
 
     it("let Prometheus' namespace scrape controllers and invokers, and no other namespace reach invokers", () => {
-      expect(allows(monitoring, pod("controller"), 3000)).toBe(true);
+      expect(allows(monitoring, pod("controller"), 9090)).toBe(true);
+      expect(allows(outside, pod("controller"), 9090)).toBe(false);
+      expect(allows(pod("invoker"), pod("controller"), 9090)).toBe(false);
       expect(allows(monitoring, pod("invoker"), 8080)).toBe(true);
       expect(allows({ namespace: "default" }, pod("invoker"), 8080)).toBe(false);
     });
@@ -474,13 +481,16 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     }
   });
 
-  it("takes controllers and invokers out of service on /readyz and restarts them on /healthz, on their http port", () => {
+  it("takes controllers and invokers out of service on /readyz (the controller's on its ops port) and restarts them on /healthz", () => {
     for (const name of ROLES) {
       const c = container("Deployment", name);
-      expect(c.readinessProbe.httpGet, name).toEqual({ path: "/readyz", port: "http" });
+      expect(c.readinessProbe.httpGet, name).toEqual({ path: "/readyz", port: OPS_PORT_NAME[name] });
       expect(c.livenessProbe.httpGet, name).toEqual({ path: "/healthz", port: "http" });
       expect(portNumber(c, "http"), name).toBe(Number(envValue(c, "PORT").value));
     }
+    const controller = container("Deployment", "controller");
+    expect(portNumber(controller, "ops")).toBe(Number(envValue(controller, "OPS_PORT").value));
+    expect(portNumber(controller, "ops")).not.toBe(portNumber(controller, "http"));
   });
 
   it("gives invokers time to finish the longest action, and controllers their blocking wait, before they are killed", () => {
@@ -498,12 +508,12 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(preStopSeconds("controller")).toBeGreaterThanOrEqual(3);
   });
 
-  it("annotates controller and invoker pods for Prometheus to scrape /metrics on their http port", () => {
+  it("annotates controller and invoker pods for Prometheus to scrape /metrics on their operations port", () => {
     for (const name of ROLES) {
       const annotations = find("Deployment", name).spec.template.metadata.annotations ?? {};
       expect(annotations["prometheus.io/scrape"], name).toBe("true");
       expect(annotations["prometheus.io/path"], name).toBe("/metrics");
-      expect(Number(annotations["prometheus.io/port"]), name).toBe(portNumber(container("Deployment", name), "http"));
+      expect(Number(annotations["prometheus.io/port"]), name).toBe(portNumber(container("Deployment", name), OPS_PORT_NAME[name]));
     }
   });
 

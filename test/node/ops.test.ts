@@ -20,7 +20,7 @@ const SLEEP_JS = `function main(p) {
 type Scrape = (name: string, labels?: Record<string, string>) => number;
 
 async function scrape(process: HostProcess): Promise<Scrape> {
-  const res = await fetch(`${process.url}/metrics`);
+  const res = await fetch(`${process.opsUrl}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/plain");
   const text = await res.text();
@@ -55,10 +55,20 @@ describe.skipIf(!services)("Node host operations: /metrics, /readyz and the SIGT
 
   it("serves /readyz and /metrics on both roles without the invoker secret", async () => {
     for (const process of [...cluster.controllers, ...cluster.invokers]) {
-      expect(await status(`${process.url}/readyz`)).toBe(200);
+      expect(await status(`${process.opsUrl}/readyz`)).toBe(200);
       const metrics = await scrape(process);
       // prom-client's process metrics come along.
       expect(metrics("process_cpu_seconds_total")).toBeGreaterThan(0);
+    }
+    // The controllers' API port is the public load balancer's: it serves neither.
+    for (const controller of cluster.controllers) {
+      expect(controller.opsUrl).not.toBe(controller.url);
+      for (const path of ["/metrics", "/readyz"]) {
+        const res = await fetch(`${controller.url}${path}`);
+        expect(res.status, path).toBe(404);
+        expect(await res.text(), path).not.toMatch(/edgewhisk_|inFlight/);
+      }
+      expect(await status(`${controller.url}/healthz`)).toBe(200);
     }
     // The invoker's own routes still want the secret.
     expect((await fetch(`${cluster.invokers[0].url}/invoke`, { method: "POST", body: "{}" })).status).toBe(401);
@@ -123,11 +133,11 @@ describe.skipIf(!services)("Node host operations: /metrics, /readyz and the SIGT
     let answered = false;
     void answer.finally(() => (answered = true)).catch(() => {});
     const exited = draining.signal("SIGTERM");
-    await until(async () => ((await status(`${draining.url}/readyz`)) === 503 ? true : undefined), 2_000, "readiness to turn off");
+    await until(async () => ((await status(`${draining.opsUrl}/readyz`)) === 503 ? true : undefined), 2_000, "readiness to turn off");
     // Still listening, and still not ready, for as long as the invoke is in flight.
     const probes: (number | string)[] = [];
     while (!answered) {
-      probes.push(await status(`${draining.url}/readyz`).catch((err: Error) => err.message));
+      probes.push(await status(`${draining.opsUrl}/readyz`).catch((err: Error) => err.message));
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(probes.length).toBeGreaterThan(3);
