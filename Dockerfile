@@ -18,5 +18,5 @@ COPY migrations ./migrations
 COPY src ./src
 
 USER node
-EXPOSE 3000 8080
+EXPOSE 3000 8080 9090
 CMD ["node", "--import", "tsx", "src/node/main.ts", "controller"]
