@@ -1,7 +1,7 @@
 // Informational routes: the platform description at `/` and the API
 // description at `/api/v1`, shaped as OpenWhisk's controller answers them.
 import { Hono } from "hono";
-import { DEFAULT_NODEJS_KIND, NODEJS_KINDS } from "../core/kinds.js";
+import { DEFAULT_NODEJS_KIND, DEFAULT_PYTHON_KIND, NODEJS_KINDS, PYTHON_KINDS, PYTHON_RUNS } from "../core/kinds.js";
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import type { ApiEnv } from "./context.js";
 
@@ -32,6 +32,16 @@ export function platformInfo(apiPaths: string[]) {
         attached: false,
         requireMain: false,
         image: `edgewhisk/isolate-${kind.replace(":", "")}`,
+      })),
+      // Every Python kind runs the same bundled CPython; `runs` says which.
+      python: PYTHON_KINDS.map((kind) => ({
+        kind,
+        default: kind === DEFAULT_PYTHON_KIND,
+        deprecated: false,
+        attached: false,
+        requireMain: false,
+        image: `edgewhisk/isolate-${kind.replace(":", "")}`,
+        runs: PYTHON_RUNS,
       })),
     },
   };

@@ -55,6 +55,8 @@ export interface ExecutorDeps {
   store: Store;
   isolates: IsolateHost;
   runnerSource: string;
+  /** The runner of Python isolates (src/runtime/isolate/python-runner.js); without it Python actions fail to start. */
+  pythonRunnerSource?: string;
   /** Packages actions may require without bundling them (`openwhisk`). */
   preinstalled: PreinstalledPackages;
   /** Runs a sequence component (another action, possibly on another invoker). */
@@ -326,7 +328,12 @@ export class ActivationExecutor {
       memoryMb: doc.limits.memory,
       timeoutMs: doc.limits.timeout,
       build: async () =>
-        actionModules(this.deps.runnerSource, { code: await this.loadCode(action), binary: exec.binary, main }, this.deps.preinstalled),
+        actionModules(
+          this.deps.runnerSource,
+          { code: await this.loadCode(action), binary: exec.binary, main, kind: exec.kind },
+          this.deps.preinstalled,
+          this.deps.pythonRunnerSource,
+        ),
     };
 
     let reply: RunReply;

@@ -33,7 +33,7 @@ import { joinMesh } from "./invoker-mesh.js";
 import { connectNats } from "./nats-connection.js";
 import { dispatchWork } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
-import { preinstalled, runnerSource } from "./runner-source.js";
+import { preinstalled, pythonRunnerSource, runnerSource } from "./runner-source.js";
 import { NodeMetrics } from "./metrics.js";
 import { opsEndpoints } from "./ops.js";
 import { listen, closeServer } from "./serve.js";
@@ -98,6 +98,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     recordActivation,
     isolates: supervisor,
     runnerSource,
+    pythonRunnerSource,
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
     throttle,

@@ -7,4 +7,6 @@ const isolateFile = (name: string) => readFileSync(new URL(`../runtime/isolate/$
 
 export const runnerSource = isolateFile("runner.js");
 
+export const pythonRunnerSource = isolateFile("python-runner.js");
+
 export const preinstalled: PreinstalledPackages = { openwhisk: isolateFile("openwhisk.bundle.js") };

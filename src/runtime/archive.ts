@@ -223,15 +223,22 @@ export function archiveBoundsViolation(base64: string): string | undefined {
   }
 }
 
-function unpack(base64: string): Map<string, Uint8Array> {
-  const bytes = base64ToBytes(base64);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
-  }
+/** Throws the ArchiveError a run answers for what is not a zip, or a zip past ARCHIVE_BOUNDS. */
+function assertZip(bytes: Uint8Array): void {
   if (!isZip(bytes)) {
     throw new ArchiveError("There was an error uncompressing the action archive. The file type is unsupported");
   }
   assertBounds(bytes);
+}
+
+/** A Python action's archive is unpacked by the isolate itself; the invoker checks it as it would a Node one's. */
+export function assertPythonArchive(base64: string): void {
+  assertZip(base64ToBytes(base64));
+}
+
+function unpack(base64: string): Map<string, Uint8Array> {
+  const bytes = base64ToBytes(base64);
+  assertZip(bytes);
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);

@@ -8,6 +8,7 @@ export type WireModule = Exclude<ModuleSource, { data: ArrayBuffer }> | { base64
 export interface WireModules {
   mainModule: string;
   modules: Record<string, WireModule>;
+  python?: true;
 }
 
 export function encodeModules(set: ActionModules): WireModules {
@@ -17,7 +18,7 @@ export function encodeModules(set: ActionModules): WireModules {
       "data" in source ? { base64: bytesToBase64(new Uint8Array(source.data)) } : source,
     ]),
   );
-  return { mainModule: set.mainModule, modules };
+  return { mainModule: set.mainModule, modules, ...(set.python ? { python: true as const } : {}) };
 }
 
 export function decodeModules(wire: WireModules): ActionModules {
@@ -27,5 +28,5 @@ export function decodeModules(wire: WireModules): ActionModules {
       "base64" in source ? { data: base64ToBytes(source.base64).buffer as ArrayBuffer } : source,
     ]),
   );
-  return { mainModule: wire.mainModule, modules };
+  return { mainModule: wire.mainModule, modules, ...(wire.python ? { python: true as const } : {}) };
 }

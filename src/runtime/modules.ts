@@ -2,12 +2,16 @@
 // arrive as modules: isolates refuse eval/new Function.
 
 import { ArchiveError, archiveModules, type ArchiveModules } from "./archive.js";
+import { isPythonKind } from "../core/kinds.js";
+import { pythonActionModules } from "./python/python-modules.js";
 
 export type ModuleSource = { js: string } | { cjs: string } | { text: string } | { json: unknown } | { data: ArrayBuffer };
 
 export interface ActionModules {
   mainModule: string;
   modules: Record<string, ModuleSource>;
+  /** A Python isolate: its host adds the Pyodide modules and leaves nodejs_compat off (src/runtime/python/). */
+  python?: true;
 }
 
 const ESM_SYNTAX = /^\s*(export\s+(default\b|async\s+function|function|const|let|var|class|\{|\*)|import\s*(\{|\*|[\w$]+\s*(,|from))|import\s*["'])/m;
@@ -49,6 +53,8 @@ export interface ActionSource {
   binary: boolean;
   /** `exec.main`, defaulting to "main". */
   main: string;
+  /** `exec.kind`; a Python kind gets the Python runner's set. */
+  kind?: string;
 }
 
 /**
@@ -60,7 +66,12 @@ export function actionModules(
   runnerSource: string,
   source: ActionSource,
   preinstalled: PreinstalledPackages = {},
+  pythonRunnerSource?: string,
 ): ActionModules & { mainName: string } {
+  if (source.kind !== undefined && isPythonKind(source.kind)) {
+    if (pythonRunnerSource === undefined) throw new Error("this invoker was given no Python runner");
+    return { ...pythonActionModules(pythonRunnerSource, source), mainName: source.main };
+  }
   const runner = { "runner.js": { js: runnerSource } };
   if (!source.binary) {
     const action: ModuleSource = isEsModule(source.code) ? { js: source.code } : { cjs: asCommonJs(source.code, source.main) };

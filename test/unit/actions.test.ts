@@ -36,9 +36,14 @@ describe("action documents", () => {
   });
 
   it("refuses unknown kinds with the list of supported ones", () => {
-    expect(() => execFromPut({ kind: "python:3", code: "x" })).toThrow(
-      /The specified runtime 'python:3' is not supported by this platform. Valid values are: 'nodejs:18', 'nodejs:20', 'nodejs:22'/,
+    expect(() => execFromPut({ kind: "swift:5.7", code: "x" })).toThrow(
+      /The specified runtime 'swift:5.7' is not supported by this platform. Valid values are: 'nodejs:18', 'nodejs:20', 'nodejs:22', 'nodejs:default', 'python:3', 'python:3.10', 'python:3.11', 'python:3.12', 'python:default'/,
     );
+  });
+
+  it("keeps Python kinds as given and makes python:default the blessed one", () => {
+    for (const kind of ["python:3", "python:3.10", "python:3.11", "python:3.12"]) expect(execFromPut({ kind, code: "x" }).kind).toBe(kind);
+    expect(execFromPut({ kind: "python:default", code: "x" }).kind).toBe("python:3");
   });
 
   it("needs code for code kinds", () => {

@@ -115,10 +115,10 @@ describe("bad input changes nothing", () => {
   });
 
   it("refuses unknown kinds", async () => {
-    const res = await call("PUT", `${actionsPath}/python`, { body: { exec: { kind: "python:3", code: "def main(a): return a" } } });
+    const res = await call("PUT", `${actionsPath}/swift`, { body: { exec: { kind: "swift:5.7", code: "func main() {}" } } });
     expect(res.status).toBe(400);
-    expect(res.body.error).toContain("The specified runtime 'python:3' is not supported by this platform.");
-    await expectAbsent("python");
+    expect(res.body.error).toContain("The specified runtime 'swift:5.7' is not supported by this platform.");
+    await expectAbsent("swift");
   });
 
   it("refuses a missing exec or missing code", async () => {
@@ -235,5 +235,7 @@ describe("API information", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ description: "OpenWhisk", api_paths: ["/api/v1"], limits: { sequence_length: 50 } });
     expect(res.body.runtimes.nodejs.find((r: { default: boolean }) => r.default).kind).toBe("nodejs:20");
+    expect(res.body.runtimes.python.map((r: { kind: string }) => r.kind)).toEqual(["python:3", "python:3.10", "python:3.11", "python:3.12"]);
+    expect(res.body.runtimes.python.find((r: { default: boolean }) => r.default)).toMatchObject({ kind: "python:3", runs: "CPython 3.14 (Pyodide 314)" });
   });
 });
