@@ -8,7 +8,8 @@
 // internet (and what EGRESS_ALLOW names), and whose "platform" service
 // reaches only the controllers.
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -20,6 +21,15 @@ import { cidrsOverlap, parseCidr } from "../../core/ip.js";
 import type { EgressAllowance } from "../config.js";
 
 const HOST_WORKER = fileURLToPath(new URL("./host-worker.js", import.meta.url));
+/** What scripts/build-python.mjs prepares: the Pyodide files and the memory snapshot Python isolates boot from. */
+export const PYTHON_FILES_DIR = fileURLToPath(new URL("../../../node_modules/.cache/edgewhisk-python/", import.meta.url));
+const PYTHON_MODULES = [
+  `(name = "python/pyodide.mjs", text = embed "python/pyodide.mjs")`,
+  `(name = "python/pyodide.asm.mjs", text = embed "python/pyodide.asm.mjs")`,
+  `(name = "python/pyodide.asm.wasm", wasm = embed "python/pyodide.asm.wasm")`,
+  `(name = "python/python_stdlib.zip", data = embed "python/python_stdlib.zip")`,
+  `(name = "python/pyodide-lock.json", json = embed "python/pyodide-lock.json")`,
+];
 const READY_TIMEOUT_MS = 20_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 
@@ -41,7 +51,10 @@ export interface RunBody {
   id: string;
   mainModule?: string;
   modules?: Record<string, unknown>;
+  /** A Python isolate: the host worker adds the Pyodide modules. */
+  python?: boolean;
   compatibilityDate: string;
+  compatibilityFlags: string[];
   request: unknown;
 }
 
@@ -92,7 +105,12 @@ function platformService(controllerUrl: string): string {
   return `(name = "platform", external = (address = ${text(url.host)}, ${protocol})),`;
 }
 
-export function configText(socketPath: string, compatibilityDate: string, egress: Egress = {}): string {
+/**
+ * `pythonDir`, when set, is where the child finds the Pyodide files (linked
+ * beside the config as python/): the host worker holds them as modules and
+ * reads the snapshot through a read-only disk service.
+ */
+export function configText(socketPath: string, compatibilityDate: string, egress: Egress = {}, pythonDir?: string): string {
   const destinations = egress.allow?.destinations ?? [];
   const cidrs = egress.allow?.cidrs ?? [];
   const deny = [...ALWAYS_DENIED, ...(egress.deny ?? [])];
@@ -102,12 +120,14 @@ export function configText(socketPath: string, compatibilityDate: string, egress
     // (EGRESS_ALLOW itself refuses loopback, metadata and platform names).
     ...(destinations.length ? [`(name = "named", ${network(["public", "private", "local"], deny)}),`] : []),
     ...(egress.controllerUrl ? [platformService(egress.controllerUrl)] : []),
+    ...(pythonDir ? [`(name = "python-files", disk = (path = ${text(pythonDir)}, writable = false)),`] : []),
   ];
   const bindings = [
     `(name = "LOADER", workerLoader = ())`,
     `(name = "INTERNET", service = "internet")`,
     ...(destinations.length ? [`(name = "NAMED", service = "named")`, `(name = "DESTINATIONS", json = ${text(JSON.stringify(destinations))})`] : []),
     ...(egress.controllerUrl ? [`(name = "PLATFORM", service = "platform")`] : []),
+    ...(pythonDir ? [`(name = "PYTHON_FILES", service = "python-files")`] : []),
   ];
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -119,7 +139,7 @@ const config :Workerd.Config = (
 );
 # ctx.exports (the Gateway entrypoint) is on by default since 2025-11-17.
 const hostWorker :Workerd.Worker = (
-  modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
+  modules = [ (name = "host-worker.js", esModule = embed "host-worker.js")${pythonDir ? `,\n    ${PYTHON_MODULES.join(",\n    ")}` : ""} ],
   compatibilityDate = ${text(compatibilityDate)},
   compatibilityFlags = ["nodejs_compat"],
   bindings = [ ${bindings.join(", ")} ],
@@ -191,7 +211,9 @@ export class WorkerdChild {
     const dir = await mkdtemp(join(tmpdir(), "edgewhisk-workerd-"));
     const socketPath = join(dir, "host.sock");
     await copyFile(HOST_WORKER, join(dir, "host-worker.js"));
-    await writeFile(join(dir, "config.capnp"), configText(socketPath, options.compatibilityDate, options.egress));
+    const pythonDir = existsSync(join(PYTHON_FILES_DIR, "stamp.txt")) ? PYTHON_FILES_DIR : undefined;
+    if (pythonDir) await symlink(pythonDir, join(dir, "python"));
+    await writeFile(join(dir, "config.capnp"), configText(socketPath, options.compatibilityDate, options.egress, pythonDir));
     // No environment: the invoker's holds its secret and the database password.
     const child = spawn(options.binary, ["serve", "--experimental", join(dir, "config.capnp")], {
       stdio: ["ignore", "pipe", "pipe"],

@@ -4,7 +4,7 @@
 // the runner in it (its Runner entrypoint, by RPC as on Cloudflare). Plain
 // JavaScript: workerd loads it as it is.
 //
-// POST /run  {id, modules?, compatibilityDate, request} →
+// POST /run  {id, modules?, python?, compatibilityDate, compatibilityFlags, request} →
 //   200 {reply, cold} | 409 {missing: true} | 500 {error}
 // GET /ping → "ok" (the supervisor's sign that the event loop still turns)
 //
@@ -97,6 +97,42 @@ function decodeModules(modules) {
   return decoded;
 }
 
+let pyodideModules;
+
+/**
+ * The Pyodide files a Python isolate boots from (src/runtime/python/), added
+ * to its module set here rather than sent: this worker holds them as
+ * modules of its own (child.ts embeds them when they were built), loaded
+ * on the first Python isolate only. The compiled wasm module is passed as
+ * it is: isolates may not compile wasm from bytes.
+ */
+async function withPyodide(modules) {
+  pyodideModules ??= Promise.all([
+    import("./python/pyodide.mjs"),
+    import("./python/pyodide.asm.mjs"),
+    import("./python/pyodide.asm.wasm"),
+    import("./python/python_stdlib.zip"),
+    import("./python/pyodide-lock.json"),
+  ]).then(([loader, asm, wasm, stdlib, lock]) => ({
+    "pyodide.mjs": { js: loader.default },
+    "pyodide.asm.mjs": { js: asm.default },
+    "pyodide.asm.wasm": wasm.default,
+    "python_stdlib.zip": { data: stdlib.default },
+    "pyodide-lock.json": { json: lock.default },
+  }));
+  return { ...modules, ...(await pyodideModules) };
+}
+
+/** The memory snapshot a new Python isolate starts from, streamed from the build's files as it is read. */
+async function pythonSnapshot(env) {
+  if (!env.PYTHON_FILES) return null;
+  const meta = await env.PYTHON_FILES.fetch("http://files/snapshot.json");
+  const file = await env.PYTHON_FILES.fetch("http://files/snapshot.bin.gz");
+  if (!meta.ok || !file.ok) return null;
+  const { bytes } = await meta.json();
+  return { stream: file.body, bytes };
+}
+
 async function run(body, env, ctx) {
   let cold = false;
   let missing = false;
@@ -111,11 +147,13 @@ async function run(body, env, ctx) {
       missing = true;
       throw new Error("module set needed");
     }
+    if (body.python && !env.PYTHON_FILES) throw new Error("Python actions need the files of `node scripts/build-python.mjs`, which this host lacks");
+    const modules = decodeModules(body.modules);
     return {
       compatibilityDate: body.compatibilityDate,
-      compatibilityFlags: ["nodejs_compat"],
+      compatibilityFlags: body.compatibilityFlags,
       mainModule: body.mainModule,
-      modules: decodeModules(body.modules),
+      modules: body.python ? await withPyodide(modules) : modules,
       env: {},
       // The isolate reaches the network only through its gateway, and
       // none of this worker's bindings.
@@ -123,7 +161,10 @@ async function run(body, env, ctx) {
     };
   });
   try {
-    const reply = await worker.getEntrypoint("Runner").run(body.request);
+    const runner = worker.getEntrypoint("Runner");
+    let reply = await runner.run(body.request);
+    // A Python isolate's first run asks for its snapshot (src/runtime/isolate/python-runner.js).
+    if (reply?.needsSnapshot) reply = await runner.run(body.request, await pythonSnapshot(env));
     return Response.json({ reply, cold });
   } catch (err) {
     if (missing) return Response.json({ missing: true }, { status: 409 });
