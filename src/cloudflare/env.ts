@@ -14,6 +14,11 @@ export interface Env {
   THROTTLE: DurableObjectNamespace<NamespaceThrottle>;
   JOURNAL_SWEEPER: DurableObjectNamespace<JournalSweeper>;
   LOADER: WorkerLoader;
+  /**
+   * Optional: where invokers share the Python memory snapshot (src/cloudflare/python-isolates.ts).
+   * Unbound, each invoker makes its own on its first Python cold start.
+   */
+  PYTHON_SNAPSHOTS?: R2Bucket;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;
   /** `uuid:key` of the whisk.system namespace to seed (local development). */

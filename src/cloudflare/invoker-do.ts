@@ -16,6 +16,7 @@ import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invoker-do-client.js";
 import type { GatewayProps } from "./outbound-gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
+import { PythonSnapshots, pythonRunnerSource } from "./python-isolates.js";
 import { SidecarIsolates } from "./sidecar-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
 import { concurrencyGate, invokerRateGate } from "./throttle-do-client.js";
@@ -33,6 +34,7 @@ export class Invoker extends DurableObject<Env> {
       store,
       isolates: actionIsolates(ctx, env),
       runnerSource,
+      pythonRunnerSource,
       preinstalled: { openwhisk: openwhiskSource },
       recordActivation: (record, resultBytes) => this.outbox.add(record, resultBytes),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),
@@ -70,8 +72,12 @@ function actionIsolates(ctx: DurableObjectState, env: Env): IsolateHost {
   if (env.ISOLATE_SIDECAR_URL && env.ISOLATE_SIDECAR_SECRET) {
     return new SidecarIsolates(env.ISOLATE_SIDECAR_URL, env.ISOLATE_SIDECAR_SECRET);
   }
-  return new LoaderIsolates(env.LOADER, (apiHost) => {
-    const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
-    return exports.OutboundGateway({ props: { apiHost } });
-  });
+  return new LoaderIsolates(
+    env.LOADER,
+    (apiHost) => {
+      const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
+      return exports.OutboundGateway({ props: { apiHost } });
+    },
+    new PythonSnapshots(env.LOADER, env.PYTHON_SNAPSHOTS),
+  );
 }

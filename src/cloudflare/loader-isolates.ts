@@ -2,14 +2,20 @@
 // while warm. The isolate gets no bindings; on Cloudflare limits.cpuMs stops
 // runaway code (local workerd does not enforce it).
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../ports/isolate-host.js";
-import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../invoker/worker-loader.js";
+import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, isolateCompatibilityFlags, startErrorOf } from "../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
+import { pyodideModules, type PythonSnapshot, type PythonSnapshots } from "./python-isolates.js";
 
 /** Runner entrypoints kept; past this, the one loaded first is dropped. */
 const MAX_RUNNERS = 64;
 
-/** The RPC surface of src/runtime/isolate/runner.js. */
-type RunnerEntrypoint = Rpc.WorkerEntrypointBranded & { run(request: RunRequest): Promise<RunReply> };
+/**
+ * The RPC surface of src/runtime/isolate/runner.js, and of python-runner.js,
+ * whose cold isolate first asks for its memory snapshot.
+ */
+type RunnerEntrypoint = Rpc.WorkerEntrypointBranded & {
+  run(request: RunRequest, snapshot?: PythonSnapshot | null): Promise<RunReply | { needsSnapshot: true }>;
+};
 
 export class LoaderIsolates implements IsolateHost {
   private readonly generations = new IsolateGenerations();
@@ -20,6 +26,7 @@ export class LoaderIsolates implements IsolateHost {
   constructor(
     private readonly loader: WorkerLoader,
     private readonly outbound: (apiHost: string) => Fetcher,
+    private readonly pythonSnapshots?: PythonSnapshots,
   ) {}
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
@@ -29,7 +36,9 @@ export class LoaderIsolates implements IsolateHost {
     const id = this.generations.id(spec.key, request.apiHost);
     const runner = this.runners.get(id) ?? this.load(id, spec, request, () => (cold = true));
     try {
-      return { reply: (await runner.run(request)) as RunReply, cold };
+      let reply = await runner.run(request);
+      if ("needsSnapshot" in reply) reply = await runner.run(request, (await this.pythonSnapshots?.snapshot()) ?? null);
+      return { reply: reply as RunReply, cold };
     } catch (err) {
       this.runners.delete(id);
       throw startErrorOf(err instanceof Error ? err.message : String(err)) ?? err;
@@ -39,12 +48,12 @@ export class LoaderIsolates implements IsolateHost {
   private load(id: string, spec: IsolateSpec, request: RunRequest, onBuild: () => void): RunnerEntrypoint {
     const worker = this.loader.get(id, async () => {
       onBuild();
-      const { mainModule, modules } = await spec.build();
+      const set = await spec.build();
       return {
         compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
-        compatibilityFlags: ["nodejs_compat"],
-        mainModule,
-        modules,
+        compatibilityFlags: isolateCompatibilityFlags(set),
+        mainModule: set.mainModule,
+        modules: set.python ? { ...set.modules, ...(await pyodideModules()) } : set.modules,
         env: {},
         globalOutbound: this.outbound(request.apiHost),
         limits: { cpuMs: spec.timeoutMs },
