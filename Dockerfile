@@ -16,6 +16,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY tsconfig.json ./
 COPY migrations ./migrations
 COPY src ./src
+# The Pyodide files and memory snapshot Python actions boot from (needs src/).
+RUN node scripts/build-python.mjs
 
 USER node
 EXPOSE 3000 8080 9090

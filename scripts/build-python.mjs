@@ -27,6 +27,12 @@ const pyodideDir = join(root, "node_modules/pyodide");
 const runnerPath = join(root, "src/runtime/isolate/python-runner.js");
 const workerd = require("workerd").default;
 
+// The container image installs packages before it copies src/ (Dockerfile), and runs this again after.
+if (!existsSync(runnerPath)) {
+  console.log("edgewhisk: no src/runtime/isolate/python-runner.js yet; the Python files are prepared later");
+  process.exit(0);
+}
+
 const pyodideVersion = JSON.parse(readFileSync(join(pyodideDir, "package.json"), "utf8")).version;
 const workerdVersion = JSON.parse(readFileSync(join(root, "node_modules/workerd/package.json"), "utf8")).version;
 const runnerDigest = createHash("sha256").update(readFileSync(runnerPath)).digest("hex").slice(0, 16);
