@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from "vitest";
 import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios, webScenarios } from "./scenarios.js";
 import { attackerScenarios, withWskadmin } from "./attacker.js";
 import { fuzzScenarios } from "./fuzz.js";
+import { pythonScenarios } from "./python-scenarios.js";
 import { npmRun, startWranglerServer, type RunningServer } from "./server.js";
 
 let server: RunningServer;
@@ -20,6 +21,7 @@ actionScenarios(target);
 packageScenarios(target);
 triggerScenarios(target);
 webScenarios(target);
+pythonScenarios(target);
 attackerScenarios(() =>
   withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );
