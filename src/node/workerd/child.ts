@@ -178,6 +178,8 @@ function reapOnExit(child: ChildProcess): void {
 export class WorkerdChild {
   /** Isolate ids this child has been sent the module set for. */
   readonly loaded = new Set<string>();
+  /** How many of them are Python isolates (they weigh more: placement.ts). */
+  pythonIsolates = 0;
   lossReason?: LossReason;
   readonly exited: Promise<void>;
   /** Resident memory once it first served: its runtime alone, before any isolate. */
