@@ -4,8 +4,8 @@
 // - the Pyodide files of the npm `pyodide` package (CPython compiled to
 //   WebAssembly, its stdlib zip and the JavaScript that loads them), and a
 //   lock file holding only its `info` (no packages: nothing is downloaded);
-// - a memory snapshot of a booted interpreter (snapshot.bin.gz, its raw
-//   size in snapshot.json), made inside workerd by the Python runner itself:
+// - a memory snapshot of a booted interpreter (snapshot.bin, and gzipped in
+//   snapshot.bin.gz; its raw size in snapshot.json), made inside workerd by the Python runner itself:
 //   one made in Node does not restore in workerd. Restoring it starts an
 //   isolate in about half a second instead of two to three.
 // Runs on `npm install`/`npm ci` (`prepare`) and with --if-missing before
@@ -52,6 +52,8 @@ copyFileSync(runnerPath, join(cache, "python-runner.js"));
 
 const started = Date.now();
 const snapshot = await makeSnapshot();
+// Raw for the local hosts (no inflating on every cold start), gzip where it travels.
+writeFileSync(join(cache, "snapshot.bin"), snapshot);
 writeFileSync(join(cache, "snapshot.bin.gz"), gzipSync(snapshot, { level: 6 }));
 writeFileSync(join(cache, "snapshot.json"), JSON.stringify({ bytes: snapshot.length, stamp }));
 rmSync(join(cache, "python-runner.js"));

@@ -17,10 +17,11 @@ import { PYTHON_RUNNER_MODULE } from "../runtime/python/python-modules.js";
 
 export { pythonRunnerSource };
 
-/** What the Python runner's `run` takes on a cold isolate: a gzip stream and the raw size. */
+/** What the Python runner's `run` takes on a cold isolate: a stream (gzip unless `gzip: false`) and the raw size. */
 export interface PythonSnapshot {
   stream: ReadableStream<Uint8Array>;
   bytes: number;
+  gzip?: boolean;
 }
 
 type PyodideModules = Record<string, WorkerLoaderModule | WebAssembly.Module>;

@@ -127,10 +127,11 @@ async function withPyodide(modules) {
 async function pythonSnapshot(env) {
   if (!env.PYTHON_FILES) return null;
   const meta = await env.PYTHON_FILES.fetch("http://files/snapshot.json");
-  const file = await env.PYTHON_FILES.fetch("http://files/snapshot.bin.gz");
+  // Raw: inflating 30 MB would cost every cold start more than reading it does.
+  const file = await env.PYTHON_FILES.fetch("http://files/snapshot.bin");
   if (!meta.ok || !file.ok) return null;
   const { bytes } = await meta.json();
-  return { stream: file.body, bytes };
+  return { stream: file.body, bytes, gzip: false };
 }
 
 async function run(body, env, ctx) {

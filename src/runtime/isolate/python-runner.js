@@ -6,9 +6,9 @@
 // Protocol: RPC `Runner.run(RunRequest, snapshot?)` answering a RunReply,
 // like src/runtime/isolate/runner.js, with one step more on a cold isolate:
 // it answers `{needsSnapshot: true}` until the host passes `snapshot`, a
-// gzip stream of a memory snapshot made inside workerd
-// (`{stream, bytes}`: bytes is the raw size), or `null` to boot without one
-// (seconds slower). `Runner.makeSnapshot()` boots plainly and answers a
+// stream of a memory snapshot made inside workerd (`{stream, bytes, gzip?}`:
+// bytes is the raw size; gzip unless `gzip: false`), or `null` to boot
+// without one (seconds slower). `Runner.makeSnapshot()` boots plainly and answers a
 // snapshot (an invoker on first use; GET /snapshot answers it raw for
 // scripts/build-python.mjs).
 //
@@ -262,7 +262,7 @@ async function pourSnapshot(heap, first, reader, memoryBytes) {
 async function bootPython({ snapshot, makeSnapshot = false }) {
   let stream;
   if (snapshot) {
-    const reader = snapshot.stream.pipeThrough(new DecompressionStream("gzip")).getReader();
+    const reader = (snapshot.gzip === false ? snapshot.stream : snapshot.stream.pipeThrough(new DecompressionStream("gzip"))).getReader();
     const { header, rest } = await readSnapshotHeader(reader);
     stream = { header, rest, reader, memoryBytes: snapshot.bytes - header.length };
   }
