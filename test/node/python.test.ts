@@ -66,6 +66,9 @@ describe("Python actions in workerd children", () => {
     const warm = await supervisor.run(spec("hello", HELLO), runRequest({}));
     expect(warm).toMatchObject({ cold: false, reply: { outcome: "result", result: { greeting: "Hello stranger" } } });
     expect(warm.reply.logs).toHaveLength(2);
+    // The log limit counts lines as stored: one line of ~50 bytes fits in 60, the second does not.
+    const limited = await supervisor.run(spec("hello", HELLO), runRequest({ name: "py" }, { logLimitBytes: 60 }));
+    expect(limited.reply).toMatchObject({ outcome: "result", truncated: true, logs: [expect.stringMatching(/stdout: hello py$/)] });
   });
 
   it("calls the function exec.main names", async () => {
