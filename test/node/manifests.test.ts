@@ -214,6 +214,9 @@ describe.skipIf(!hasKubectl)("k8s manifests", () => {
     expect(dockerfile.indexOf("COPY scripts ./scripts")).toBeGreaterThan(0);
     expect(dockerfile.indexOf("COPY scripts ./scripts")).toBeLessThan(dockerfile.indexOf("RUN npm ci"));
     expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toContain("!scripts/bundle-isolate-libraries.mjs");
+    // The Python files are prepared once src/ is in (the runner is part of their stamp).
+    expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toContain("!scripts/build-python.mjs");
+    expect(dockerfile.indexOf("RUN node scripts/build-python.mjs")).toBeGreaterThan(dockerfile.indexOf("COPY src ./src"));
     expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies).toHaveProperty("esbuild");
     for (const copied of ["src", "migrations"]) expect(dockerfile).toMatch(new RegExp(`^COPY ${copied} \\./${copied}$`, "m"));
     for (const name of ROLES) {
