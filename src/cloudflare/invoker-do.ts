@@ -16,7 +16,7 @@ import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invoker-do-client.js";
 import type { GatewayProps } from "./outbound-gateway.js";
 import { LoaderIsolates } from "./loader-isolates.js";
-import { PythonSnapshots, pythonRunnerSource } from "./python-isolates.js";
+import { PythonRuntime, pythonRunnerSource } from "./python-isolates.js";
 import { SidecarIsolates } from "./sidecar-isolates.js";
 import { ActivationOutbox } from "./outbox.js";
 import { concurrencyGate, invokerRateGate } from "./throttle-do-client.js";
@@ -78,6 +78,6 @@ function actionIsolates(ctx: DurableObjectState, env: Env): IsolateHost {
       const exports = ctx.exports as unknown as { OutboundGateway(options: { props: GatewayProps }): Fetcher };
       return exports.OutboundGateway({ props: { apiHost } });
     },
-    new PythonSnapshots(env.LOADER, env.PYTHON_SNAPSHOTS),
+    new PythonRuntime(env.LOADER, env.PYTHON_SNAPSHOTS),
   );
 }

@@ -4,7 +4,7 @@
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../ports/isolate-host.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, isolateCompatibilityFlags, startErrorOf } from "../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
-import { pyodideModules, type PythonSnapshot, type PythonSnapshots } from "./python-isolates.js";
+import type { PythonSnapshot, PythonRuntime } from "./python-isolates.js";
 
 /** Runner entrypoints kept; past this, the one loaded first is dropped. */
 const MAX_RUNNERS = 64;
@@ -23,11 +23,17 @@ export class LoaderIsolates implements IsolateHost {
   private readonly runners = new Map<string, RunnerEntrypoint>();
 
   /** `outbound(apiHost)` is the gateway every outbound request of the isolate goes through. */
+  /** `python` gives Python isolates their Pyodide modules and memory snapshot (src/cloudflare/python-isolates.ts). */
   constructor(
     private readonly loader: WorkerLoader,
     private readonly outbound: (apiHost: string) => Fetcher,
-    private readonly pythonSnapshots?: PythonSnapshots,
+    private readonly pythonFiles?: PythonRuntime,
   ) {}
+
+  private python(): PythonRuntime {
+    if (!this.pythonFiles) throw new Error("this invoker was given no Python runtime");
+    return this.pythonFiles;
+  }
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     let cold = false;
@@ -37,7 +43,7 @@ export class LoaderIsolates implements IsolateHost {
     const runner = this.runners.get(id) ?? this.load(id, spec, request, () => (cold = true));
     try {
       let reply = await runner.run(request);
-      if ("needsSnapshot" in reply) reply = await runner.run(request, (await this.pythonSnapshots?.snapshot()) ?? null);
+      if ("needsSnapshot" in reply) reply = await runner.run(request, await this.python().snapshot());
       return { reply: reply as RunReply, cold };
     } catch (err) {
       this.runners.delete(id);
@@ -53,7 +59,7 @@ export class LoaderIsolates implements IsolateHost {
         compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
         compatibilityFlags: isolateCompatibilityFlags(set),
         mainModule: set.mainModule,
-        modules: set.python ? { ...set.modules, ...(await pyodideModules()) } : set.modules,
+        modules: set.python ? { ...set.modules, ...(await this.python().modules()) } : set.modules,
         env: {},
         globalOutbound: this.outbound(request.apiHost),
         limits: { cpuMs: spec.timeoutMs },

@@ -63,11 +63,16 @@ const MAKER_CPU_MS = 60_000;
  */
 let held: Promise<{ gzip: ArrayBuffer; bytes: number }> | undefined;
 
-export class PythonSnapshots {
+export class PythonRuntime {
   constructor(
     private readonly loader: WorkerLoader,
     private readonly bucket?: R2Bucket,
   ) {}
+
+  /** The Pyodide modules a Python isolate's set is completed with. */
+  modules(): Promise<PyodideModules> {
+    return pyodideModules();
+  }
 
   /** A fresh stream of the snapshot for one new isolate. */
   async snapshot(): Promise<PythonSnapshot> {
