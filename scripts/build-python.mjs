@@ -13,7 +13,7 @@
 // says when the snapshot must be made again.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -43,19 +43,26 @@ if (process.argv.includes("--if-missing") && existsSync(stampFile) && readFileSy
 
 mkdirSync(cache, { recursive: true });
 rmSync(stampFile, { force: true });
+// Every file is written beside its place and renamed into it: a server or
+// test run already reading them never sees one half written.
+const place = (name, write) => {
+  const temporary = join(cache, `.${name}.${process.pid}`);
+  write(temporary);
+  renameSync(temporary, join(cache, name));
+};
 for (const name of ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide.mjs", "pyodide.asm.mjs"]) {
-  copyFileSync(join(pyodideDir, name), join(cache, name));
+  place(name, (path) => copyFileSync(join(pyodideDir, name), path));
 }
 const { info } = JSON.parse(readFileSync(join(pyodideDir, "pyodide-lock.json"), "utf8"));
-writeFileSync(join(cache, "pyodide-lock.json"), JSON.stringify({ info, packages: {} }));
+place("pyodide-lock.json", (path) => writeFileSync(path, JSON.stringify({ info, packages: {} })));
 copyFileSync(runnerPath, join(cache, "python-runner.js"));
 
 const started = Date.now();
 const snapshot = await makeSnapshot();
 // Raw for the local hosts (no inflating on every cold start), gzip where it travels.
-writeFileSync(join(cache, "snapshot.bin"), snapshot);
-writeFileSync(join(cache, "snapshot.bin.gz"), gzipSync(snapshot, { level: 6 }));
-writeFileSync(join(cache, "snapshot.json"), JSON.stringify({ bytes: snapshot.length, stamp }));
+place("snapshot.bin", (path) => writeFileSync(path, snapshot));
+place("snapshot.bin.gz", (path) => writeFileSync(path, gzipSync(snapshot, { level: 6 })));
+place("snapshot.json", (path) => writeFileSync(path, JSON.stringify({ bytes: snapshot.length, stamp })));
 rmSync(join(cache, "python-runner.js"));
 writeFileSync(stampFile, stamp);
 console.log(`edgewhisk: Python snapshot made in ${Date.now() - started} ms (${snapshot.length} bytes raw) for ${stamp}`);

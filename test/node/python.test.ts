@@ -82,6 +82,7 @@ describe("Python actions in workerd children", () => {
       ["raises", "def main(args):\n    return {'x': 5 / 0}\n", { outcome: "result", result: { error: "division by zero" } }],
       ["string", "def main(args):\n    return 'not a json object'\n", { outcome: "developer", message: "The action did not return a dictionary or array." }],
       ["none", "def main(args):\n    pass\n", { outcome: "developer", message: "The action did not produce a valid JSON or JSON Array response: null" }],
+      ["nan", "def main(args):\n    return {'x': float('nan')}\n", { outcome: "developer", message: "The action did not return a dictionary or array." }],
       ["syntax", '10 PRINT "Hello!"\n20 GOTO 10\n', { outcome: "init", message: "invalid syntax" }],
       ["import", "import iamnotsupported\ndef main(args):\n    return {}\n", { outcome: "init", message: "cannot start action: Command exited abruptly during initialization." }],
       ["nomain", "def other(args):\n    return {}\n", { outcome: "init", message: "cannot start action: Command exited abruptly during initialization." }],

@@ -352,7 +352,13 @@ function execute(launcher, request) {
   const out = launcher.run(JSON.stringify(request.params ?? {}), JSON.stringify(actionEnvironment(request)));
   // The launcher died (a BaseException, a result json cannot write): the stock proxy answers so.
   if (out === undefined || out === null) return { outcome: "developer", message: "command exited" };
-  const result = JSON.parse(out);
+  let result;
+  try {
+    result = JSON.parse(out);
+  } catch {
+    // Python's json writes NaN and Infinity, which are no JSON: the stock proxy cannot read them either.
+    return { outcome: "developer", message: "The action did not return a dictionary or array." };
+  }
   if (result === null) return { outcome: "developer", message: `The action did not produce a valid JSON or JSON Array response: ${out}` };
   if (typeof result !== "object") return { outcome: "developer", message: "The action did not return a dictionary or array." };
   return { outcome: "result", result };
