@@ -10,11 +10,11 @@ import type { IsolateSpec } from "../../src/ports/isolate-host.js";
 import { actionModules } from "../../src/runtime/modules.js";
 import type { RunRequest } from "../../src/runtime/protocol.js";
 
-function spec(key: string, code: string, options: { binary?: boolean; main?: string; timeoutMs?: number } = {}): IsolateSpec {
+function spec(key: string, code: string, options: { binary?: boolean; main?: string; timeoutMs?: number; memoryMb?: number } = {}): IsolateSpec {
   const source = { code, binary: options.binary ?? false, main: options.main ?? "main", kind: "python:3" };
   return {
     key: `guest>guest/${key}@0.0.1#|${source.main}`,
-    memoryMb: 256,
+    memoryMb: options.memoryMb ?? 256,
     timeoutMs: options.timeoutMs ?? 10_000,
     build: async () => actionModules(runnerSource, source, {}, pythonRunnerSource),
   };
@@ -55,7 +55,8 @@ describe("Python actions in workerd children", () => {
   afterAll(() => supervisor.stop());
 
   it("runs main(args) and records print and logging as stdout and stderr lines", async () => {
-    const first = await supervisor.run(spec("hello", HELLO), runRequest({ name: "py" }));
+    // The child's first Python isolate (it also loads Pyodide into the child) at the smallest memory limit: not over its budget.
+    const first = await supervisor.run(spec("hello", HELLO, { memoryMb: 128 }), runRequest({ name: "py" }));
     expect(first.cold).toBe(true);
     expect(first.reply).toMatchObject({ outcome: "result", result: { greeting: "Hello py", namespace: "guest" } });
     expect(first.reply.logs).toEqual([
@@ -63,11 +64,11 @@ describe("Python actions in workerd children", () => {
       expect.stringMatching(/Z stdout: hello py$/),
       expect.stringMatching(/Z stderr: WARNING:root:careful$/),
     ]);
-    const warm = await supervisor.run(spec("hello", HELLO), runRequest({}));
+    const warm = await supervisor.run(spec("hello", HELLO, { memoryMb: 128 }), runRequest({}));
     expect(warm).toMatchObject({ cold: false, reply: { outcome: "result", result: { greeting: "Hello stranger" } } });
     expect(warm.reply.logs).toHaveLength(2);
     // The log limit counts lines as stored: one line of ~50 bytes fits in 60, the second does not.
-    const limited = await supervisor.run(spec("hello", HELLO), runRequest({ name: "py" }, { logLimitBytes: 60 }));
+    const limited = await supervisor.run(spec("hello", HELLO, { memoryMb: 128 }), runRequest({ name: "py" }, { logLimitBytes: 60 }));
     expect(limited.reply).toMatchObject({ outcome: "result", truncated: true, logs: [expect.stringMatching(/stdout: hello py$/)] });
   });
 

@@ -109,17 +109,9 @@ export function baselineAfterColdRun(baselineMb: number, rssAtStartMb: number, r
 
 /**
  * A Python isolate counts as this many against maxIsolatesPerChild: it holds
- * a CPython heap (70-80 MB resident each, measured), a Node isolate a few MB.
+ * a CPython heap (40-80 MB resident each, measured: bench/python.mjs), a Node isolate a few MB.
  */
 export const PYTHON_ISOLATE_WEIGHT = 16;
-
-/**
- * What a child's first Python isolate adds once, beyond the isolate itself
- * (the host worker's Pyodide modules, compiled and loaded; about 100 MB
- * measured on a fresh child). Counted into the child's baseline, not blamed
- * on the activation that happened to be first.
- */
-export const PYTHON_RUNTIME_MB = 100;
 
 /** The isolates a child holds, as maxIsolatesPerChild counts them. */
 export function isolateLoad(isolates: number, pythonIsolates: number): number {
