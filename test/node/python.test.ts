@@ -55,7 +55,7 @@ describe("Python actions in workerd children", () => {
   afterAll(() => supervisor.stop());
 
   it("runs main(args) and records print and logging as stdout and stderr lines", async () => {
-    // The child's first Python isolate (it also loads Pyodide into the child) at the smallest memory limit: not over its budget.
+    // The child's first Python isolate, at the smallest memory limit: Pyodide's one-time load is the child's, not the action's.
     const first = await supervisor.run(spec("hello", HELLO, { memoryMb: 128 }), runRequest({ name: "py" }));
     expect(first.cold).toBe(true);
     expect(first.reply).toMatchObject({ outcome: "result", result: { greeting: "Hello py", namespace: "guest" } });

@@ -9,7 +9,7 @@
 // reaches only the controllers.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -23,13 +23,6 @@ import type { EgressAllowance } from "../config.js";
 const HOST_WORKER = fileURLToPath(new URL("./host-worker.js", import.meta.url));
 /** What scripts/build-python.mjs prepares: the Pyodide files and the memory snapshot Python isolates boot from. */
 export const PYTHON_FILES_DIR = fileURLToPath(new URL("../../../node_modules/.cache/edgewhisk-python/", import.meta.url));
-const PYTHON_MODULES = [
-  `(name = "python/pyodide.mjs", text = embed "python/pyodide.mjs")`,
-  `(name = "python/pyodide.asm.mjs", text = embed "python/pyodide.asm.mjs")`,
-  `(name = "python/pyodide.asm.wasm", wasm = embed "python/pyodide.asm.wasm")`,
-  `(name = "python/python_stdlib.zip", data = embed "python/python_stdlib.zip")`,
-  `(name = "python/pyodide-lock.json", json = embed "python/pyodide-lock.json")`,
-];
 const READY_TIMEOUT_MS = 20_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 
@@ -106,9 +99,8 @@ function platformService(controllerUrl: string): string {
 }
 
 /**
- * `pythonDir`, when set, is where the child finds the Pyodide files (linked
- * beside the config as python/): the host worker holds them as modules and
- * reads the snapshot through a read-only disk service.
+ * `pythonDir`, when set, is where the child finds the Pyodide files and
+ * memory snapshot: a read-only disk service only the host worker is bound to.
  */
 export function configText(socketPath: string, compatibilityDate: string, egress: Egress = {}, pythonDir?: string): string {
   const destinations = egress.allow?.destinations ?? [];
@@ -139,7 +131,7 @@ const config :Workerd.Config = (
 );
 # ctx.exports (the Gateway entrypoint) is on by default since 2025-11-17.
 const hostWorker :Workerd.Worker = (
-  modules = [ (name = "host-worker.js", esModule = embed "host-worker.js")${pythonDir ? `,\n    ${PYTHON_MODULES.join(",\n    ")}` : ""} ],
+  modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
   compatibilityDate = ${text(compatibilityDate)},
   compatibilityFlags = ["nodejs_compat"],
   bindings = [ ${bindings.join(", ")} ],
@@ -214,7 +206,6 @@ export class WorkerdChild {
     const socketPath = join(dir, "host.sock");
     await copyFile(HOST_WORKER, join(dir, "host-worker.js"));
     const pythonDir = existsSync(join(PYTHON_FILES_DIR, "stamp.txt")) ? PYTHON_FILES_DIR : undefined;
-    if (pythonDir) await symlink(pythonDir, join(dir, "python"));
     await writeFile(join(dir, "config.capnp"), configText(socketPath, options.compatibilityDate, options.egress, pythonDir));
     // No environment: the invoker's holds its secret and the database password.
     const child = spawn(options.binary, ["serve", "--experimental", join(dir, "config.capnp")], {

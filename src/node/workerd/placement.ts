@@ -113,6 +113,16 @@ export function baselineAfterColdRun(baselineMb: number, rssAtStartMb: number, r
  */
 export const PYTHON_ISOLATE_WEIGHT = 16;
 
+/**
+ * What a child's first Python isolate adds once, beyond the isolate itself:
+ * the Pyodide files the host worker reads and holds, and the compiled
+ * CPython (measured: a fresh child grew by ~140 MB with its first Python
+ * isolate, ~60 MB of which is the isolate). Counted into the child's
+ * baseline, not blamed on whichever activation came first: without it, a
+ * Python action at the smallest memory limit (128 MB) was killed there.
+ */
+export const PYTHON_RUNTIME_MB = 100;
+
 /** The isolates a child holds, as maxIsolatesPerChild counts them. */
 export function isolateLoad(isolates: number, pythonIsolates: number): number {
   return isolates + pythonIsolates * (PYTHON_ISOLATE_WEIGHT - 1);

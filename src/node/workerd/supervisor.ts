@@ -40,7 +40,7 @@ import type { IsolateHost, IsolateRun, IsolateSpec } from "../../ports/isolate-h
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, isolateCompatibilityFlags, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
-import { baselineAfterColdRun, isolateLoad, memoryVerdict, place, shouldRotate } from "./placement.js";
+import { baselineAfterColdRun, isolateLoad, memoryVerdict, place, PYTHON_RUNTIME_MB, shouldRotate } from "./placement.js";
 
 /** Children in the pool when the options do not say (WORKERD_CHILDREN). */
 export const DEFAULT_CHILDREN = 4;
@@ -257,7 +257,7 @@ export class WorkerdSupervisor implements IsolateHost {
     const id = this.generations.id(spec.key, request.apiHost);
     const first = !child.loaded.has(id);
     const built = first ? await spec.build() : undefined;
-    if (built?.python) child.pythonIsolates++;
+    if (built?.python) this.loadingPython(child);
     const answer = await child.run({
       id,
       compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
@@ -267,6 +267,13 @@ export class WorkerdSupervisor implements IsolateHost {
     });
     if (first) child.loaded.add(id);
     return answer;
+  }
+
+  /** Counts a Python isolate the child is about to load; its first one brings the Pyodide runtime into the child's baseline. */
+  private loadingPython(child: WorkerdChild): void {
+    child.pythonIsolates++;
+    const member = this.members.find((m) => m.current === child);
+    if (child.pythonIsolates === 1 && member) member.baselineMb += PYTHON_RUNTIME_MB;
   }
 
   /** The child serving at `member`, started (or replaced) on demand. */
