@@ -1,6 +1,8 @@
 // /api/v1/api-docs: a Swagger 2.0 description of this REST API, and
 // /api/v1/docs: Swagger UI over it, where OpenWhisk's controller serves its own.
 import { Hono } from "hono";
+import { swaggerAssets, type BuiltAsset } from "../console/built/assets.js";
+import { serveAsset } from "../console/routes.js";
 import { LIMITS } from "../core/limits.js";
 import type { ApiEnv } from "./context.js";
 
@@ -213,20 +215,41 @@ export function apiDocument(host: string, scheme: string) {
   };
 }
 
-const SWAGGER_UI = (docs: string) => `<!DOCTYPE html>
+/** Swagger UI's own page, which loads its script and the document named by `?url=` from this origin. */
+const SWAGGER_PAGE: BuiltAsset = (() => {
+  const body = `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Swagger UI</title>
-  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="stylesheet" href="/api/v1/docs/swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>window.ui = SwaggerUIBundle({ url: ${JSON.stringify(docs).replaceAll("<", "\\u003c")}, dom_id: "#swagger-ui" });</script>
+  <script src="/api/v1/docs/swagger-ui-bundle.js"></script>
+  <script src="/api/v1/docs/swagger-initializer.js"></script>
 </body>
 </html>
 `;
+  return { type: "text/html; charset=utf-8", body, etag: swaggerAssets["swagger-initializer.js"]?.etag ?? '"docs"' };
+})();
+
+/**
+ * Swagger UI from the npm swagger-ui-dist package, never a CDN. Its React
+ * views set style attributes and its icons are data: URLs; scripts stay
+ * this origin's own.
+ */
+const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
 
 export const apiDocsRoutes = new Hono<ApiEnv>()
   .get("/api/v1/api-docs", (c) => {
@@ -234,4 +257,7 @@ export const apiDocsRoutes = new Hono<ApiEnv>()
     return c.json(apiDocument(url.host, url.protocol.replace(":", "")));
   })
   .get("/api/v1/docs", (c) => c.redirect("/api/v1/docs/index.html?url=/api/v1/api-docs", 308))
-  .get("/api/v1/docs/index.html", (c) => c.html(SWAGGER_UI(c.req.query("url") ?? "/api/v1/api-docs")));
+  .get("/api/v1/docs/index.html", (c) => serveAsset(c, SWAGGER_PAGE, DOCS_CSP))
+  .get("/api/v1/docs/:file{swagger-ui\\.css|swagger-ui-bundle\\.js|swagger-initializer\\.js}", (c) =>
+    serveAsset(c, swaggerAssets[c.req.param("file")], DOCS_CSP),
+  );

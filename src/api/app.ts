@@ -15,6 +15,7 @@ import { triggerRoutes } from "./triggers.js";
 import { webRoutes } from "./web.js";
 import { apiManagementRoutes } from "./apimgmt.js";
 import { apiDocsRoutes } from "./api-docs.js";
+import { consoleRoutes } from "../console/routes.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
 import { refuseUnroutedMethods } from "./routes.js";
@@ -48,6 +49,7 @@ export function createApp(resolvePlatform: (c: Context) => Platform): Hono<ApiEn
   app.use("*", refuseUnroutedMethods(app));
   app.route("/", infoRoutes);
   app.route("/", apiDocsRoutes);
+  app.route("/", consoleRoutes);
 
   app.use("/api/v1/namespaces", requireAuth);
   app.use("/api/v1/namespaces/*", requireAuth);
