@@ -2,8 +2,8 @@
 // localStorage, a cookie or a URL.
 const KEY = "edgewhisk.console.key";
 
-/** OpenWhisk keys are `uuid:key`. */
-export const KEY_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[A-Za-z0-9]{1,256}$/i;
+/** OpenWhisk keys are `uuid:key`; whether one is valid is the server's to say. */
+export const KEY_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[^:\s]+$/i;
 
 export function storedKey(): string | undefined {
   return sessionStorage.getItem(KEY) ?? undefined;
