@@ -41,7 +41,7 @@ function Timeline({ chart }: { chart: Waterfall }) {
       ${chart.rows.map((row) => {
         const waitStart = Math.max(0, row.offset - (row.waitTime ?? 0));
         return html`<div class="row" data-testid="timeline-row" data-id=${row.activationId} data-duration=${row.duration}>
-          <div class="label">${row.missing ? html`<span class="muted">${row.label}</span>` : html`<a href=${href("activations", row.activationId)}>${row.label}</a>`}</div>
+          <div class="label" title=${row.label}>${row.missing ? html`<span class="muted">${row.label}</span>` : html`<a href=${href("activations", row.activationId)}>${row.label}</a>`}</div>
           <div class="track">
             ${row.waitTime ? html`<div class="bar wait" title=${`wait ${row.waitTime} ms`} style=${{ left: pct(waitStart, span), width: pct(row.offset - waitStart, span) }}></div>` : null}
             ${!row.missing && html`<div class=${`bar ${row.statusCode ? "failed" : "run"}`} style=${{ left: pct(row.offset, span), width: `max(2px, ${pct(row.duration, span)})` }}>
@@ -49,9 +49,11 @@ function Timeline({ chart }: { chart: Waterfall }) {
             </div>`}
           </div>
           <div class="timing">
-            ${row.missing ? "not recorded" : html`<span data-testid="timeline-duration">${ms(row.duration)}</span>`}
-            ${row.waitTime ? html` · wait ${ms(row.waitTime)}` : ""}${row.initTime ? html` · init ${ms(row.initTime)}` : ""}
-            ${row.missing ? "" : html` · at +${ms(row.offset)}`}
+            ${row.missing ? "not recorded" : html`<span data-testid="timeline-duration">${ms(row.duration)}</span>`}${[
+              row.waitTime ? ` · wait ${ms(row.waitTime)}` : "",
+              row.initTime ? ` · init ${ms(row.initTime)}` : "",
+              row.missing ? "" : ` · at +${ms(row.offset)}`,
+            ].join("")}
           </div>
         </div>`;
       })}

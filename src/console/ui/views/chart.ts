@@ -9,6 +9,8 @@ export interface ChartSeries {
   values: (number | null)[];
   color: string;
   unit?: string;
+  /** Dots on each value: for sparse series, where a lone minute draws no line. */
+  points?: boolean;
 }
 
 export function TimeChart({ title, minutes, series, testid }: { title: string; minutes: number[]; series: ChartSeries[]; testid: string }) {
@@ -22,7 +24,7 @@ export function TimeChart({ title, minutes, series, testid }: { title: string; m
         legend: { show: true },
         scales: { x: { time: true } },
         axes: [{}, { size: 50 }],
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? "–" : `${Math.round(v * 10) / 10}${s.unit ?? ""}`) }))],
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: s.points ?? false, size: 5, fill: s.color }, value: (_u: uPlot, v: number | null) => (v === null ? "–" : `${Math.round(v * 10) / 10}${s.unit ?? ""}`) }))],
       },
       [minutes, ...series.map((s) => s.values)] as uPlot.AlignedData,
       el,

@@ -46,11 +46,11 @@ export function InvokePanel({ name }: { name: string }) {
       ${accepted && html`<p data-testid="invoke-accepted">Accepted: <a href=${href("activations", accepted)}>${accepted}</a></p>`}
       ${record && html`
         <div data-testid="invoke-result">
-          <p>
+          <p class="facts-line">
             <a href=${href("activations", record.activationId)} data-testid="invoke-activation">${record.activationId}</a>
-            · <span class=${record.statusCode === 0 ? "ok" : "error"} data-testid="invoke-status">${statusName(record)}</span>
-            · <span data-testid="invoke-duration">${ms(record.duration)}</span>
-            ${startKind(record) && html` · <span data-testid="invoke-start">${startKind(record)}</span>${startKind(record) === "cold" ? ` (init ${ms(annotation(record, "initTime") as number)})` : ""}`}
+            <span class=${record.statusCode === 0 ? "ok" : "error"} data-testid="invoke-status">${statusName(record)}</span>
+            <span data-testid="invoke-duration">${ms(record.duration)}</span>
+            ${startKind(record) && html`<span><span data-testid="invoke-start">${startKind(record)}</span>${startKind(record) === "cold" ? ` (init ${ms(annotation(record, "initTime") as number)})` : ""}</span>`}
           </p>
           <h3>Result</h3><${Json} value=${record.response?.result} testid="invoke-output" />
           <h3>Logs</h3><pre class="logs" data-testid="invoke-logs">${(record.logs ?? []).join("\n") || "(none)"}</pre>

@@ -57,18 +57,14 @@ export function Overview() {
     <//>
     <h2>Last hour <button type="button" class="small" onClick=${activity.reload}>Refresh</button></h2>
     <${Loading} loaded=${activity}>${() => html`
-      <p data-testid="hour-totals">
-        <strong>${totals!.activations}</strong> activations${activity.data!.truncated ? ` (the newest ${MAX_RECORDS})` : ""},
-        <strong>${totals!.errors}</strong> errors (${totals!.errorRate.toFixed(1)}%),
-        duration p50 <strong>${ms(totals!.p50)}</strong>, p99 <strong>${ms(totals!.p99)}</strong>
-      </p>
+      <p data-testid="hour-totals">${`${totals!.activations} activations${activity.data!.truncated ? ` (the newest ${MAX_RECORDS})` : ""}, ${totals!.errors} errors (${totals!.errorRate.toFixed(1)}%), duration p50 ${ms(totals!.p50)}, p99 ${ms(totals!.p99)}`}</p>
       <div class="charts">
         <${TimeChart} testid="chart-rate" title="Activations per minute" minutes=${series!.minutes}
           series=${[{ label: "activations", values: series!.count, color: "#2563eb" }, { label: "errors", values: series!.errors, color: "#dc2626" }]} />
         <${TimeChart} testid="chart-errors" title="Error rate" minutes=${series!.minutes}
-          series=${[{ label: "error rate", values: series!.errorRate, color: "#dc2626", unit: "%" }]} />
+          series=${[{ label: "error rate", values: series!.errorRate, color: "#dc2626", unit: "%", points: true }]} />
         <${TimeChart} testid="chart-duration" title="Duration" minutes=${series!.minutes}
-          series=${[{ label: "p50", values: series!.p50, color: "#059669", unit: " ms" }, { label: "p99", values: series!.p99, color: "#d97706", unit: " ms" }]} />
+          series=${[{ label: "p50", values: series!.p50, color: "#059669", unit: " ms", points: true }, { label: "p99", values: series!.p99, color: "#d97706", unit: " ms", points: true }]} />
       </div>`}
     <//>
   `;
