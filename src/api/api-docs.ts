@@ -1,8 +1,7 @@
 // /api/v1/api-docs: a Swagger 2.0 description of this REST API, and
 // /api/v1/docs: Swagger UI over it, where OpenWhisk's controller serves its own.
 import { Hono } from "hono";
-import { swaggerAssets, type BuiltAsset } from "../console/built/assets.js";
-import { serveAsset } from "../console/routes.js";
+import { DOCS_CSP, securityHeaders } from "../console/routes.js";
 import { LIMITS } from "../core/limits.js";
 import type { ApiEnv } from "./context.js";
 
@@ -215,13 +214,13 @@ export function apiDocument(host: string, scheme: string) {
   };
 }
 
-/** Swagger UI's own page, which loads its script and the document named by `?url=` from this origin. */
-const SWAGGER_PAGE: BuiltAsset = (() => {
-  const body = `<!DOCTYPE html>
+/** Swagger UI's page: its files (src/console/routes.ts) come from the npm swagger-ui-dist package, never a CDN, and its script starts it over `?url=`. */
+const SWAGGER_PAGE = `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Swagger UI</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/api/v1/docs/swagger-ui.css">
 </head>
 <body>
@@ -231,25 +230,6 @@ const SWAGGER_PAGE: BuiltAsset = (() => {
 </body>
 </html>
 `;
-  return { type: "text/html; charset=utf-8", body, etag: swaggerAssets["swagger-initializer.js"]?.etag ?? '"docs"' };
-})();
-
-/**
- * Swagger UI from the npm swagger-ui-dist package, never a CDN. Its React
- * views set style attributes and its icons are data: URLs; scripts stay
- * this origin's own.
- */
-const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
 
 export const apiDocsRoutes = new Hono<ApiEnv>()
   .get("/api/v1/api-docs", (c) => {
@@ -257,7 +237,4 @@ export const apiDocsRoutes = new Hono<ApiEnv>()
     return c.json(apiDocument(url.host, url.protocol.replace(":", "")));
   })
   .get("/api/v1/docs", (c) => c.redirect("/api/v1/docs/index.html?url=/api/v1/api-docs", 308))
-  .get("/api/v1/docs/index.html", (c) => serveAsset(c, SWAGGER_PAGE, DOCS_CSP))
-  .get("/api/v1/docs/:file{swagger-ui\\.css|swagger-ui-bundle\\.js|swagger-initializer\\.js}", (c) =>
-    serveAsset(c, swaggerAssets[c.req.param("file")], DOCS_CSP),
-  );
+  .get("/api/v1/docs/index.html", (c) => c.html(SWAGGER_PAGE, 200, securityHeaders(DOCS_CSP)));

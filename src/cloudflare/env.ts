@@ -14,6 +14,8 @@ export interface Env {
   THROTTLE: DurableObjectNamespace<NamespaceThrottle>;
   JOURNAL_SWEEPER: DurableObjectNamespace<JournalSweeper>;
   LOADER: WorkerLoader;
+  /** The console's and Swagger UI's built files (wrangler.toml [assets]; src/cloudflare/console-assets.ts). */
+  ASSETS?: Fetcher;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;
   /** `uuid:key` of the whisk.system namespace to seed (local development). */
