@@ -16,8 +16,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY tsconfig.json ./
 COPY migrations ./migrations
 COPY src ./src
-# The web console (GET /console) and Swagger UI, built from their npm packages
-# into src/console/built/assets.js; prepare skipped it before src/ was here.
+# The web console (GET /console) and Swagger UI's files, built from their npm
+# packages into dist/assets; npm ci's prepare skipped it before src/ was here.
 RUN node scripts/build-console.mjs
 
 USER node
