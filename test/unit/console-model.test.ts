@@ -42,11 +42,12 @@ describe("activityByMinute", () => {
     expect(series.p50[0]).toBeNull();
   });
 
-  it("counts a running activation without a duration or a status", () => {
-    const running: ActivationView = { activationId: "f".repeat(32), name: "a", namespace: "guest", start: NOW - 1000 };
-    const series = activityByMinute([running], NOW);
+  it("counts a trigger's activation, which has no duration or status, as neither an error nor a duration", () => {
+    const fired: ActivationView = { activationId: "f".repeat(32), name: "t", namespace: "guest", start: NOW - 1000 };
+    const series = activityByMinute([fired], NOW);
     expect([series.count.at(-1), series.errors.at(-1), series.p50.at(-1)]).toEqual([1, 0, null]);
-    expect(statusName(running)).toBe("running");
+    expect(statusName(fired)).toBe("–");
+    expect(statusName(record(NOW, 1, 2))).toBe("developer error");
   });
 
   it("totals the hour", () => {

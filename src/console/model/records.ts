@@ -27,8 +27,9 @@ export function annotation(record: { annotations?: KeyValue[] }, key: string): u
 /** OpenWhisk's status names by the record's statusCode. */
 export const STATUS_NAMES = ["success", "application error", "developer error", "whisk internal error"] as const;
 
+/** Records are written when an activation ends; a trigger's has no end and no status of its own. */
 export function statusName(record: ActivationView): string {
-  if (record.statusCode === undefined) return record.end === undefined ? "running" : "unknown";
+  if (record.statusCode === undefined) return "–";
   return STATUS_NAMES[record.statusCode] ?? `status ${record.statusCode}`;
 }
 

@@ -60,7 +60,7 @@ export function ActivationList({ initialName }: { initialName: string }) {
     </form>
     <${ErrorBox} error=${error} />
     <table data-testid="activation-list">
-      <thead><tr><th>activation</th><th>name</th><th>start</th><th>duration</th><th>status</th><th>start</th></tr></thead>
+      <thead><tr><th>activation</th><th>name</th><th>start</th><th>duration</th><th>status</th><th>isolate</th></tr></thead>
       <tbody>${shown.map(
         (r) => html`<tr data-testid="activation-row" data-id=${r.activationId}>
           <td><a href=${href("activations", r.activationId)}><code>${r.activationId}</code></a></td>
