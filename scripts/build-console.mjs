@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import { dirname, join } from "node:path";
 
 /** Changes whenever what this script produces changes, so --if-stale rebuilds an old module. */
-const STAMP = "edgewhisk console assets v2";
+const STAMP = "edgewhisk console assets v3";
 const root = new URL("..", import.meta.url).pathname;
 const ui = join(root, "src/console/ui");
 const model = join(root, "src/console/model");
@@ -62,10 +62,29 @@ const bundled = await build({
   format: "esm",
   target: "es2022",
   minify: true,
-  legalComments: "linked",
+  legalComments: "none",
+  metafile: true,
   loader: { ".css": "css" },
   logLevel: "warning",
 });
+
+/** The license of every npm package bundled into console.js (name, version, its license file), as their licenses ask. */
+function licenses(inputs) {
+  const dirs = new Set();
+  for (const input of inputs) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) dirs.add(match[1]);
+  }
+  return [...dirs]
+    .sort()
+    .map((dir) => {
+      const pkg = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
+      const file = readdirSync(join(root, dir)).find((name) => /^licen[cs]e/i.test(name));
+      const text = file ? readFileSync(join(root, dir, file), "utf8").trim() : `License: ${pkg.license ?? "see the package"}`;
+      return `${pkg.name} ${pkg.version}\n\n${text}\n`;
+    })
+    .join("\n" + "-".repeat(72) + "\n\n");
+}
 
 /** Name in the bundle output → its text. */
 const outputs = Object.fromEntries(bundled.outputFiles.map((file) => [file.path.split("/").pop(), file.text]));
@@ -78,7 +97,7 @@ const write = (name, text) => writeFileSync(join(outdir, name), text);
 write("console/index.html", readFileSync(join(ui, "index.html"), "utf8"));
 write("console/console.js", outputs["console.js"]);
 write("console/console.css", outputs["console.css"] ?? "");
-write("console/licenses.txt", outputs["console.js.LEGAL.txt"] ?? "");
+write("console/licenses.txt", licenses(Object.keys(bundled.metafile.inputs)));
 
 const swaggerDir = join(root, "node_modules/swagger-ui-dist");
 for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) cpSync(join(swaggerDir, name), join(outdir, "docs", name));

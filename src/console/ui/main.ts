@@ -67,6 +67,7 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
       <button type="button" data-testid="sign-out" onClick=${onSignOut}>Sign out</button>
     </header>
     <main>${namespace ? view(route, namespace) : html`<p class="muted">Loading…</p>`}</main>
+    <footer class="muted"><a href="/console/licenses.txt" target="_blank">Third-party licenses</a></footer>
   `;
 }
 
