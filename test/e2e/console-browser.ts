@@ -85,6 +85,15 @@ export function consoleWalkthrough(url: () => string): void {
     expect(saved.exec.kind).toMatch(/^nodejs/);
   });
 
+  it("shows OpenWhisk's message inline when creating an action that exists", async () => {
+    await page.goto(`${origin}/console#/new-action`);
+    await page.getByTestId("action-name-input").fill(names.action);
+    await page.getByTestId("save-action").click();
+    await expect.poll(() => page.getByTestId("error").textContent()).toBe("resource already exists");
+    await page.goto(`${origin}/console#/actions/${names.action}`);
+    await page.getByTestId("invoke-params").waitFor();
+  });
+
   let invoked = "";
   it("invokes it with JSON parameters and shows result, logs, duration and cold/warm", async () => {
     await page.getByTestId("invoke-params").fill('{"name": "console"}');
@@ -105,6 +114,16 @@ export function consoleWalkthrough(url: () => string): void {
     // Started after the page listed: only the live tail can bring it in.
     const { activationId } = await client({ apihost: origin }).actions.invoke({ name: names.action, params: { name: "tail" } });
     await page.locator(`[data-testid=activation-row][data-id="${activationId}"]`).waitFor({ timeout: 20_000 });
+    // The list API's name filter, and the status filter on top of it.
+    await page.getByTestId("filter-name").fill(names.upper);
+    await page.getByTestId("filter-name").press("Enter");
+    await expect.poll(() => page.getByTestId("activation-row").count()).toBe(0);
+    await page.getByTestId("filter-name").fill(names.action);
+    await page.getByTestId("filter-name").press("Enter");
+    await expect.poll(() => page.locator(`[data-testid=activation-row][data-id="${activationId}"]`).count()).toBe(1);
+    expect(new Set(await page.locator("[data-testid=activation-row] td:nth-child(2)").allTextContents())).toEqual(new Set([`guest/${names.action}`]));
+    await page.getByTestId("filter-status").selectOption("error");
+    await expect.poll(() => page.getByTestId("activation-row").count()).toBe(0);
   });
 
   it("draws a sequence's components on its timeline with their durations", async () => {
