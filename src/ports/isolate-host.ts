@@ -2,6 +2,7 @@
 // Loader on Cloudflare (src/cloudflare/loader-isolates.ts), or under
 // `npm start` the local isolate sidecar (src/cloudflare/sidecar-isolates.ts);
 // supervised workerd children on Kubernetes (src/node/workerd/supervisor.ts).
+import type { CodeGeneration } from "../invoker/code-generation.js";
 import type { ActionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 
@@ -12,6 +13,8 @@ export interface IsolateSpec {
   build: () => Promise<ActionModules>;
   memoryMb: number;
   timeoutMs: number;
+  /** Whether the isolate may eval at run time (absent: it may not); the host turns it into loader flags. */
+  codeGeneration?: CodeGeneration;
 }
 
 export interface IsolateRun {
