@@ -31,7 +31,8 @@ declare module "openwhisk-composer/conductor.js" {
 declare module "openwhisk-composer/client.js" {
   import type { Client } from "openwhisk";
   /** The openwhisk client with `compositions.deploy`, which creates a composition's conductor action. */
-  function client(options: { apihost: string; api_key: string }): Client & {
+  /** `basic`: authenticate with the key, even when ~/.wskprops names a namespace. */
+  function client(options: { apihost: string; api_key: string }, basic?: boolean): Client & {
     compositions: { deploy(composition: object, overwrite?: boolean): Promise<object[]> };
   };
   export default client;
