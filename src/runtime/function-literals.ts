@@ -2,9 +2,18 @@
 // for hosts that refuse code generation at run time
 // (src/invoker/code-generation.ts): openwhisk-composer's conductor keeps each
 // function combinator's source in its composition and evals it per step.
-// The code is only parsed here (acorn), never evaluated: whatever is found
-// is compiled later inside the action's own isolate.
-import { parse, type Node, type Options, type Program } from "acorn";
+// The code is only read here (acorn's tokenizer), never evaluated: whatever
+// is found is compiled later inside the action's own isolate.
+//
+// Tokens, not a syntax tree: they take a fraction of the time and no memory
+// beyond the token at hand. Should the tokenizer misread some code (a `/`
+// it takes for a regular expression), a literal is missed (its eval is
+// refused as before) or a bogus one is compiled into the action's own
+// isolate, where it is never used; neither reaches anything else.
+import { parse, tokenizer, tokTypes, type Program, type Token as AcornToken } from "acorn";
+
+/** A token as the tokenizer yields it: acorn's types leave out its value (a string's text, a name). */
+type Token = AcornToken & { value?: unknown };
 
 export interface FunctionLiterals {
   /** String literals that are exactly one function, arrow or class expression: what eval may be handed. */
@@ -14,32 +23,21 @@ export interface FunctionLiterals {
 }
 
 /**
- * Code past this size is not searched: the search builds a syntax tree of
- * the whole code in the invoker (on Cloudflare a Durable Object with 128 MB),
- * and a conductor with its composition is a few tens of kB.
+ * Code past this size is not searched: the search runs in the invoker (on
+ * Cloudflare the action's own Durable Object) when an isolate is built. A
+ * conductor is its composition as indented JSON plus ~10 kB: 50 `if`s
+ * around `retry`s make 1.2 MB.
  */
-export const MAX_SEARCHED_CODE_CHARS = 1_000_000;
+export const MAX_SEARCHED_CODE_CHARS = 4_000_000;
 /** At most this many sources are compiled into one isolate. */
 const MAX_SOURCES = 2_000;
 
-/** Only code that names eval or Function is parsed at all. */
+/** Only code that names eval or Function is read at all. */
 const GENERATES_CODE = /\b(eval|Function)\b/;
 /** A cheap first look at a literal before parsing it. */
 const MAY_BE_FUNCTION = /=>|\bfunction\b|\bclass\b/;
 
-const PARSE: Options = { ecmaVersion: "latest", allowHashBang: true, allowReturnOutsideFunction: true };
 const FUNCTION_NODES = new Set(["FunctionExpression", "ArrowFunctionExpression", "ClassExpression"]);
-
-function parseProgram(code: string): Program | undefined {
-  for (const sourceType of ["script", "module"] as const) {
-    try {
-      return parse(code, { ...PARSE, sourceType, allowReturnOutsideFunction: sourceType === "script" });
-    } catch {
-      // the other source type, or not JavaScript acorn reads: nothing found
-    }
-  }
-  return undefined;
-}
 
 /**
  * True when `text`, wrapped in parentheses, is one function, arrow or class
@@ -67,41 +65,39 @@ function isFunctionConstructorSource(args: readonly string[]): boolean {
   return isFunctionSource(`function anonymous(${params}\n) {\n${body}\n}`);
 }
 
-/** The string a literal node stands for: a string literal, or a template without substitutions. */
-function stringValue(node: Node | null | undefined): string | undefined {
-  if (!node) return undefined;
-  if (node.type === "Literal") {
-    const { value } = node as unknown as { value: unknown };
-    return typeof value === "string" ? value : undefined;
-  }
-  if (node.type === "TemplateLiteral") {
-    const template = node as unknown as { expressions: unknown[]; quasis: { value: { cooked?: string | null } }[] };
-    if (template.expressions.length === 0) return template.quasis[0]?.value.cooked ?? undefined;
-  }
-  return undefined;
-}
+/** The global `Function`, not a property named so (`x.Function`). */
+const isFunctionName = (token: Token, previous: Token | undefined) =>
+  token.type === tokTypes.name && token.value === "Function" && previous?.type !== tokTypes.dot && previous?.type !== tokTypes.questionDot;
 
-function isFunctionCall(node: Node): node is Node & { callee: Node; arguments: Node[] } {
-  if (node.type !== "CallExpression" && node.type !== "NewExpression") return false;
-  const { callee } = node as unknown as { callee: Node & { name?: string } };
-  return callee.type === "Identifier" && callee.name === "Function";
-}
+/**
+ * Reads `Function(` followed by string literals and `)` off the token
+ * stream, one token at a time: the arguments when a call of only string
+ * literals closes, else undefined.
+ */
+class FunctionCallReader {
+  /** Not in a call; `Function` read; or the arguments read so far. */
+  private state: undefined | "name" | string[];
+  private expectingArgument = false;
 
-/** Every node of the tree, without recursion (deeply nested code must not overflow the stack). */
-function* nodes(root: Node): Generator<Node> {
-  const stack: unknown[] = [root];
-  while (stack.length) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push(value[i]);
-      continue;
+  next(token: Token, previous: Token | undefined): string[] | undefined {
+    const { state } = this;
+    this.state = undefined;
+    if (state === "name" && token.type === tokTypes.parenL) {
+      this.state = [];
+      this.expectingArgument = true;
+    } else if (Array.isArray(state) && this.expectingArgument && token.type === tokTypes.string) {
+      state.push(token.value as string);
+      this.state = state;
+      this.expectingArgument = false;
+    } else if (Array.isArray(state) && !this.expectingArgument && token.type === tokTypes.comma) {
+      this.state = state;
+      this.expectingArgument = true;
+    } else if (Array.isArray(state) && token.type === tokTypes.parenR) {
+      return state;
+    } else if (isFunctionName(token, previous)) {
+      this.state = "name";
     }
-    if (value === null || typeof value !== "object" || typeof (value as Node).type !== "string") continue;
-    const node = value as Node;
-    yield node;
-    for (const [key, child] of Object.entries(node)) {
-      if (key !== "loc" && child !== null && typeof child === "object") stack.push(child);
-    }
+    return undefined;
   }
 }
 
@@ -109,25 +105,37 @@ const NONE: FunctionLiterals = { expressions: [], functionCalls: [] };
 
 /**
  * The function sources `code` carries as literals. Code that does not name
- * eval or Function, is too large, or does not parse yields none.
+ * eval or Function, is too large, or does not tokenize yields none.
  */
 export function findFunctionLiterals(code: string): FunctionLiterals {
   if (code.length > MAX_SEARCHED_CODE_CHARS || !GENERATES_CODE.test(code)) return NONE;
-  const program = parseProgram(code);
-  if (!program) return NONE;
   const expressions = new Set<string>();
+  /** Every literal looked at, function or not: a composition repeats its keys many times. */
+  const checked = new Set<string>();
   const calls = new Map<string, string[]>();
-  for (const node of nodes(program)) {
-    if (expressions.size + calls.size >= MAX_SOURCES) break;
-    if (isFunctionCall(node)) {
-      const args = node.arguments.map(stringValue);
-      if (args.every((arg): arg is string => arg !== undefined) && isFunctionConstructorSource(args)) {
-        calls.set(JSON.stringify(args), args);
+  const reader = new FunctionCallReader();
+  // The last two tokens: a template is whole when a backquote, it, and a backquote follow each other.
+  let previous: Token | undefined;
+  let beforePrevious: Token | undefined;
+  try {
+    for (const token of tokenizer(code, { ecmaVersion: "latest", allowHashBang: true }) as Iterable<Token>) {
+      if (expressions.size + calls.size >= MAX_SOURCES) break;
+      const args = reader.next(token, previous);
+      if (args && isFunctionConstructorSource(args)) calls.set(JSON.stringify(args), args);
+      let text: string | undefined;
+      if (token.type === tokTypes.string) text = token.value as string;
+      else if (token.type === tokTypes.backQuote && previous?.type === tokTypes.template && beforePrevious?.type === tokTypes.backQuote) {
+        text = (previous.value as string | null) ?? undefined;
       }
-      continue;
+      if (text !== undefined && !checked.has(text)) {
+        checked.add(text);
+        if (isFunctionSource(text)) expressions.add(text);
+      }
+      beforePrevious = previous;
+      previous = token;
     }
-    const text = stringValue(node);
-    if (text !== undefined && !expressions.has(text) && isFunctionSource(text)) expressions.add(text);
+  } catch {
+    return NONE;
   }
   return { expressions: [...expressions], functionCalls: [...calls.values()] };
 }

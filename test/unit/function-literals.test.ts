@@ -48,13 +48,15 @@ describe("function sources a composition carries", () => {
     const code = [
       'const add = new Function("a", "b", "return a + b");',
       "const none = Function();",
+      'const method = api.Function("c", "return c");',
+      'const nested = Function(Function("d", "return d"));',
       "const dynamic = new Function(\"a\", 'return a' + suffix);",
       "const template = `p => p.value`;",
       "const substituted = `p => p.${field}`;",
       "function main(p) { return eval(template)(p) }",
     ].join("\n");
     const found = findFunctionLiterals(code);
-    expect(found.functionCalls).toEqual([["a", "b", "return a + b"], []]);
+    expect(found.functionCalls).toEqual([["a", "b", "return a + b"], [], ["d", "return d"]]);
     expect(found.expressions).toEqual(["p => p.value"]);
   });
 
@@ -63,11 +65,11 @@ describe("function sources a composition carries", () => {
     expect(found.expressions).toEqual(["q => q"]);
   });
 
-  it("does not parse code that names neither eval nor Function, code too large, or code that does not parse", () => {
+  it("does not read code that names neither eval nor Function, code too large, or code that does not tokenize", () => {
     expect(findFunctionLiterals('const f = "x => x"; function main() {}').expressions).toEqual([]);
     const large = `eval("x => x");${" ".repeat(MAX_SEARCHED_CODE_CHARS)}`;
     expect(findFunctionLiterals(large).expressions).toEqual([]);
-    expect(findFunctionLiterals('eval("x => x"); function (').expressions).toEqual([]);
+    expect(findFunctionLiterals('eval("x => x"); const s = "unterminated').expressions).toEqual([]);
   });
 });
 
