@@ -121,7 +121,9 @@ export function findFunctionLiterals(code: string): FunctionLiterals {
     for (const token of tokenizer(code, { ecmaVersion: "latest", allowHashBang: true }) as Iterable<Token>) {
       if (expressions.size + calls.size >= MAX_SOURCES) break;
       const args = reader.next(token, previous);
-      if (args && isFunctionConstructorSource(args)) calls.set(JSON.stringify(args), args);
+      // An empty body is how libraries probe whether code generation works
+      // (`new Function("")`): telling them yes would lead them on to strings built at run time.
+      if (args && (args.at(-1) ?? "").trim() !== "" && isFunctionConstructorSource(args)) calls.set(JSON.stringify(args), args);
       let text: string | undefined;
       if (token.type === tokTypes.string) text = token.value as string;
       else if (token.type === tokTypes.backQuote && previous?.type === tokTypes.template && beforePrevious?.type === tokTypes.backQuote) {
