@@ -1,21 +1,19 @@
 // Whether action code may generate code from strings (eval, new Function)
-// while it runs, decided once per host here; each isolate host translates
-// the decision into its Worker Loader options, and the executor into the
-// module set (docs/compatibility.md, "Code generation from strings").
-
-/**
- * - `native`: the isolate may call eval and new Function at any time, as in
- *   OpenWhisk's Node.js runtime. Granted per action isolate through workerd's
- *   `allow_insecure_inefficient_logged_eval` flag; the worker that loads the
- *   isolates never gets it.
- * - `precompiled`: the runtime refuses code generation once the isolate has
- *   started. Function sources the action's code carries as string literals
- *   are compiled while the isolate starts (when workerd still allows it), and
- *   a shimmed eval/Function returns them for exactly those strings
- *   (src/runtime/precompiled-eval.ts); any other string still fails with the
- *   runtime's EvalError.
- */
-export type CodeGeneration = "native" | "precompiled";
+// while it runs (CodeGeneration, src/ports/isolate-host.ts), decided once per
+// host here; each isolate host translates the decision into its Worker
+// Loader options, and the executor into the module set
+// (docs/compatibility.md, Actions: "code generation from strings").
+//
+// - `native`: granted per action isolate through workerd's
+//   `allow_insecure_inefficient_logged_eval` flag, as OpenWhisk's Node.js
+//   runtime allows it; the worker that loads the isolates never gets it.
+// - `precompiled`: the runtime refuses it once the isolate has started.
+//   Function sources the action's code carries as string literals are
+//   compiled while the isolate starts (when workerd still allows it), and a
+//   shimmed eval/Function returns them for exactly those strings
+//   (src/runtime/precompiled-eval.ts); any other string still fails with
+//   the runtime's EvalError.
+import type { CodeGeneration } from "../ports/isolate-host.js";
 
 /** What each host grants its action isolates. */
 export const HOST_CODE_GENERATION = {

@@ -14,8 +14,7 @@
 //   GET  /healthz  → 200 {ready, restarts}
 import type { ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import type { CodeGeneration } from "../invoker/code-generation.js";
-import { IsolateStartError } from "../ports/isolate-host.js";
+import { IsolateStartError, type CodeGeneration } from "../ports/isolate-host.js";
 import { decodeModules, type WireModules } from "../runtime/module-wire.js";
 import type { RunRequest } from "../runtime/protocol.js";
 import type { EgressAllowance } from "./config.js";

@@ -2,9 +2,16 @@
 // Loader on Cloudflare (src/cloudflare/loader-isolates.ts), or under
 // `npm start` the local isolate sidecar (src/cloudflare/sidecar-isolates.ts);
 // supervised workerd children on Kubernetes (src/node/workerd/supervisor.ts).
-import type { CodeGeneration } from "../invoker/code-generation.js";
 import type { ActionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
+
+/**
+ * Whether action code may generate code from strings (eval, new Function)
+ * while it runs: `native` lets it; under `precompiled` the runtime refuses
+ * it, and the module set may carry precompiled functions instead. Each host's
+ * choice: src/invoker/code-generation.ts.
+ */
+export type CodeGeneration = "native" | "precompiled";
 
 export interface IsolateSpec {
   /** One isolate per key: a new version, code digest or init environment gets a new one. */
