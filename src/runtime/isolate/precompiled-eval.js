@@ -12,7 +12,7 @@
 const RealFunction = Function;
 const realEval = globalThis.eval;
 
-// openwhisk-composer's conductor (every release since 2018) runs each
+// openwhisk-composer's conductor (every release, 0.9 to 0.12) runs each
 // function combinator by evaluating this text around the function's source,
 // with one `var` per variable its `let` combinators put in scope:
 //   (function(){try{const require=arguments[2];var x=arguments[1]['x'];
