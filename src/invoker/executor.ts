@@ -39,7 +39,7 @@ import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
 import type { CodeGenerationSetup } from "./code-generation.js";
-import { withPrecompiledFunctions } from "../runtime/precompiled-eval.js";
+import { FunctionLiteralsByDigest, withPrecompiledFunctions } from "../runtime/precompiled-eval.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
 import type { ActivationObserver } from "../ports/observer.js";
@@ -96,6 +96,7 @@ export interface ExecutorDeps {
 export class ActivationExecutor {
   private readonly resolutions: ResolutionCache;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
+  private readonly functionLiterals = new FunctionLiteralsByDigest();
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
   private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
@@ -340,7 +341,7 @@ export class ActivationExecutor {
         const setup = this.deps.codeGeneration;
         // Zip archives are not searched: their code is not in hand as text.
         const searched = setup?.mode === "precompiled" && !exec.binary && exec.kind.startsWith("nodejs:");
-        return searched ? withPrecompiledFunctions(set, code, setup.shimSource) : set;
+        return searched ? withPrecompiledFunctions(set, this.functionLiterals.of(code, action.codeDigest), setup.shimSource) : set;
       },
     };
 

@@ -3,18 +3,35 @@
 // carries function sources as literals, they travel as data in a module that
 // the isolate evaluates first, compiling them while it starts
 // (src/runtime/isolate/precompiled-eval.js).
-import { findFunctionLiterals } from "./function-literals.js";
+import { ExpiringCache } from "../core/cache.js";
+import { findFunctionLiterals, type FunctionLiterals } from "./function-literals.js";
 import type { ActionModules } from "./modules.js";
 
 export const PRECOMPILED_MAIN_MODULE = "precompiled-main.js";
 
 /**
- * `set` with the precompiled functions of `code` added and a main module that
- * installs them before the runner loads; `set` itself when `code` carries none.
- * `shimSource` is src/runtime/isolate/precompiled-eval.js as text.
+ * The function literals of code, by its digest: every isolate of the same
+ * code (other namespaces, concurrent slots, the next generation) would
+ * otherwise read it again.
  */
-export function withPrecompiledFunctions(set: ActionModules, code: string, shimSource: string): ActionModules {
-  const found = findFunctionLiterals(code);
+export class FunctionLiteralsByDigest {
+  private readonly found = new ExpiringCache<FunctionLiterals>(60 * 60_000, 64);
+
+  of(code: string, digest: string | undefined): FunctionLiterals {
+    const cached = digest === undefined ? undefined : this.found.get(digest);
+    if (cached) return cached;
+    const found = findFunctionLiterals(code);
+    if (digest !== undefined) this.found.set(digest, found);
+    return found;
+  }
+}
+
+/**
+ * `set` with the precompiled functions `found` in its code added and a main
+ * module that installs them before the runner loads; `set` itself when there
+ * are none. `shimSource` is src/runtime/isolate/precompiled-eval.js as text.
+ */
+export function withPrecompiledFunctions(set: ActionModules, found: FunctionLiterals, shimSource: string): ActionModules {
   if (found.expressions.length === 0 && found.functionCalls.length === 0) return set;
   const main = JSON.stringify(`./${set.mainModule}`);
   return {

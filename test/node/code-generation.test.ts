@@ -12,6 +12,7 @@ import { preinstalled, runnerSource } from "../../src/node/runner-source.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
 import type { CodeGeneration, IsolateSpec } from "../../src/ports/isolate-host.js";
 import { actionModules } from "../../src/runtime/modules.js";
+import { findFunctionLiterals } from "../../src/runtime/function-literals.js";
 import { withPrecompiledFunctions } from "../../src/runtime/precompiled-eval.js";
 import type { RunRequest } from "../../src/runtime/protocol.js";
 
@@ -32,7 +33,7 @@ let keys = 0;
 function spec(code: string, codeGeneration: CodeGeneration): IsolateSpec {
   const build = async () => {
     const set = actionModules(runnerSource, { code, binary: false, main: "main" }, preinstalled);
-    return codeGeneration === "precompiled" ? withPrecompiledFunctions(set, code, shimSource) : set;
+    return codeGeneration === "precompiled" ? withPrecompiledFunctions(set, findFunctionLiterals(code), shimSource) : set;
   };
   return { key: `code-generation-${keys++}`, memoryMb: 256, timeoutMs: 10_000, codeGeneration, build };
 }

@@ -6,7 +6,7 @@ import { generate } from "openwhisk-composer/conductor.js";
 import { describe, expect, it } from "vitest";
 import { findFunctionLiterals, isFunctionSource, MAX_SEARCHED_CODE_CHARS } from "../../src/runtime/function-literals.js";
 import { actionModules } from "../../src/runtime/modules.js";
-import { PRECOMPILED_MAIN_MODULE, withPrecompiledFunctions } from "../../src/runtime/precompiled-eval.js";
+import { FunctionLiteralsByDigest, PRECOMPILED_MAIN_MODULE, withPrecompiledFunctions } from "../../src/runtime/precompiled-eval.js";
 
 /** The conductor action code openwhisk-composer deploys for a composition. */
 function conductorCode(composition: { compile(): object }): string {
@@ -66,8 +66,18 @@ describe("function sources a composition carries", () => {
     expect(found.expressions).toEqual(["q => q"]);
   });
 
-  it("does not read code that names neither eval nor Function, code too large, or code that does not tokenize", () => {
+  it("reads code once per digest", () => {
+    const cache = new FunctionLiteralsByDigest();
+    expect(cache.of('eval("x => x")', "d1").expressions).toEqual(["x => x"]);
+    // Same digest, same code by definition: the first answer stands.
+    expect(cache.of('eval("y => y")', "d1").expressions).toEqual(["x => x"]);
+    expect(cache.of('eval("y => y")', "d2").expressions).toEqual(["y => y"]);
+  });
+
+  it("does not read code that calls neither eval nor Function, code too large, or code that does not tokenize", () => {
     expect(findFunctionLiterals('const f = "x => x"; function main() {}').expressions).toEqual([]);
+    // Naming Function is not calling it.
+    expect(findFunctionLiterals('const f = "x => x"; const p = Function.prototype;').expressions).toEqual([]);
     const large = `eval("x => x");${" ".repeat(MAX_SEARCHED_CODE_CHARS)}`;
     expect(findFunctionLiterals(large).expressions).toEqual([]);
     expect(findFunctionLiterals('eval("x => x"); const s = "unterminated').expressions).toEqual([]);
@@ -79,7 +89,7 @@ describe("the module set of an action with function sources", () => {
 
   it("loads the shim and the sources, as data, before the runner", () => {
     const code = 'function main(p) { return eval("p => ({ n: p.n })")(p) }';
-    const set = withPrecompiledFunctions(actionModules("runner", { code, binary: false, main: "main" }), code, shim);
+    const set = withPrecompiledFunctions(actionModules("runner", { code, binary: false, main: "main" }), findFunctionLiterals(code), shim);
     expect(set.mainModule).toBe(PRECOMPILED_MAIN_MODULE);
     const main = (set.modules[PRECOMPILED_MAIN_MODULE] as { js: string }).js;
     expect(main.indexOf("./precompiled-functions.js")).toBeLessThan(main.indexOf("./runner.js"));
@@ -92,6 +102,6 @@ describe("the module set of an action with function sources", () => {
   it("leaves an action without function sources as it was", () => {
     const code = "function main(p) { return p }";
     const set = actionModules("runner", { code, binary: false, main: "main" });
-    expect(withPrecompiledFunctions(set, code, shim)).toBe(set);
+    expect(withPrecompiledFunctions(set, findFunctionLiterals(code), shim)).toBe(set);
   });
 });
