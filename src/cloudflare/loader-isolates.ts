@@ -3,6 +3,7 @@
 // runaway code (local workerd does not enforce it).
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../ports/isolate-host.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../invoker/worker-loader.js";
+import { isolateLoaderFlags } from "../invoker/code-generation.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 
 /** Runner entrypoints kept; past this, the one loaded first is dropped. */
@@ -42,7 +43,7 @@ export class LoaderIsolates implements IsolateHost {
       const { mainModule, modules } = await spec.build();
       return {
         compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
-        compatibilityFlags: ["nodejs_compat"],
+        ...isolateLoaderFlags(spec.codeGeneration),
         mainModule,
         modules,
         env: {},

@@ -38,6 +38,8 @@ import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
+import type { CodeGenerationSetup } from "./code-generation.js";
+import { FunctionLiteralsByDigest, withPrecompiledFunctions } from "../runtime/precompiled-eval.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
 import type { ActivationObserver } from "../ports/observer.js";
@@ -55,6 +57,12 @@ export interface ExecutorDeps {
   store: Store;
   isolates: IsolateHost;
   runnerSource: string;
+  /**
+   * Whether action code may eval at run time on this host
+   * (HOST_CODE_GENERATION), or gets the function sources its code carries
+   * precompiled. Without it, neither.
+   */
+  codeGeneration?: CodeGenerationSetup;
   /** Packages actions may require without bundling them (`openwhisk`). */
   preinstalled: PreinstalledPackages;
   /** Runs a sequence component (another action, possibly on another invoker). */
@@ -88,6 +96,7 @@ export interface ExecutorDeps {
 export class ActivationExecutor {
   private readonly resolutions: ResolutionCache;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
+  private readonly functionLiterals = new FunctionLiteralsByDigest();
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
   private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
@@ -325,8 +334,15 @@ export class ActivationExecutor {
       key,
       memoryMb: doc.limits.memory,
       timeoutMs: doc.limits.timeout,
-      build: async () =>
-        actionModules(this.deps.runnerSource, { code: await this.loadCode(action), binary: exec.binary, main }, this.deps.preinstalled),
+      codeGeneration: this.deps.codeGeneration?.mode,
+      build: async () => {
+        const code = await this.loadCode(action);
+        const set = actionModules(this.deps.runnerSource, { code, binary: exec.binary, main }, this.deps.preinstalled);
+        const setup = this.deps.codeGeneration;
+        // Zip archives are not searched: their code is not in hand as text.
+        const searched = setup?.mode === "precompiled" && !exec.binary && exec.kind.startsWith("nodejs:");
+        return searched ? withPrecompiledFunctions(set, this.functionLiterals.of(code, action.codeDigest), setup.shimSource) : set;
+      },
     };
 
     let reply: RunReply;

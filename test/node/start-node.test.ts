@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe } from "vitest";
+import { compositionScenarios } from "../e2e/compositions.js";
 import { actionScenarios } from "../e2e/scenarios.js";
 import { freePort, killGroup, waitForHttp } from "../e2e/server.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
@@ -51,4 +52,5 @@ describe.skipIf(!services)("npm run start:node", () => {
   }, 60_000);
 
   actionScenarios(() => ({ apihost: url }));
+  compositionScenarios(() => ({ apihost: url }));
 });

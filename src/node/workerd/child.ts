@@ -42,6 +42,9 @@ export interface RunBody {
   mainModule?: string;
   modules?: Record<string, unknown>;
   compatibilityDate: string;
+  /** The isolate's loader flags (src/invoker/code-generation.ts), sent with its modules. */
+  compatibilityFlags?: string[];
+  allowExperimental?: true;
   request: unknown;
 }
 
@@ -118,10 +121,13 @@ const config :Workerd.Config = (
   sockets = [ (name = "http", address = ${text(`unix:${socketPath}`)}, http = (), service = "host") ],
 );
 # ctx.exports (the Gateway entrypoint) is on by default since 2025-11-17.
+# "experimental" lets it pass allowExperimental to the loader, which an
+# isolate granted eval needs (src/invoker/code-generation.ts); it grants
+# this worker itself no eval.
 const hostWorker :Workerd.Worker = (
   modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
   compatibilityDate = ${text(compatibilityDate)},
-  compatibilityFlags = ["nodejs_compat"],
+  compatibilityFlags = ["nodejs_compat", "experimental"],
   bindings = [ ${bindings.join(", ")} ],
 );
 `;

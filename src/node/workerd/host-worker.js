@@ -4,7 +4,7 @@
 // the runner in it (its Runner entrypoint, by RPC as on Cloudflare). Plain
 // JavaScript: workerd loads it as it is.
 //
-// POST /run  {id, modules?, compatibilityDate, request} →
+// POST /run  {id, modules?, compatibilityDate, compatibilityFlags?, allowExperimental?, request} →
 //   200 {reply, cold} | 409 {missing: true} | 500 {error}
 // GET /ping → "ok" (the supervisor's sign that the event loop still turns)
 //
@@ -113,7 +113,9 @@ async function run(body, env, ctx) {
     }
     return {
       compatibilityDate: body.compatibilityDate,
-      compatibilityFlags: ["nodejs_compat"],
+      // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
+      compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
+      ...(body.allowExperimental ? { allowExperimental: true } : {}),
       mainModule: body.mainModule,
       modules: decodeModules(body.modules),
       env: {},

@@ -37,6 +37,7 @@
 // loses), and is answered with an error if it is lost again.
 import { encodeModules } from "../../runtime/module-wire.js";
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../ports/isolate-host.js";
+import { isolateLoaderFlags } from "../../invoker/code-generation.js";
 import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
@@ -261,7 +262,7 @@ export class WorkerdSupervisor implements IsolateHost {
       id,
       compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
       request,
-      ...(built ? encodeModules(built) : {}),
+      ...(built ? { ...encodeModules(built), ...isolateLoaderFlags(spec.codeGeneration) } : {}),
     });
     if (first) child.loaded.add(id);
     return answer;
