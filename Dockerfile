@@ -16,6 +16,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY tsconfig.json ./
 COPY migrations ./migrations
 COPY src ./src
+# The web console (GET /console) and Swagger UI's files, built from their npm
+# packages into dist/assets; npm ci's prepare skipped it before src/ was here.
+RUN node scripts/build-console.mjs
 # The Pyodide files and memory snapshot Python actions boot from (needs src/).
 RUN node scripts/build-python.mjs
 

@@ -20,6 +20,8 @@ install_missing() {
   command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || packages+=(nats-server)
   # The manifest tests render k8s/ with kubectl.
   command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  # The console's browser tests drive Debian's Chromium with playwright-core.
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ ${#packages[@]} -eq 0 ] && return
   log "installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

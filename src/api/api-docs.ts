@@ -1,6 +1,7 @@
 // /api/v1/api-docs: a Swagger 2.0 description of this REST API, and
 // /api/v1/docs: Swagger UI over it, where OpenWhisk's controller serves its own.
 import { Hono } from "hono";
+import { DOCS_CSP, securityHeaders } from "../console/routes.js";
 import { LIMITS } from "../core/limits.js";
 import type { ApiEnv } from "./context.js";
 
@@ -213,17 +214,19 @@ export function apiDocument(host: string, scheme: string) {
   };
 }
 
-const SWAGGER_UI = (docs: string) => `<!DOCTYPE html>
+/** Swagger UI's page: its files (src/console/routes.ts) come from the npm swagger-ui-dist package, never a CDN, and its script starts it over `?url=`. */
+const SWAGGER_PAGE = `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Swagger UI</title>
-  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/api/v1/docs/swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>window.ui = SwaggerUIBundle({ url: ${JSON.stringify(docs).replaceAll("<", "\\u003c")}, dom_id: "#swagger-ui" });</script>
+  <script src="/api/v1/docs/swagger-ui-bundle.js"></script>
+  <script src="/api/v1/docs/swagger-initializer.js"></script>
 </body>
 </html>
 `;
@@ -234,4 +237,4 @@ export const apiDocsRoutes = new Hono<ApiEnv>()
     return c.json(apiDocument(url.host, url.protocol.replace(":", "")));
   })
   .get("/api/v1/docs", (c) => c.redirect("/api/v1/docs/index.html?url=/api/v1/api-docs", 308))
-  .get("/api/v1/docs/index.html", (c) => c.html(SWAGGER_UI(c.req.query("url") ?? "/api/v1/api-docs")));
+  .get("/api/v1/docs/index.html", (c) => c.html(SWAGGER_PAGE, 200, securityHeaders(DOCS_CSP)));

@@ -15,6 +15,7 @@ import { triggerRoutes } from "./triggers.js";
 import { webRoutes } from "./web.js";
 import { apiManagementRoutes } from "./apimgmt.js";
 import { apiDocsRoutes } from "./api-docs.js";
+import { consoleRoutes, type AssetsFor } from "../console/routes.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
 import { refuseUnroutedMethods } from "./routes.js";
@@ -26,7 +27,8 @@ const CORS_HEADERS = {
   "Access-Control-Allow-Methods": "GET, DELETE, POST, PUT, HEAD",
 };
 
-export function createApp(resolvePlatform: (c: Context) => Platform): Hono<ApiEnv> {
+/** `assetsFor`: where the console's built files come from (none: /console answers 404). */
+export function createApp(resolvePlatform: (c: Context) => Platform, assetsFor: AssetsFor = () => undefined): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use("*", async (c, next) => {
     const transactionId = crypto.randomUUID().replaceAll("-", "");
@@ -48,6 +50,7 @@ export function createApp(resolvePlatform: (c: Context) => Platform): Hono<ApiEn
   app.use("*", refuseUnroutedMethods(app));
   app.route("/", infoRoutes);
   app.route("/", apiDocsRoutes);
+  app.route("/", consoleRoutes(assetsFor));
 
   app.use("/api/v1/namespaces", requireAuth);
   app.use("/api/v1/namespaces/*", requireAuth);

@@ -10,6 +10,7 @@ import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
 import { DurableObjectAlarms } from "./alarm-do-client.js";
+import { workerAssets } from "./console-assets.js";
 import type { Env } from "./env.js";
 import { DurableObjectInvokers } from "./invoker-do-client.js";
 import { journalSweeper } from "./journal-sweeper-do.js";
@@ -68,7 +69,10 @@ export function ensureSweeping(env: Env, ctx: ExecutionContext): void {
   );
 }
 
-const app = createApp((c) => platformFor(c.env as Env, c.executionCtx as ExecutionContext));
+const app = createApp(
+  (c) => platformFor(c.env as Env, c.executionCtx as ExecutionContext),
+  (c) => workerAssets((c.env as Env).ASSETS),
+);
 
 export async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   ensureSweeping(env, ctx);

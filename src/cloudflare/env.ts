@@ -19,6 +19,8 @@ export interface Env {
    * Unbound, each invoker makes its own on its first Python cold start.
    */
   PYTHON_SNAPSHOTS?: R2Bucket;
+  /** The console's and Swagger UI's built files (wrangler.toml [assets]; src/cloudflare/console-assets.ts). */
+  ASSETS?: Fetcher;
   /** `uuid:key` of the guest namespace to seed (local development; see .dev.vars). */
   GUEST_AUTH?: string;
   /** `uuid:key` of the whisk.system namespace to seed (local development). */

@@ -4,11 +4,13 @@
 import { DurableObject } from "cloudflare:workers";
 import type { EntityRef } from "../core/names.js";
 import { componentRequest } from "../invoker/component-request.js";
+import { HOST_CODE_GENERATION } from "../invoker/code-generation.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { IsolateHost } from "../ports/isolate-host.js";
 import type { InvokeRequest, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome, type InvokeOutcome, type WebInvokeOutcome } from "../runtime/invoke-outcome.js";
 import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
+import precompiledEvalSource from "../runtime/isolate/precompiled-eval.js";
 import runnerSource from "../runtime/isolate/runner.js";
 import { SqlStore } from "../store/sql-store.js";
 import { D1Sql } from "./d1.js";
@@ -35,6 +37,7 @@ export class Invoker extends DurableObject<Env> {
       isolates: actionIsolates(ctx, env),
       runnerSource,
       pythonRunnerSource,
+      codeGeneration: { mode: HOST_CODE_GENERATION.cloudflare, shimSource: precompiledEvalSource },
       preinstalled: { openwhisk: openwhiskSource },
       recordActivation: (record, resultBytes) => this.outbox.add(record, resultBytes),
       invokeComponent: (call) => invokers.invoke(componentRequest(call)),

@@ -2,7 +2,8 @@
 // while warm. The isolate gets no bindings; on Cloudflare limits.cpuMs stops
 // runaway code (local workerd does not enforce it).
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../ports/isolate-host.js";
-import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, isolateCompatibilityFlags, startErrorOf } from "../invoker/worker-loader.js";
+import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../invoker/worker-loader.js";
+import { isolateLoaderFlags } from "../invoker/code-generation.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import type { PythonSnapshot, PythonRuntime } from "./python-isolates.js";
 
@@ -57,7 +58,7 @@ export class LoaderIsolates implements IsolateHost {
       const set = await spec.build();
       return {
         compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
-        compatibilityFlags: isolateCompatibilityFlags(set),
+        ...isolateLoaderFlags(spec.codeGeneration, set),
         mainModule: set.mainModule,
         modules: set.python ? { ...set.modules, ...(await this.python().modules()) } : set.modules,
         env: {},

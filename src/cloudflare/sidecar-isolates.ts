@@ -41,7 +41,8 @@ export class SidecarIsolates implements IsolateHost {
 
   private async post(spec: IsolateSpec, request: RunRequest, withModules: boolean): Promise<SidecarAnswer> {
     const modules = withModules ? encodeModules(await spec.build()) : undefined;
-    const response = await this.call("/run", { key: spec.key, memoryMb: spec.memoryMb, timeoutMs: spec.timeoutMs, request, modules });
+    const { key, memoryMb, timeoutMs, codeGeneration } = spec;
+    const response = await this.call("/run", { key, memoryMb, timeoutMs, codeGeneration, request, modules });
     const answer = (await response.json()) as SidecarAnswer;
     if (withModules && response.ok) {
       if (this.sent.size >= MAX_SENT) this.sent.delete(this.sent.values().next().value!);

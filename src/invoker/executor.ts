@@ -38,6 +38,8 @@ import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
 import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
 import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
+import type { CodeGenerationSetup } from "./code-generation.js";
+import { FunctionLiteralsByDigest, withPrecompiledFunctions } from "../runtime/precompiled-eval.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
 import { isConductor, runComposition } from "./conductor.js";
 import type { ActivationObserver } from "../ports/observer.js";
@@ -57,6 +59,12 @@ export interface ExecutorDeps {
   runnerSource: string;
   /** The runner of Python isolates (src/runtime/isolate/python-runner.js); without it Python actions fail to start. */
   pythonRunnerSource?: string;
+  /**
+   * Whether action code may eval at run time on this host
+   * (HOST_CODE_GENERATION), or gets the function sources its code carries
+   * precompiled. Without it, neither.
+   */
+  codeGeneration?: CodeGenerationSetup;
   /** Packages actions may require without bundling them (`openwhisk`). */
   preinstalled: PreinstalledPackages;
   /** Runs a sequence component (another action, possibly on another invoker). */
@@ -90,6 +98,7 @@ export interface ExecutorDeps {
 export class ActivationExecutor {
   private readonly resolutions: ResolutionCache;
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
+  private readonly functionLiterals = new FunctionLiteralsByDigest();
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
   private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
@@ -327,13 +336,20 @@ export class ActivationExecutor {
       key,
       memoryMb: doc.limits.memory,
       timeoutMs: doc.limits.timeout,
-      build: async () =>
-        actionModules(
+      codeGeneration: this.deps.codeGeneration?.mode,
+      build: async () => {
+        const code = await this.loadCode(action);
+        const set = actionModules(
           this.deps.runnerSource,
-          { code: await this.loadCode(action), binary: exec.binary, main, kind: exec.kind },
+          { code, binary: exec.binary, main, kind: exec.kind },
           this.deps.preinstalled,
           this.deps.pythonRunnerSource,
-        ),
+        );
+        const setup = this.deps.codeGeneration;
+        // Zip archives are not searched: their code is not in hand as text.
+        const searched = setup?.mode === "precompiled" && !exec.binary && exec.kind.startsWith("nodejs:");
+        return searched ? withPrecompiledFunctions(set, this.functionLiterals.of(code, action.codeDigest), setup.shimSource) : set;
+      },
     };
 
     let reply: RunReply;

@@ -12,15 +12,6 @@ import { IsolateStartError } from "../ports/isolate-host.js";
  */
 export const ISOLATE_COMPATIBILITY_DATE = "2026-08-01";
 
-/**
- * The compatibility flags of an action isolate on every host. A Python
- * isolate goes without nodejs_compat: under it, Pyodide's Emscripten takes
- * its Node code paths and fails to boot.
- */
-export function isolateCompatibilityFlags(set: { python?: true }): string[] {
-  return set.python ? [] : ["nodejs_compat"];
-}
-
 /** Keys retired at least once, remembered for their next generation. */
 const MAX_GENERATIONS = 4_096;
 

@@ -26,6 +26,7 @@ import { ensureMembershipBucket, membershipBucket, MembershipView } from "./memb
 import { NodeMetrics } from "./metrics.js";
 import { applyMigrations } from "./migrate.js";
 import { connectNats } from "./nats-connection.js";
+import { diskAssets } from "./console-assets.js";
 import { activationStream, consumeActivations, DEFAULT_DELIVERY, ensureActivationStream } from "./nats.js";
 import { opsEndpoints } from "./ops.js";
 import { createPool, PostgresSql } from "./postgres.js";
@@ -140,7 +141,11 @@ export async function startController(
     },
   };
   const services: ControllerServices = { config, pool, alarms, nats, membership, platform, metrics };
-  const app = createApp(() => platform);
+  const assets = diskAssets();
+  const app = createApp(
+    () => platform,
+    () => assets,
+  );
   const running = await Promise.all(tasks.map((task) => task(services)));
 
   const drain = new Drain();

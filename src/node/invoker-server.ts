@@ -22,6 +22,7 @@ import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import type { EntityRef } from "../core/names.js";
 import { recordLostActivation } from "../activation/failures.js";
 import { componentRequest } from "../invoker/component-request.js";
+import { HOST_CODE_GENERATION } from "../invoker/code-generation.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { ActivationRecord } from "../core/activation.js";
 import type { InvokeRequest, Invokers, WebInvokeRequest } from "../ports/invokers.js";
@@ -99,6 +100,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     isolates: supervisor,
     runnerSource,
     pythonRunnerSource,
+    codeGeneration: { mode: HOST_CODE_GENERATION.node },
     preinstalled,
     invokeComponent: (call) => invokers.invoke(componentRequest(call)),
     throttle,

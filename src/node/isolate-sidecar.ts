@@ -14,7 +14,7 @@
 //   GET  /healthz  → 200 {ready, restarts}
 import type { ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import { IsolateStartError } from "../ports/isolate-host.js";
+import { IsolateStartError, type CodeGeneration } from "../ports/isolate-host.js";
 import { decodeModules, type WireModules } from "../runtime/module-wire.js";
 import type { RunRequest } from "../runtime/protocol.js";
 import type { EgressAllowance } from "./config.js";
@@ -45,6 +45,7 @@ interface RunBody {
   key: string;
   memoryMb: number;
   timeoutMs: number;
+  codeGeneration?: CodeGeneration;
   request: RunRequest;
   modules?: WireModules;
 }
@@ -72,6 +73,7 @@ export async function startIsolateSidecar(options: SidecarOptions): Promise<Runn
       key: body.key,
       memoryMb: body.memoryMb,
       timeoutMs: body.timeoutMs,
+      ...(body.codeGeneration ? { codeGeneration: body.codeGeneration } : {}),
       build: async () => {
         if (!body.modules) throw new ModulesNeeded();
         return decodeModules(body.modules);

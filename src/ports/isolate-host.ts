@@ -5,6 +5,14 @@
 import type { ActionModules } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
 
+/**
+ * Whether action code may generate code from strings (eval, new Function)
+ * while it runs: `native` lets it; under `precompiled` the runtime refuses
+ * it, and the module set may carry precompiled functions instead. Each host's
+ * choice: src/invoker/code-generation.ts.
+ */
+export type CodeGeneration = "native" | "precompiled";
+
 export interface IsolateSpec {
   /** One isolate per key: a new version, code digest or init environment gets a new one. */
   key: string;
@@ -12,6 +20,8 @@ export interface IsolateSpec {
   build: () => Promise<ActionModules>;
   memoryMb: number;
   timeoutMs: number;
+  /** Whether the isolate may eval at run time (absent: it may not); the host turns it into loader flags. */
+  codeGeneration?: CodeGeneration;
 }
 
 export interface IsolateRun {

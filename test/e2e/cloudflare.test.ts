@@ -2,6 +2,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { actionScenarios, OTHER_KEY, OTHER_NAMESPACE, packageScenarios, triggerScenarios, webScenarios } from "./scenarios.js";
 import { attackerScenarios, withWskadmin } from "./attacker.js";
+import { compositionScenarios } from "./compositions.js";
 import { fuzzScenarios } from "./fuzz.js";
 import { pythonScenarios } from "./python-scenarios.js";
 import { npmRun, startWranglerServer, type RunningServer } from "./server.js";
@@ -22,6 +23,7 @@ packageScenarios(target);
 triggerScenarios(target);
 webScenarios(target);
 pythonScenarios(target);
+compositionScenarios(target);
 attackerScenarios(() =>
   withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );

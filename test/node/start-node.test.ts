@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe } from "vitest";
+import { compositionScenarios } from "../e2e/compositions.js";
 import { actionScenarios } from "../e2e/scenarios.js";
 import { pythonScenarios } from "../e2e/python-scenarios.js";
 import { freePort, killGroup, waitForHttp } from "../e2e/server.js";
@@ -53,4 +54,5 @@ describe.skipIf(!services)("npm run start:node", () => {
 
   actionScenarios(() => ({ apihost: url }));
   pythonScenarios(() => ({ apihost: url }));
+  compositionScenarios(() => ({ apihost: url }));
 });

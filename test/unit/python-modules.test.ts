@@ -2,7 +2,7 @@
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { bytesToBase64 } from "../../src/core/base64.js";
-import { isolateCompatibilityFlags } from "../../src/invoker/worker-loader.js";
+import { isolateLoaderFlags } from "../../src/invoker/code-generation.js";
 import { isolateLoad, PYTHON_ISOLATE_WEIGHT, shouldRotate } from "../../src/node/workerd/placement.js";
 import { decodeModules, encodeModules } from "../../src/runtime/module-wire.js";
 import { actionModules } from "../../src/runtime/modules.js";
@@ -20,8 +20,9 @@ describe("Python module sets", () => {
       "action.py": { text: "def main(args):\n    return args\n" },
     });
     expect(set.python).toBe(true);
-    expect(isolateCompatibilityFlags(set)).toEqual([]);
-    expect(isolateCompatibilityFlags(build("function main() {}", false, "nodejs:20"))).toEqual(["nodejs_compat"]);
+    // Whatever code generation the host grants Node isolates.
+    expect(isolateLoaderFlags("native", set)).toEqual({ compatibilityFlags: [] });
+    expect(isolateLoaderFlags("precompiled", build("function main() {}", false, "nodejs:20"))).toEqual({ compatibilityFlags: ["nodejs_compat"] });
   });
 
   it("hands a zip to the runner as it is, and a broken one as the init's error", () => {

@@ -47,7 +47,9 @@ export interface RunBody {
   /** A Python isolate: the host worker adds the Pyodide modules. */
   python?: boolean;
   compatibilityDate: string;
-  compatibilityFlags: string[];
+  /** The isolate's loader flags (src/invoker/code-generation.ts), sent with its modules. */
+  compatibilityFlags?: string[];
+  allowExperimental?: true;
   request: unknown;
 }
 
@@ -130,10 +132,13 @@ const config :Workerd.Config = (
   sockets = [ (name = "http", address = ${text(`unix:${socketPath}`)}, http = (), service = "host") ],
 );
 # ctx.exports (the Gateway entrypoint) is on by default since 2025-11-17.
+# "experimental" lets it pass allowExperimental to the loader, which an
+# isolate granted eval needs (src/invoker/code-generation.ts); it grants
+# this worker itself no eval.
 const hostWorker :Workerd.Worker = (
   modules = [ (name = "host-worker.js", esModule = embed "host-worker.js") ],
   compatibilityDate = ${text(compatibilityDate)},
-  compatibilityFlags = ["nodejs_compat"],
+  compatibilityFlags = ["nodejs_compat", "experimental"],
   bindings = [ ${bindings.join(", ")} ],
 );
 `;

@@ -4,7 +4,7 @@
 // the runner in it (its Runner entrypoint, by RPC as on Cloudflare). Plain
 // JavaScript: workerd loads it as it is.
 //
-// POST /run  {id, modules?, python?, compatibilityDate, compatibilityFlags, request} →
+// POST /run  {id, modules?, python?, compatibilityDate, compatibilityFlags?, allowExperimental?, request} →
 //   200 {reply, cold} | 409 {missing: true} | 500 {error}
 // GET /ping → "ok" (the supervisor's sign that the event loop still turns)
 //
@@ -164,7 +164,9 @@ async function run(body, env, ctx) {
     const modules = decodeModules(body.modules);
     return {
       compatibilityDate: body.compatibilityDate,
-      compatibilityFlags: body.compatibilityFlags,
+      // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
+      compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
+      ...(body.allowExperimental ? { allowExperimental: true } : {}),
       mainModule: body.mainModule,
       modules: body.python ? await withPyodide(modules, env) : modules,
       env: {},

@@ -37,7 +37,8 @@
 // loses), and is answered with an error if it is lost again.
 import { encodeModules } from "../../runtime/module-wire.js";
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../ports/isolate-host.js";
-import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, isolateCompatibilityFlags, startErrorOf } from "../../invoker/worker-loader.js";
+import { isolateLoaderFlags } from "../../invoker/code-generation.js";
+import { IsolateGenerations, ISOLATE_COMPATIBILITY_DATE, startErrorOf } from "../../invoker/worker-loader.js";
 import type { RunReply, RunRequest } from "../../runtime/protocol.js";
 import { ChildLost, WorkerdChild, workerdBinary, type Egress, type LossReason, type RunAnswer } from "./child.js";
 import { baselineAfterColdRun, isolateLoad, memoryVerdict, place, PYTHON_RUNTIME_MB, shouldRotate } from "./placement.js";
@@ -261,9 +262,8 @@ export class WorkerdSupervisor implements IsolateHost {
     const answer = await child.run({
       id,
       compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
-      compatibilityFlags: built ? isolateCompatibilityFlags(built) : [],
       request,
-      ...(built ? encodeModules(built) : {}),
+      ...(built ? { ...encodeModules(built), ...isolateLoaderFlags(spec.codeGeneration, built) } : {}),
     });
     if (first) child.loaded.add(id);
     return answer;
