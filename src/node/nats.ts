@@ -178,7 +178,17 @@ export function consumeActivations(
   return consumeQueue(nc, target.stream, DURABLE, work, policy, observer);
 }
 
-/** Pulls a durable consumer's messages and settles them, at most `policy.concurrency` at once. */
+/** Pulls one consumer keeps waiting at the server at once (JetStream lets a consumer have 512, shared by its replicas). */
+const MAX_PULLERS = 16;
+
+/**
+ * Pulls a durable consumer's messages and settles them, at most
+ * `policy.concurrency` at once. Up to MAX_PULLERS pulls wait at the server
+ * at once, each for one message and each only for a slot reserved first, so
+ * a message is taken only when there is room to work on it (nothing waits
+ * unheard in a buffer past its ack wait), while the pulls overlap: one pull
+ * at a time capped a queue at one message per round trip to the server.
+ */
 export async function consumeQueue(
   nc: NatsConnection,
   stream: string,
@@ -188,41 +198,53 @@ export async function consumeQueue(
   observer?: DeliveryObserver,
 ): Promise<RunningConsumer> {
   const consumer = await jetstream(nc).consumers.get(stream, durable);
+  const concurrency = Math.max(1, policy.concurrency);
   const inHand = new Set<Promise<void>>();
+  /** Slots held by pulls still waiting for a message. */
+  let reserved = 0;
   let stopping = false;
-  let freed: (() => void) | undefined;
+  const waiting = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of waiting) wake();
+    waiting.clear();
+  };
 
-  const loop = (async () => {
+  const puller = async () => {
     while (!stopping) {
-      if (inHand.size >= policy.concurrency) {
-        await new Promise<void>((resolve) => (freed = resolve));
+      if (inHand.size + reserved >= concurrency) {
+        await new Promise<void>((resolve) => waiting.add(resolve));
         continue;
       }
+      reserved++;
       let msg: JsMsg | null;
       try {
         msg = await consumer.next({ expires: PULL_EXPIRES_MS });
       } catch (err) {
-        if (stopping) break;
-        console.error("nats: pull failed:", (err as Error).message);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        continue;
+        msg = null;
+        if (!stopping) {
+          console.error("nats: pull failed:", (err as Error).message);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+      } finally {
+        reserved--;
       }
       if (!msg) continue;
       // Delivered before here, or on the queue it was adopted from (adoption.ts).
       if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
       const settling = settle(msg, work, policy).finally(() => {
         inHand.delete(settling);
-        freed?.();
+        wakeAll();
       });
       inHand.add(settling);
     }
-  })();
+  };
+  const pullers = Promise.all(Array.from({ length: Math.min(concurrency, MAX_PULLERS) }, puller));
 
   return {
     async stop() {
       stopping = true;
-      freed?.();
-      await loop;
+      wakeAll();
+      await pullers;
       await Promise.all(inHand);
     },
   };
