@@ -18,22 +18,10 @@
 // is missing a record.
 import { parseArgs } from "node:util";
 import { api, percentile, startLocalServer, startNodeCluster } from "./local-server.mjs";
-import { groupCpuSeconds, prepare } from "./nonblocking.mjs";
+import { apiRetrying, groupCpuSeconds, prepare } from "./nonblocking.mjs";
 
 const TRIGGER = "bench-tick";
 const ACTION = "hello";
-
-/** `api`, tried again a few times when the connection fails (a loaded server may close a kept-alive socket as a request goes out). */
-async function apiRetrying(url, method, path, body) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await api(url, method, path, body);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
-}
 
 /** Lists every activation of `name` (docs), newest first, `count` at most. */
 async function listAll(url, name, count) {
@@ -151,11 +139,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     await prepare(server);
     server.wskadmin("limits", "set", "guest", "--firesPerMinute", "1000000000");
-    const trigger = await api(server.url, "PUT", `/api/v1/namespaces/_/triggers/${TRIGGER}`, {});
-    const rule = await api(server.url, "PUT", "/api/v1/namespaces/_/rules/bench-rule", { trigger: `/_/${TRIGGER}`, action: `/_/${ACTION}` });
+    const trigger = await apiRetrying(server.url, "PUT", `/api/v1/namespaces/_/triggers/${TRIGGER}?overwrite=true`, {});
+    const rule = await apiRetrying(server.url, "PUT", "/api/v1/namespaces/_/rules/bench-rule?overwrite=true", { trigger: `/_/${TRIGGER}`, action: `/_/${ACTION}` });
     if (trigger.status !== 200 || rule.status !== 200) throw new Error(`trigger ${trigger.status}, rule ${rule.status}`);
     // Warm the action (its first isolate) and the path (a few fires) before the steady load.
-    await api(server.url, "POST", `/api/v1/namespaces/_/actions/${ACTION}?blocking=true`, {});
+    await apiRetrying(server.url, "POST", `/api/v1/namespaces/_/actions/${ACTION}?blocking=true`, {});
     await measureFires(server.url, { rate: 20, seconds: 1 });
     const r = await measureFires(server.url, {
       rate: Number(values.rate),

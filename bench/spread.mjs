@@ -9,31 +9,34 @@
 // at the first one, so 10 connections walked the list in step and kept
 // invoking one action 10 times at once: each extra parallel activation
 // needs an isolate of its own, and the run measured those cold starts,
-// not the spread.)
+// not the spread. `--lockstep` loads that way, for comparison.)
 //
-//   node bench/spread.mjs [--host cloudflare|node] [--actions 100] [--duration 10] [--rounds 2] [--connections 10]
+//   node bench/spread.mjs [--host cloudflare|node] [--actions 100] [--duration 10] [--rounds 2] [--connections 10] [--lockstep]
 //
 // --host cloudflare (default) starts `npm start`; --host node the Node host
 // as one controller and one invoker (DATABASE_URL/NATS_URL or the
 // EDGEWHISK_TEST_* variables). Prints one Markdown table row.
 import autocannon from "autocannon";
 import { parseArgs } from "node:util";
-import { AUTH, api, median, startLocalServer, startNodeCluster } from "./local-server.mjs";
-import { prepare } from "./nonblocking.mjs";
+import { AUTH, median, startLocalServer, startNodeCluster } from "./local-server.mjs";
+import { apiRetrying, prepare } from "./nonblocking.mjs";
 
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 
 /** Warm blocking load rotating over `names` (one rotation for all connections). */
-function load(url, names, { connections, duration }) {
+function load(url, names, { connections, duration, lockstep = false }) {
   let next = 0;
   const paths = names.map((name) => `/api/v1/namespaces/_/actions/${name}?blocking=true&result=true`);
+  const requests = lockstep
+    ? paths.map((path) => ({ method: "POST", path, headers: { authorization: AUTH } }))
+    : [{ method: "POST", headers: { authorization: AUTH }, setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] }) }];
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
         connections,
         duration,
-        requests: [{ method: "POST", headers: { authorization: AUTH }, setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] }) }],
+        requests,
       },
       (err, result) => {
         if (err) return reject(err);
@@ -46,24 +49,24 @@ function load(url, names, { connections, duration }) {
   });
 }
 
-export async function measureSpread(url, { actions = 100, duration = 10, rounds = 2, connections = 10 } = {}) {
+export async function measureSpread(url, { actions = 100, duration = 10, rounds = 2, connections = 10, lockstep = false } = {}) {
   const one = ["hello"];
   const many = Array.from({ length: actions }, (_, i) => `spread-${i}`);
   for (const name of many) {
-    const created = await api(url, "PUT", `/api/v1/namespaces/_/actions/${name}?overwrite=true`, { exec: { kind: "nodejs:default", code: HELLO } });
+    const created = await apiRetrying(url, "PUT", `/api/v1/namespaces/_/actions/${name}?overwrite=true`, { exec: { kind: "nodejs:default", code: HELLO } });
     if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
   }
   for (const name of [...one, ...many]) {
-    const first = await api(url, "POST", `/api/v1/namespaces/_/actions/${name}?blocking=true&result=true`);
+    const first = await apiRetrying(url, "POST", `/api/v1/namespaces/_/actions/${name}?blocking=true&result=true`);
     if (first.status !== 200) throw new Error(`${name} answered ${first.status} ${JSON.stringify(first.body)}`);
   }
   // Warm-up: the load's parallel slots of each.
   await load(url, one, { connections, duration: 2 });
-  await load(url, many, { connections, duration: 3 });
+  await load(url, many, { connections, duration: 3, lockstep });
   const runs = { one: [], many: [] };
   for (let round = 0; round < rounds; round++) {
     runs.one.push(await load(url, one, { connections, duration }));
-    runs.many.push(await load(url, many, { connections, duration }));
+    runs.many.push(await load(url, many, { connections, duration, lockstep }));
     console.error(`round ${round + 1}: one action ${runs.one.at(-1).rps} req/s, ${actions} actions ${runs.many.at(-1).rps} req/s`);
   }
   const summary = (xs) => ({ rps: median(xs.map((r) => r.rps)), p50: median(xs.map((r) => r.p50)), p99: median(xs.map((r) => r.p99)) });
@@ -83,6 +86,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       duration: { type: "string", default: "10" },
       rounds: { type: "string", default: "2" },
       connections: { type: "string", default: "10" },
+      lockstep: { type: "boolean", default: false },
       "no-head": { type: "boolean", default: false },
     },
   });
@@ -101,11 +105,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       duration: Number(values.duration),
       rounds: Number(values.rounds),
       connections: Number(values.connections),
+      lockstep: values.lockstep,
     });
     if (!values["no-head"]) {
       console.log(
-        `Command: \`node bench/spread.mjs --host ${values.host} --actions ${actions} --duration ${values.duration} --rounds ${values.rounds} --connections ${values.connections}\` ` +
-          `(rounds alternate; medians; every request takes the next action of one rotation)`,
+        `Command: \`node bench/spread.mjs --host ${values.host} --actions ${actions} --duration ${values.duration} --rounds ${values.rounds} --connections ${values.connections}${values.lockstep ? " --lockstep" : ""}\` ` +
+          `(rounds alternate; medians; ${values.lockstep ? "each connection walks the list of actions from the first" : "every request takes the next action of one rotation"})`,
       );
       console.log();
       console.log(TABLE_HEAD.join("\n").replaceAll("N ", `${actions} `));
