@@ -179,15 +179,17 @@ export function consumeActivations(
 }
 
 /** Pulls one consumer keeps waiting at the server at once (JetStream lets a consumer have 512, shared by its replicas). */
-const MAX_PULLERS = 16;
+const MAX_PULLS = 4;
 
 /**
  * Pulls a durable consumer's messages and settles them, at most
- * `policy.concurrency` at once. Up to MAX_PULLERS pulls wait at the server
- * at once, each for one message and each only for a slot reserved first, so
- * a message is taken only when there is room to work on it (nothing waits
- * unheard in a buffer past its ack wait), while the pulls overlap: one pull
- * at a time capped a queue at one message per round trip to the server.
+ * `policy.concurrency` at once. A pull asks for as many messages as there
+ * are free slots, reserved for it until it ends, and each message is worked
+ * on as it arrives: a message is taken only when there is room to work on it
+ * (nothing waits unheard in a buffer past its ack wait), and a busy queue
+ * costs one pull per batch instead of one per message, several of them in
+ * flight at once (one pull of one message at a time capped a queue at one
+ * message per round trip to the server).
  */
 export async function consumeQueue(
   nc: NatsConnection,
@@ -200,51 +202,66 @@ export async function consumeQueue(
   const consumer = await jetstream(nc).consumers.get(stream, durable);
   const concurrency = Math.max(1, policy.concurrency);
   const inHand = new Set<Promise<void>>();
-  /** Slots held by pulls still waiting for a message. */
+  const pulls = new Set<Promise<void>>();
+  /** Slots held for messages that pulls in flight may still bring. */
   let reserved = 0;
   let stopping = false;
-  const waiting = new Set<() => void>();
-  const wakeAll = () => {
-    for (const wake of waiting) wake();
-    waiting.clear();
+  let wake: (() => void) | undefined;
+  const changed = () => {
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
   };
 
-  const puller = async () => {
-    while (!stopping) {
-      if (inHand.size + reserved >= concurrency) {
-        await new Promise<void>((resolve) => waiting.add(resolve));
-        continue;
-      }
-      reserved++;
-      let msg: JsMsg | null;
-      try {
-        msg = await consumer.next({ expires: PULL_EXPIRES_MS });
-      } catch (err) {
-        msg = null;
-        if (!stopping) {
-          console.error("nats: pull failed:", (err as Error).message);
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      } finally {
+  const take = (msg: JsMsg) => {
+    // Delivered before here, or on the queue it was adopted from (adoption.ts).
+    if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
+    const settling = settle(msg, work, policy).finally(() => {
+      inHand.delete(settling);
+      changed();
+    });
+    inHand.add(settling);
+  };
+
+  const pull = async (batch: number) => {
+    let left = batch;
+    try {
+      const messages = await consumer.fetch({ max_messages: batch, expires: PULL_EXPIRES_MS });
+      for await (const msg of messages) {
+        left--;
         reserved--;
+        take(msg);
       }
-      if (!msg) continue;
-      // Delivered before here, or on the queue it was adopted from (adoption.ts).
-      if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
-      const settling = settle(msg, work, policy).finally(() => {
-        inHand.delete(settling);
-        wakeAll();
-      });
-      inHand.add(settling);
+    } catch (err) {
+      if (!stopping) {
+        console.error("nats: pull failed:", (err as Error).message);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    } finally {
+      reserved -= left;
+      changed();
     }
   };
-  const pullers = Promise.all(Array.from({ length: Math.min(concurrency, MAX_PULLERS) }, puller));
+
+  const loop = (async () => {
+    while (!stopping) {
+      const free = concurrency - inHand.size - reserved;
+      if (free <= 0 || pulls.size >= MAX_PULLS) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      reserved += free;
+      const pulling = pull(free).finally(() => pulls.delete(pulling));
+      pulls.add(pulling);
+    }
+  })();
 
   return {
     async stop() {
       stopping = true;
-      wakeAll();
-      await pullers;
+      changed();
+      await loop;
+      await Promise.all(pulls);
       await Promise.all(inHand);
     },
   };
