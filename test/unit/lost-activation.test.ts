@@ -7,7 +7,7 @@ import type { ConcurrencyGate } from "../../src/ports/admission.js";
 import { memoryStore } from "../support/memory-sql.js";
 import { invokeRequest } from "../support/platform.js";
 
-const request = { ...invokeRequest({ namespace: "guest", name: "hello" }), leased: true };
+const request = { ...invokeRequest({ namespace: "guest", name: "hello" }), leased: true as const };
 
 function gate(): ConcurrencyGate & { released: string[] } {
   const released: string[] = [];
