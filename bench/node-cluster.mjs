@@ -11,6 +11,10 @@
 //     recorded/s (both from the first send);
 //   - cold start: the first invoke of each of K new versions of an action
 //     against the invoke right after it (warm), sequential, client p50.
+// Also the CPU time the controller's and invokers' processes (workerd
+// children included; PostgreSQL and NATS not) spent per warm blocking and
+// per non-blocking activation: on a shared machine throughput swings with
+// what else runs, CPU per activation much less.
 // Everything is killed (process groups) and dropped at the end.
 //
 //   DATABASE_URL=postgres://... NATS_URL=nats://... npm run bench:node -- \
@@ -25,6 +29,7 @@ import autocannon from "autocannon";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { AUTH, api, median, percentile, startNodeCluster } from "./local-server.mjs";
+import { groupCpuSeconds } from "./nonblocking.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -81,13 +86,14 @@ async function countRecorded(db, ids) {
 }
 
 /** N non-blocking invokes, at most IN_FLIGHT at once, over the actions; then polls PostgreSQL for their records. */
-async function nonBlocking(cluster) {
+async function nonBlocking(cluster, cpu) {
   const { default: pg } = await import("pg");
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
   await db.connect();
   try {
     const ids = [];
     let next = 0;
+    const cpuBefore = cpu();
     const started = performance.now();
     const sender = async () => {
       for (let n = next++; n < NONBLOCKING; n = next++) {
@@ -105,7 +111,11 @@ async function nonBlocking(cluster) {
       await sleep(50);
     }
     const done = performance.now();
-    return { acceptedPerSecond: NONBLOCKING / ((accepted - started) / 1000), recordedPerSecond: NONBLOCKING / ((done - started) / 1000) };
+    return {
+      acceptedPerSecond: NONBLOCKING / ((accepted - started) / 1000),
+      recordedPerSecond: NONBLOCKING / ((done - started) / 1000),
+      nonBlockingCpuMs: ((cpu() - cpuBefore) * 1000) / NONBLOCKING,
+    };
   } finally {
     await db.end();
   }
@@ -176,17 +186,20 @@ async function measure(invokers) {
     }
     await load(cluster.url, 3);
 
+    const cpu = () => [...cluster.controllers, ...cluster.invokers].reduce((sum, { pgid }) => sum + groupCpuSeconds(pgid), 0);
     const before = await recordedPerInvoker(cluster);
     const runs = [];
+    const cpuBefore = cpu();
     for (let round = 0; round < ROUNDS; round++) {
       runs.push(await load(cluster.url, DURATION));
       console.error(`${invokers} invoker(s), round ${round + 1}: ${runs.at(-1).requests.average} req/s`);
     }
+    const blockingCpuMs = ((cpu() - cpuBefore) * 1000) / runs.reduce((sum, r) => sum + r.requests.total, 0);
     const after = await recordedPerInvoker(cluster);
     const share = after.map((n, i) => n - before[i]);
     const spread = share.map((n) => `${Math.round((100 * n) / share.reduce((a, b) => a + b, 0))} %`).join(" / ");
 
-    const queued = await nonBlocking(cluster);
+    const queued = await nonBlocking(cluster, cpu);
     console.error(`${invokers} invoker(s), non-blocking: ${queued.acceptedPerSecond.toFixed(0)} accepted/s, ${queued.recordedPerSecond.toFixed(0)} recorded/s`);
     const cold = await coldStarts(cluster);
     const children = await childChanges(cluster);
@@ -196,6 +209,7 @@ async function measure(invokers) {
       p50: median(runs.map((r) => r.latency.p50)),
       p99: median(runs.map((r) => r.latency.p99)),
       spread,
+      blockingCpuMs,
       ...queued,
       ...cold,
       children,
@@ -218,13 +232,15 @@ console.log(
     `Warm blocking: autocannon, ${CONNECTIONS} connections rotating over ${ACTIONS} actions, ${DURATION} s × ${ROUNDS} rounds (medians). ` +
     `Non-blocking: ${NONBLOCKING} invokes, at most ${IN_FLIGHT} in flight, rates from the first send. ` +
     `Cold: first invoke of ${COLD_SAMPLES} new versions vs the invoke right after it, sequential ` +
-    `(warm p50 over those second invokes that were warm). Children rotated or replaced: over the whole run, from the invokers' /metrics.`,
+    `(warm p50 over those second invokes that were warm). Children rotated or replaced: over the whole run, from the invokers' /metrics. ` +
+    `CPU ms: the controller's and invokers' processes (workerd children included, PostgreSQL and NATS not) per activation.`,
 );
 console.log();
-console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | non-blocking accepted/s | recorded/s | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms | second invoke cold again | children rotated or replaced |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | CPU ms/req | non-blocking accepted/s | recorded/s | recorded ÷ blocking | CPU ms per non-blocking | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms | second invoke cold again | children rotated or replaced |");
+console.log(`|${"---|".repeat(16)}`);
 for (const r of results) {
   console.log(
-    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
+    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.blockingCpuMs.toFixed(2)} | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ` +
+      `${(r.recordedPerSecond / r.rps).toFixed(2)}× | ${r.nonBlockingCpuMs.toFixed(2)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
   );
 }

@@ -126,10 +126,26 @@ export async function measureNonBlocking(url, { action = "hello", count = 500, i
   };
 }
 
+/**
+ * `api` for calls that may be repeated (reads, PUTs with overwrite), tried
+ * again a few times when the connection fails: a loaded server may close a
+ * kept-alive socket just as a request goes out on it.
+ */
+export async function apiRetrying(url, method, path, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api(url, method, path, body);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 /** Creates the hello action and lifts the namespace's invoke rate (the load is far above 120 a minute). */
 export async function prepare(server, action = "hello") {
   server.wskadmin("limits", "set", "guest", "--invocationsPerMinute", "1000000000", "--concurrentInvocations", "100000");
-  const created = await api(server.url, "PUT", `/api/v1/namespaces/_/actions/${action}?overwrite=true`, { exec: { kind: "nodejs:default", code: HELLO } });
+  const created = await apiRetrying(server.url, "PUT", `/api/v1/namespaces/_/actions/${action}?overwrite=true`, { exec: { kind: "nodejs:default", code: HELLO } });
   if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created)}`);
 }
 

@@ -1,11 +1,20 @@
 // Carrying out a trigger fire: one non-blocking activation per active rule,
 // then the trigger's activation record logging each rule's outcome. Action
-// activation ids derive from the fire's id and the rule, so a redelivered
-// fire re-queues the same activations instead of new ones.
+// activation ids derive from the fire's id and the rule, so a fire carried
+// out again re-queues the same activations instead of new ones.
+//
+// A fire through the API is carried out at once, in the request, as
+// OpenWhisk's controller activates the rules itself: the rule activations
+// are queued and the trigger's record written before the 202, so a fire
+// costs one queue trip and one store write besides its rule activations'.
+// Should that fail part way (a store or queue error), the fire is queued
+// and its consumer carries it out again, so the id answered still ends with
+// a record. An alarm's fire goes through the queue (acceptFire).
 import { derivedActivationId, newActivationId } from "../core/activation.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
+import type { ResolutionCache } from "../core/resolve.js";
 import {
   fireArguments,
   inactiveRuleOutcome,
@@ -16,45 +25,80 @@ import {
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
 import type { Dispatcher, TriggerFire } from "../ports/dispatcher.js";
 import type { Identity } from "../ports/identity.js";
+import type { InvokeRequest } from "../ports/invokers.js";
 import type { Store } from "../ports/store.js";
-import { leasePlace, startActivation } from "./start.js";
+import { leasePlace, releasePlace, startActivation } from "./start.js";
 
-/**
- * Accepts a fire of `trigger` by `identity`: undefined (OpenWhisk's 204) when
- * no rule is active, else the id of the trigger activation now queued.
- */
-export async function acceptFire(
-  deps: { store: Store; dispatcher: Dispatcher },
-  fire: {
-    identity: Identity;
-    trigger: EntityRef;
-    payload: Record<string, unknown>;
-    headers: Record<string, string>;
-    apiHost: string;
-    transactionId: string;
-  },
-): Promise<string | undefined> {
-  const { doc: trigger } = await getEntityOf(deps.store, "triggers", fire.trigger);
+/** A fire as its caller makes it. */
+export interface FireRequest {
+  identity: Identity;
+  trigger: EntityRef;
+  payload: Record<string, unknown>;
+  headers: Record<string, string>;
+  apiHost: string;
+  transactionId: string;
+}
+
+/** What carrying out a fire needs: rule activations are admitted, leased and queued. */
+export interface FireDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  throttle: Throttle;
+  concurrency?: ConcurrencyGate;
+  /** A controller's recent resolutions stand in for reading a rule's action again. */
+  resolutions?: ResolutionCache;
+}
+
+/** The fire of `trigger` as it is now, under a new id; undefined (OpenWhisk's 204) when no rule is active. */
+async function newFire(store: Store, fire: FireRequest): Promise<TriggerFire | undefined> {
+  const { doc: trigger } = await getEntityOf(store, "triggers", fire.trigger);
   const rules = trigger.rules ?? {};
   if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
-  const activationId = newActivationId();
-  await deps.dispatcher.dispatch({
-    type: "fire",
-    fire: {
-      activationId,
-      transactionId: fire.transactionId,
-      trigger: fire.trigger,
-      triggerVersion: trigger.version,
-      triggerParams: trigger.parameters,
-      rules,
-      identity: fire.identity,
-      payload: fire.payload,
-      headers: fire.headers,
-      receivedAt: Date.now(),
-      apiHost: fire.apiHost,
-    },
-  });
-  return activationId;
+  return {
+    activationId: newActivationId(),
+    transactionId: fire.transactionId,
+    trigger: fire.trigger,
+    triggerVersion: trigger.version,
+    triggerParams: trigger.parameters,
+    rules,
+    identity: fire.identity,
+    payload: fire.payload,
+    headers: fire.headers,
+    receivedAt: Date.now(),
+    apiHost: fire.apiHost,
+  };
+}
+
+/**
+ * Accepts a fire of `trigger` by `identity` and queues it for a consumer to
+ * carry out: undefined (OpenWhisk's 204) when no rule is active, else the
+ * id of the trigger activation now queued.
+ */
+export async function acceptFire(deps: { store: Store; dispatcher: Dispatcher }, fire: FireRequest): Promise<string | undefined> {
+  const accepted = await newFire(deps.store, fire);
+  if (!accepted) return undefined;
+  await deps.dispatcher.dispatch({ type: "fire", fire: accepted });
+  return accepted.activationId;
+}
+
+/**
+ * Fires `trigger` and carries the fire out at once: its rule activations
+ * queued and its record written when this resolves. Undefined (OpenWhisk's
+ * 204) when no rule is active, else the trigger activation's id. A failure
+ * part way queues the fire, marked as possibly carried out before, for a
+ * consumer to finish; only when that fails too is the caller answered an
+ * error (some rule activations may have been queued by then).
+ */
+export async function fireTrigger(deps: FireDeps, fire: FireRequest): Promise<string | undefined> {
+  const accepted = await newFire(deps.store, fire);
+  if (!accepted) return undefined;
+  try {
+    await carryOutFire(accepted, deps, { repeat: false });
+  } catch (err) {
+    console.error(`trigger fire ${accepted.activationId} not carried out at once, queued for a consumer:`, err);
+    await deps.dispatcher.dispatch({ type: "fire", fire: accepted, resent: true });
+  }
+  return accepted.activationId;
 }
 
 /** Marks what `dispatcher` sends as possibly sent before, so its consumer checks for a record first (dispatch.ts). */
@@ -69,15 +113,21 @@ export function ruleActivationId(fireId: string, rule: string): Promise<string> 
   return derivedActivationId(fireId, rule);
 }
 
+/** An outcome logged for a rule whose activation was refused or could not start. */
+function refusedOutcome(rule: string, action: string, err: WhiskError): RuleOutcome {
+  return { rule, action, statusCode: err.status >= 500 ? 3 : 1, success: false, error: err.message };
+}
+
 /**
  * Starts the activations of a fire's active rules; each counts against the
  * namespace's invoke rate and holds a place of its concurrent activations
  * until it ends, as OpenWhisk's do. A refused one is logged in the trigger
- * activation.
+ * activation. Places are taken rule by rule, in the trigger's order; the
+ * admitted activations are then queued together.
  */
 export async function carryOutFire(
   fire: TriggerFire,
-  deps: { store: Store; dispatcher: Dispatcher; throttle: Throttle; concurrency?: ConcurrencyGate },
+  deps: FireDeps,
   /**
    * The fire may have been carried out before (its message redelivered or
    * resent): done if its record exists, else its rule activations go out
@@ -90,7 +140,7 @@ export async function carryOutFire(
     deps = { ...deps, dispatcher: resending(deps.dispatcher) };
   }
   const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
-  const outcomes: RuleOutcome[] = [];
+  const outcomes: (RuleOutcome | { rule: string; action: string; request: InvokeRequest })[] = [];
   for (const [rule, entry] of Object.entries(fire.rules)) {
     const actionRef = refOfPathAndName(entry.action);
     const action = qualifiedName(actionRef);
@@ -111,14 +161,30 @@ export async function carryOutFire(
         apiHost: fire.apiHost,
         cause: fire.activationId,
       });
-      await startActivation(deps, request);
-      outcomes.push({ rule, action, statusCode: 0, success: true, activationId });
+      outcomes.push({ rule, action, request });
     } catch (err) {
-      if (!(err instanceof WhiskError)) throw err;
-      const statusCode = err.status >= 500 ? 3 : 1;
-      outcomes.push({ rule, action, statusCode, success: false, error: err.message });
+      if (!(err instanceof WhiskError)) {
+        await releaseAdmitted(deps.concurrency, outcomes);
+        throw err;
+      }
+      outcomes.push(refusedOutcome(rule, action, err));
     }
   }
+  const started = await Promise.allSettled(
+    outcomes.map(async (outcome): Promise<RuleOutcome> => {
+      if (!("request" in outcome)) return outcome;
+      const { rule, action, request } = outcome;
+      try {
+        await startActivation(deps, request);
+        return { rule, action, statusCode: 0, success: true, activationId: request.activationId };
+      } catch (err) {
+        if (err instanceof WhiskError) return refusedOutcome(rule, action, err);
+        throw err;
+      }
+    }),
+  );
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
   await deps.store.putActivation(
     triggerActivation({
       activationId: fire.activationId,
@@ -128,7 +194,12 @@ export async function carryOutFire(
       version: fire.triggerVersion,
       start: fire.receivedAt,
       payload: fire.payload,
-      outcomes,
+      outcomes: started.map((result) => (result as PromiseFulfilledResult<RuleOutcome>).value),
     }),
   );
+}
+
+/** Gives back the places taken for rules not yet started (a fire that stops before queueing them). */
+async function releaseAdmitted(gate: ConcurrencyGate | undefined, outcomes: readonly object[]): Promise<void> {
+  for (const outcome of outcomes) if ("request" in outcome) await releasePlace(gate, (outcome as { request: InvokeRequest }).request);
 }

@@ -4,7 +4,7 @@ import { getAnnotation, TriggerPut } from "../core/entities.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { createTrigger, triggerListItem, updateTrigger } from "../core/triggers.js";
 import { invokeFeed } from "../activation/feed-lifecycle.js";
-import { acceptFire } from "../activation/fire.js";
+import { fireTrigger } from "../activation/fire.js";
 import { invocationParams } from "./actions.js";
 import { parseBody, readJson } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
@@ -70,7 +70,8 @@ async function fire(c: ApiContext) {
   c.req.raw.headers.forEach((value, name) => {
     if (!WITHHELD_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
   });
-  const activationId = await acceptFire(platform, {
+  // Carried out before the answer (OpenWhisk's controller activates the rules itself); see fire.ts.
+  const activationId = await fireTrigger(platform, {
     identity,
     trigger: ref,
     payload,

@@ -178,7 +178,19 @@ export function consumeActivations(
   return consumeQueue(nc, target.stream, DURABLE, work, policy, observer);
 }
 
-/** Pulls a durable consumer's messages and settles them, at most `policy.concurrency` at once. */
+/** Pulls one consumer keeps waiting at the server at once (JetStream lets a consumer have 512, shared by its replicas). */
+const MAX_PULLS = 4;
+
+/**
+ * Pulls a durable consumer's messages and settles them, at most
+ * `policy.concurrency` at once. A pull asks for as many messages as there
+ * are free slots, reserved for it until it ends, and each message is worked
+ * on as it arrives: a message is taken only when there is room to work on it
+ * (nothing waits unheard in a buffer past its ack wait), and a busy queue
+ * costs one pull per batch instead of one per message, several of them in
+ * flight at once (one pull of one message at a time capped a queue at one
+ * message per round trip to the server).
+ */
 export async function consumeQueue(
   nc: NatsConnection,
   stream: string,
@@ -188,41 +200,68 @@ export async function consumeQueue(
   observer?: DeliveryObserver,
 ): Promise<RunningConsumer> {
   const consumer = await jetstream(nc).consumers.get(stream, durable);
+  const concurrency = Math.max(1, policy.concurrency);
   const inHand = new Set<Promise<void>>();
+  const pulls = new Set<Promise<void>>();
+  /** Slots held for messages that pulls in flight may still bring. */
+  let reserved = 0;
   let stopping = false;
-  let freed: (() => void) | undefined;
+  let wake: (() => void) | undefined;
+  const changed = () => {
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
+
+  const take = (msg: JsMsg) => {
+    // Delivered before here, or on the queue it was adopted from (adoption.ts).
+    if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
+    const settling = settle(msg, work, policy).finally(() => {
+      inHand.delete(settling);
+      changed();
+    });
+    inHand.add(settling);
+  };
+
+  const pull = async (batch: number) => {
+    let left = batch;
+    try {
+      const messages = await consumer.fetch({ max_messages: batch, expires: PULL_EXPIRES_MS });
+      for await (const msg of messages) {
+        left--;
+        reserved--;
+        take(msg);
+      }
+    } catch (err) {
+      if (!stopping) {
+        console.error("nats: pull failed:", (err as Error).message);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    } finally {
+      reserved -= left;
+      changed();
+    }
+  };
 
   const loop = (async () => {
     while (!stopping) {
-      if (inHand.size >= policy.concurrency) {
-        await new Promise<void>((resolve) => (freed = resolve));
+      const free = concurrency - inHand.size - reserved;
+      if (free <= 0 || pulls.size >= MAX_PULLS) {
+        await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      let msg: JsMsg | null;
-      try {
-        msg = await consumer.next({ expires: PULL_EXPIRES_MS });
-      } catch (err) {
-        if (stopping) break;
-        console.error("nats: pull failed:", (err as Error).message);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        continue;
-      }
-      if (!msg) continue;
-      // Delivered before here, or on the queue it was adopted from (adoption.ts).
-      if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
-      const settling = settle(msg, work, policy).finally(() => {
-        inHand.delete(settling);
-        freed?.();
-      });
-      inHand.add(settling);
+      reserved += free;
+      const pulling = pull(free).finally(() => pulls.delete(pulling));
+      pulls.add(pulling);
     }
   })();
 
   return {
     async stop() {
       stopping = true;
-      freed?.();
+      changed();
       await loop;
+      await Promise.all(pulls);
       await Promise.all(inHand);
     },
   };

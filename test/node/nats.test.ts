@@ -1,6 +1,6 @@
 // The JetStream dispatcher and consumer against real NATS and PostgreSQL:
-// bounded redelivery ending in a recorded whisk internal error, and
-// idempotence by activation id.
+// bounded redelivery ending in a recorded whisk internal error,
+// idempotence by activation id, and the consumer's bound on work in hand.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
@@ -16,6 +16,7 @@ import {
   ensureActivationStream,
   NatsDispatcher,
   type DeliveryPolicy,
+  type QueueWork,
   type RunningConsumer,
 } from "../../src/node/nats.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
@@ -122,6 +123,46 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
     await new NatsDispatcher(nc, activationStream(stream.name)).dispatch(invokeMessage(activationId));
     await expect.poll(pendingMessages).toBe(0);
     expect(await store.getActivation("guest", activationId)).toEqual(done);
+  });
+
+  it("works on as many messages at once as its concurrency allows, and no more", async () => {
+    const paused = consumer;
+    await paused.stop();
+    let inside = 0;
+    let most = 0;
+    const handled: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const work: QueueWork = {
+      async handle(message) {
+        most = Math.max(most, ++inside);
+        await gate;
+        inside--;
+        if (message.type === "invoke") handled.push(message.request.activationId);
+        return "done";
+      },
+      deadLetter: async () => undefined,
+    };
+    const held = await consumeActivations(nc, activationStream(stream.name), work, FAST);
+    try {
+      const dispatcher = new NatsDispatcher(nc, activationStream(stream.name));
+      const ids = Array.from({ length: 10 }, newId);
+      for (const id of ids) await dispatcher.dispatch(invokeMessage(id));
+      await expect.poll(() => inside).toBe(FAST.concurrency);
+      // The rest stay queued while every slot is busy.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(most).toBe(FAST.concurrency);
+      expect(await pendingMessages()).toBe(10);
+      open();
+      await expect.poll(() => handled.length).toBe(10);
+      expect(handled.sort()).toEqual(ids.sort());
+      expect(most).toBe(FAST.concurrency);
+      await expect.poll(pendingMessages).toBe(0);
+    } finally {
+      open();
+      await held.stop();
+      consumer = await consumeActivations(nc, activationStream(stream.name), dispatchWork({ store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }), FAST);
+    }
   });
 
   it("stores a message published twice for one activation once", async () => {

@@ -1,11 +1,12 @@
-// Trigger fires (src/activation/fire.ts) on the fast tier's ports: accepted by
-// the controller, carried out from the queue as one activation per active
-// rule, and recorded as the trigger's activation.
+// Trigger fires (src/activation/fire.ts) on the fast tier's ports: carried
+// out at once by the controller (fireTrigger, the API's path) or accepted
+// and carried out from the queue (acceptFire, an alarm's path), as one
+// activation per active rule, and recorded as the trigger's activation.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
 import { handleDispatch } from "../../src/activation/dispatch.js";
-import { acceptFire, ruleActivationId } from "../../src/activation/fire.js";
+import { acceptFire, fireTrigger, ruleActivationId } from "../../src/activation/fire.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
@@ -68,6 +69,70 @@ describe("accepting a fire", () => {
         headers: { "x-from": "test" },
       },
     });
+  });
+});
+
+const fireAtOnce = (platform = t.platform, payload: Record<string, unknown> = { at: 1 }) =>
+  fireTrigger(platform, {
+    identity: identityOf("guest"),
+    trigger: ref("guest/tick"),
+    payload,
+    headers: {},
+    apiHost: API_HOST,
+    transactionId: "tx",
+  });
+
+describe("firing at once (the API)", () => {
+  it("queues the rule activations and writes the trigger's record before it answers, with no fire message", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" }, "guest/to-mail": { action: "guest/mail" } });
+    const fireId = (await fireAtOnce(t.platform, { at: 5 }))!;
+    const expectedIds = [await ruleActivationId(fireId, "guest/to-log"), await ruleActivationId(fireId, "guest/to-mail")];
+    expect(t.queue.messages.map((m) => m.type)).toEqual(["invoke", "invoke"]);
+    expect(t.queue.messages.map((m) => m.resent)).toEqual([undefined, undefined]);
+    expect(invokes(t.queue.messages).map((r) => [r.activationId, r.cause, r.leased])).toEqual([
+      [expectedIds[0], fireId, true],
+      [expectedIds[1], fireId, true],
+    ]);
+    expect(await outcomesOf(fireId)).toEqual([
+      ["guest/to-log", 0, true, undefined],
+      ["guest/to-mail", 0, true, undefined],
+    ]);
+    expect(await t.drain()).toEqual(["done", "done"]);
+    expect((await t.store.getActivation("guest", expectedIds[1]))?.cause).toBe(fireId);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+
+  it("answers no id and queues nothing when no rule is active", async () => {
+    await putTrigger({ "guest/off": { action: "guest/log", status: "inactive" } });
+    expect(await fireAtOnce()).toBeUndefined();
+    expect(t.queue.dispatched).toEqual([]);
+  });
+
+  it("queues the fire, marked resent, when its record cannot be written; its consumer finishes it and the rule runs once", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    const failingRecord = { ...t.platform, store: Object.create(t.store, { putActivation: { value: async () => Promise.reject(new Error("D1 down")) } }) };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const fireId = (await fireAtOnce(failingRecord))!;
+    logged.mockRestore();
+    expect(t.queue.messages.map((m) => [m.type, m.resent])).toEqual([
+      ["invoke", undefined],
+      ["fire", true],
+    ]);
+    expect(await t.drain()).toEqual(["done", "done", "done"]);
+    expect(await outcomesOf(fireId)).toEqual([["guest/to-log", 0, true, undefined]]);
+    expect(t.isolates.runs).toHaveLength(1);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+
+  it("logs the rules past the namespace's concurrent limit as refused, taking places in the trigger's order", async () => {
+    await t.store.putNamespaceLimits("guest", { concurrentInvocations: 1 });
+    await putTrigger({ "guest/a-log": { action: "guest/log" }, "guest/b-mail": { action: "guest/mail" } });
+    const fireId = (await fireAtOnce())!;
+    expect(await outcomesOf(fireId)).toEqual([
+      ["guest/a-log", 0, true, undefined],
+      ["guest/b-mail", 1, false, Messages.tooManyConcurrentRequests(1, 1)],
+    ]);
+    expect(invokes(t.queue.messages).map((request) => request.action.name)).toEqual(["log"]);
   });
 });
 

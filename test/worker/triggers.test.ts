@@ -144,6 +144,8 @@ describe("firing", () => {
     const res = await call("POST", `${ns}/triggers/t-fire`, { body: { x: "payload" } });
     expect(res.status).toBe(202);
     expect(res.headers.get("x-openwhisk-activation-id")).toBe(res.body.activationId);
+    // Carried out before the answer: the trigger's record is there at once.
+    expect((await call("GET", `${ns}/activations/${res.body.activationId}`)).status).toBe(200);
     const record = await waitForActivation(res.body.activationId);
     expect(record).toMatchObject({ name: "t-fire", namespace: "guest", annotations: [] });
     expect(record.response.result).toEqual({ x: "payload" });
