@@ -200,7 +200,8 @@ export class ActivationExecutor {
   private async charge(namespace: string, activationId: string): Promise<void> {
     const [rate, place] = await Promise.allSettled([
       this.deps.throttle.admit(namespace, "invoke"),
-      this.deps.concurrency.acquire(namespace, activationId),
+      // The place is this invoker's: the web activation ends here (execute releases it).
+      this.deps.concurrency.hold(namespace, activationId),
     ]);
     if (rate.status === "rejected") {
       if (place.status === "fulfilled") await this.releasePlace({ namespace, activationId });
