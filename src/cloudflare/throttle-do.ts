@@ -41,7 +41,7 @@ export class NamespaceThrottle extends DurableObject<Env> {
 
   /** One activation's place among the namespace's `limit`, held until released or `ttlMs` from now. */
   acquireLease(activationId: string, ttlMs: number, limit: number): LeaseGrant {
-    const answer = this.settleLeases({ release: [], acquire: [activationId], needed: 1, ttlMs, limit });
+    const answer = this.settleLeases({ release: [], acquire: [activationId], ttlMs, limit });
     return { admitted: answer.admitted.length > 0, count: answer.count };
   }
 }

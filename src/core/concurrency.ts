@@ -33,16 +33,22 @@ export const LEASE_TTL_MS = LIMITS.timeout.max + LEASE_MARGIN_MS;
 
 /** How the leases of places a limiter holds (not of one activation) are named. */
 export const PLACE_PREFIX = "place:";
-/** A place a limiter holds goes back to the authority once unused this long. */
-export const PARKED_MS = 25;
+/**
+ * A place a limiter holds goes back to the authority once unused this long:
+ * longer than the gap between one activation's end and the next one's
+ * start in a busy controller (a few ms; tens when the machine is
+ * overloaded), short enough that an acquirer refused while such places
+ * exist can wait for them.
+ */
+export const PARKED_MS = 100;
 /**
  * A held place is handed to an activation only while its lease has at least
  * LEASE_TTL_MS - RENEW_AFTER_MS (over five minutes) to run; an older one is
  * given back and a fresh one taken.
  */
 export const RENEW_AFTER_MS = 30_000;
-/** How often an acquirer refused while others hold places waits for their parked ones before its 429. */
-export const REFUSAL_RETRIES = 2;
+/** How often an acquirer refused while others hold places waits PARKED_MS for their parked ones before its 429. */
+export const REFUSAL_RETRIES = 1;
 
 /** One lease, as an authority keeps it. */
 export interface Lease {
@@ -56,14 +62,8 @@ export interface Lease {
 export interface LeaseChange {
   /** Leases to end first (activations ended, places given back); unknown ones are ignored. */
   release: readonly string[];
-  /** Leases to take in order, or to extend when held already (an acquire is idempotent per id). */
+  /** Leases to take in order while fewer than `limit` are in flight, or to extend when held already (an acquire is idempotent per id). */
   acquire: readonly string[];
-  /**
-   * How many of `acquire`, from the first, are needed: taken while fewer
-   * than `limit` are in flight. The others are spares, taken only while a
-   * quarter of the limit would stay free (spareReserve).
-   */
-  needed: number;
   ttlMs: number;
   limit: number;
 }
@@ -85,22 +85,11 @@ export interface SettlementDecision extends Settlement {
 
 const isPlace = (id: string) => id.startsWith(PLACE_PREFIX);
 
-/** Places a spare may not take: a quarter of the limit (so a limit under 4 never gives spares). */
-export function spareReserve(limit: number): number {
-  return Math.ceil(limit / 4);
-}
-
-/** Spare places a limiter asks for beside the one it needs: a twentieth of the limit, at most 4. */
-export function sparePlaces(limit: number): number {
-  return Math.max(0, Math.min(4, Math.floor(limit / 20)));
-}
-
 /**
  * The authority's rule. Expired and released leases are dropped; an id that
- * holds a place keeps it (a redelivered message asks again); otherwise a
- * needed id is admitted while fewer than `limit` are in flight, a spare
- * while fewer than `limit - spareReserve(limit)`. An admitted id's lease is
- * (re)written to expire at now + ttlMs.
+ * holds a place keeps it (a redelivered message asks again); otherwise an
+ * id is admitted while fewer than `limit` are in flight. An admitted id's
+ * lease is (re)written to expire at now + ttlMs.
  */
 export function settleLeases(leases: readonly Lease[], change: Omit<LeaseChange, "ttlMs">, now: number): SettlementDecision {
   const releasing = new Set(change.release);
@@ -121,15 +110,14 @@ export function settleLeases(leases: readonly Lease[], change: Omit<LeaseChange,
   const admitted: string[] = [];
   const seen = new Set<string>();
   let inFlight = count;
-  change.acquire.forEach((id, index) => {
-    if (seen.has(id)) return;
+  for (const id of change.acquire) {
+    if (seen.has(id)) continue;
     seen.add(id);
-    const room = index < change.needed ? change.limit : change.limit - spareReserve(change.limit);
-    if (held.has(id) || inFlight < room) {
+    if (held.has(id) || inFlight < change.limit) {
       admitted.push(id);
       inFlight++;
     }
-  });
+  }
   return { expired, admitted, count, pooled };
 }
 
@@ -144,7 +132,7 @@ export interface LeaseDecision {
 
 /** settleLeases for one activation alone. */
 export function decideLease(leases: readonly Lease[], activationId: string, now: number, limit: number): LeaseDecision {
-  const decision = settleLeases(leases, { release: [], acquire: [activationId], needed: 1, limit }, now);
+  const decision = settleLeases(leases, { release: [], acquire: [activationId], limit }, now);
   return { expired: decision.expired, admitted: decision.admitted.length > 0, count: decision.count };
 }
 
@@ -273,7 +261,7 @@ export class ConcurrencyLimiter {
       const release = parked ? [parked.id] : [];
       const ours = pool?.places.size ?? 0;
       if (pool) this.dropIfEmpty(namespace, pool);
-      const answer = await this.options.authority.settle(namespace, { release, acquire: [activationId], needed: 1, ttlMs, limit });
+      const answer = await this.options.authority.settle(namespace, { release, acquire: [activationId], ttlMs, limit });
       if (answer.admitted.length > 0) return;
       if (!(await this.waitForParked(answer, ours, attempt))) {
         throw new WhiskError(429, Messages.tooManyConcurrentRequests(answer.count, limit));
@@ -295,30 +283,16 @@ export class ConcurrencyLimiter {
       const now = this.now();
       const fresh = this.takeParked(pool, (place) => place.expiresAt - now >= LEASE_TTL_MS - RENEW_AFTER_MS);
       if (fresh) return this.assign(pool, fresh, activationId);
-      // Parked places too old to hand out go back in the round trip that takes new ones.
+      // Parked places too old to hand out go back in the round trip that takes a new one.
       const stale: string[] = [];
       for (let place = this.takeParked(pool, () => true); place; place = this.takeParked(pool, () => true)) stale.push(place.id);
-      const wanted = Array.from({ length: 1 + sparePlaces(limit) }, () => `${PLACE_PREFIX}${this.holder}:${++this.serial}`);
+      const id = `${PLACE_PREFIX}${this.holder}:${++this.serial}`;
       const ours = pool.places.size;
-      const answer = await this.options.authority.settle(namespace, {
-        release: stale,
-        acquire: wanted,
-        needed: 1,
-        ttlMs: LEASE_TTL_MS,
-        limit,
-      });
+      const answer = await this.options.authority.settle(namespace, { release: stale, acquire: [id], ttlMs: LEASE_TTL_MS, limit });
       pool = this.pool(namespace);
-      const [first, ...spares] = answer.admitted;
-      if (first) {
-        // Expiries are counted from before the round trip: the authority's are no earlier.
-        const place: Place = { id: first, expiresAt: now + LEASE_TTL_MS, parkedAt: pool.parkings };
-        pool.places.set(first, place);
-        if (spares.length > 0) {
-          pool.parkings++;
-          for (const id of spares) pool.places.set(id, { id, expiresAt: now + LEASE_TTL_MS, parkedAt: pool.parkings });
-          this.scheduleReturn(namespace, pool);
-        }
-        return this.assign(pool, place, activationId);
+      if (answer.admitted.length > 0) {
+        // Its expiry is counted from before the round trip: the authority's is no earlier.
+        return this.assign(pool, { id, expiresAt: now + LEASE_TTL_MS, parkedAt: pool.parkings }, activationId);
       }
       this.dropIfEmpty(namespace, pool);
       if (!(await this.waitForParked(answer, ours, attempt))) {
@@ -401,7 +375,7 @@ export class ConcurrencyLimiter {
    */
   private async waitForParked(answer: Settlement, ours: number, attempt: number): Promise<boolean> {
     if (attempt >= REFUSAL_RETRIES || answer.pooled <= ours) return false;
-    await this.sleep(PARKED_MS + 5);
+    await this.sleep(PARKED_MS + 10);
     return true;
   }
 
@@ -423,7 +397,7 @@ export class ConcurrencyLimiter {
     for (const id of ids) pool.places.delete(id);
     this.dropIfEmpty(namespace, pool);
     if (ids.length === 0) return;
-    await this.options.authority.settle(namespace, { release: ids, acquire: [], needed: 0, ttlMs: LEASE_TTL_MS, limit: 0 });
+    await this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
   }
 
   /** Releases an acquired activation's lease; releases of one namespace that meet in flight go together. */
@@ -441,7 +415,7 @@ export class ConcurrencyLimiter {
       }
       const ids = [...batch.ids];
       batch.ids.clear();
-      const flight = this.options.authority.settle(namespace, { release: ids, acquire: [], needed: 0, ttlMs: LEASE_TTL_MS, limit: 0 });
+      const flight = this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
       batch.flight = flight;
       try {
         await flight;

@@ -7,7 +7,6 @@ import {
   PARKED_MS,
   RENEW_AFTER_MS,
   settleLeases,
-  sparePlaces,
   type LeaseAuthority,
 } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
@@ -77,31 +76,26 @@ describe("settleLeases (the authority's rule for a round trip)", () => {
     { activationId: "old", expiresAt: 1_000 },
   ];
 
-  it("releases first, then admits the needed ids while the limit has room, counting places limiters hold apart", () => {
-    expect(settleLeases(leases, { release: ["a"], acquire: ["x", "y"], needed: 2, limit: 4 }, 1_500)).toEqual({
+  it("releases first, then admits ids in order while the limit has room, counting places limiters hold apart", () => {
+    expect(settleLeases(leases, { release: ["a"], acquire: ["x", "y"], limit: 4 }, 1_500)).toEqual({
       expired: ["old"],
       admitted: ["x", "y"],
       count: 2,
       pooled: 2,
     });
-    expect(settleLeases(leases, { release: [], acquire: ["x", "y"], needed: 2, limit: 4 }, 1_500)).toMatchObject({
+    expect(settleLeases(leases, { release: [], acquire: ["x", "y"], limit: 4 }, 1_500)).toMatchObject({
       admitted: ["x"],
       count: 3,
       pooled: 2,
     });
   });
 
-  it("gives spares only while a quarter of the limit stays free, and extends what is held whatever the count", () => {
-    const wanted = ["n", "s1", "s2", "s3"];
-    // 3 in flight of 8: spares up to 6 (8 - 2).
-    expect(settleLeases(leases, { release: [], acquire: wanted, needed: 1, limit: 8 }, 1_500).admitted).toEqual(["n", "s1", "s2"]);
-    expect(settleLeases(leases, { release: [], acquire: wanted, needed: 1, limit: 4 }, 1_500).admitted).toEqual(["n"]);
-    expect(settleLeases(leases, { release: [], acquire: ["place:h1:1", "n"], needed: 2, limit: 1 }, 1_500)).toMatchObject({
+  it("extends what is held whatever the count, and counts an id asked twice once", () => {
+    expect(settleLeases(leases, { release: [], acquire: ["place:h1:1", "n"], limit: 1 }, 1_500)).toMatchObject({
       admitted: ["place:h1:1"],
       count: 2,
     });
-    expect(sparePlaces(1)).toBe(0);
-    expect(sparePlaces(100)).toBe(4);
+    expect(settleLeases(leases, { release: ["a"], acquire: ["n", "n", "m"], limit: 4 }, 1_500).admitted).toEqual(["n", "m"]);
   });
 });
 
