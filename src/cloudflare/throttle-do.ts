@@ -44,4 +44,9 @@ export class NamespaceThrottle extends DurableObject<Env> {
     const answer = this.settleLeases({ release: [], acquire: [activationId], ttlMs, limit });
     return { admitted: answer.admitted.length > 0, count: answer.count };
   }
+
+  /** Kept for controllers of the previous deployment while a new one rolls out (they release by id). */
+  releaseLease(activationId: string): void {
+    this.ctx.storage.kv.delete(LEASE + activationId);
+  }
 }
