@@ -198,6 +198,8 @@ async function invoke(c: ApiContext) {
       console.error(`activation ${request.activationId}: releasing its place in ${namespace} failed (it expires):`, err);
     }),
   );
+  // The release outlives this request if the caller goes away first (Workers end a request's work with it).
+  platform.defer(pending.catch(() => undefined));
   const record = await waitFor(pending, wait);
   if (!record) {
     // Answered 202 from here on: the activation must end with a record even if this server dies first.
