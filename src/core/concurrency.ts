@@ -36,11 +36,11 @@ export const PLACE_PREFIX = "place:";
 /**
  * A place a limiter holds goes back to the authority once unused this long:
  * longer than the gap between one activation's end and the next one's
- * start in a busy controller (a few ms; tens when the machine is
- * overloaded), short enough that an acquirer refused while such places
- * exist can wait for them.
+ * start in a busy controller (a few ms; past 100 ms was measured on an
+ * overloaded machine), short enough that an acquirer refused while such
+ * places exist can wait for them.
  */
-export const PARKED_MS = 100;
+export const PARKED_MS = 250;
 /**
  * A held place is handed to an activation only while its lease has at least
  * LEASE_TTL_MS - RENEW_AFTER_MS (over five minutes) to run; an older one is
