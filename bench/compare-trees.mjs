@@ -42,6 +42,8 @@ try {
     const log = openSync(join(state, "wrangler.log"), "w");
     const child = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--inspector-port", String(inspector), "--show-interactive-dev-session=false"], { cwd: root, detached: true, stdio: ["ignore", log, log] });
     servers.push({ root, state, url: `http://127.0.0.1:${port}`, pgid: child.pid });
+    // One after the other: servers starting together took each other's ports now and then.
+    await waitFor(`http://127.0.0.1:${port}/api/v1`);
   }
   {
     const [port, inspector] = [await freePort(), await freePort()];
