@@ -22,7 +22,7 @@ import { isValidEntityName, type EntityRef } from "../core/names.js";
 import { resolveAction } from "../core/resolve.js";
 import type { InvokeRequest } from "../ports/invokers.js";
 import type { Store } from "../ports/store.js";
-import { leasePlace, releasePlace, startActivation } from "../activation/start.js";
+import { leasePlace, startActivation } from "../activation/start.js";
 import { archiveBoundsViolation } from "../runtime/archive.js";
 import { parseBody, readJson, readJsonBody } from "./body.js";
 import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } from "./context.js";
@@ -182,18 +182,24 @@ async function invoke(c: ApiContext) {
   const wait = blocking ? waitLimit(c) : 0;
   const params = await invocationParams(c);
   // Queued or running, the activation holds a place of the namespace's concurrentInvocations until it ends.
-  const request = await leasePlace(platform.concurrency, newInvokeRequest(c, ref, params));
-
   if (!blocking) {
+    const request = await leasePlace(platform.concurrency, newInvokeRequest(c, ref, params));
     await startActivation(platform, request);
     c.header(ACTIVATION_ID_HEADER, request.activationId);
     return c.json({ activationId: request.activationId }, 202);
   }
-  // The executor gives the place back when the activation ends (its errors are WhiskErrors); if no invoker answered, this does.
-  const pending = platform.invokers.invoke(request).catch((err) => {
-    if (!(err instanceof WhiskError)) platform.defer(releasePlace(platform.concurrency, request));
-    throw err;
-  });
+  // A blocking activation ends where this controller sees it (the invoker's answer, or its failure), so its
+  // place is one this controller holds and gives back itself, before answering; it is not `leased`.
+  const request = newInvokeRequest(c, ref, params);
+  const { namespace } = request.identity;
+  await platform.concurrency.hold(namespace, request.activationId);
+  const pending = platform.invokers.invoke(request).finally(() =>
+    platform.concurrency.release(namespace, request.activationId).catch((err) => {
+      console.error(`activation ${request.activationId}: releasing its place in ${namespace} failed (it expires):`, err);
+    }),
+  );
+  // The release outlives this request if the caller goes away first (Workers end a request's work with it).
+  platform.defer(pending.catch(() => undefined));
   const record = await waitFor(pending, wait);
   if (!record) {
     // Answered 202 from here on: the activation must end with a record even if this server dies first.

@@ -1,6 +1,7 @@
 // The Throttle and ConcurrencyGate ports on Cloudflare: one RateGate and one
 // ConcurrencyLimiter per isolate, asking each namespace's NamespaceThrottle
-// Durable Object for rate tokens and activation leases.
+// Durable Object for rate tokens and places.
+import { waitUntil } from "cloudflare:workers";
 import { ConcurrencyLimiter } from "../core/concurrency.js";
 import { RateGate } from "../core/throttle.js";
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
@@ -35,16 +36,17 @@ export function invokerRateGate(namespace: DurableObjectNamespace<NamespaceThrot
   return invokerGate;
 }
 
-/** The isolate's concurrency gate: limits cached as rateGate's are; a stub per call (a stub belongs to a request). */
+/**
+ * The isolate's concurrency gate: limits cached as rateGate's are; a stub
+ * per call (a stub belongs to a request). Its places outlive a request (a
+ * blocking invoke hands its place to the next one); giving back an unused
+ * one is kept alive by the request that left it unused.
+ */
 export function concurrencyGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): ConcurrencyGate {
   limiter ??= new ConcurrencyLimiter({
-    authority: {
-      acquire: (ns, activationId, ttlMs, limit) => namespace.get(namespace.idFromName(ns)).acquireLease(activationId, ttlMs, limit),
-      release: async (ns, activationId) => {
-        await namespace.get(namespace.idFromName(ns)).releaseLease(activationId);
-      },
-    },
+    authority: { settle: (ns, change) => namespace.get(namespace.idFromName(ns)).settleLeases(change) },
     limitsOf: (ns) => store.getNamespaceLimits(ns),
+    keepAlive: waitUntil,
   });
   return limiter;
 }

@@ -2,11 +2,11 @@
 // counting the namespace's attempts per kind and minute, and holding the
 // leases of its activations in flight, in its own storage (so an evicted
 // object forgets neither). Controllers take rate tokens from it in batches
-// (RateGate in src/core/throttle.ts) and a lease per activation
-// (ConcurrencyLimiter in src/core/concurrency.ts); the rules are those
-// modules', applied here.
+// (RateGate in src/core/throttle.ts) and places in one round trip per
+// change (ConcurrencyLimiter in src/core/concurrency.ts); the rules are
+// those modules', applied here.
 import { DurableObject } from "cloudflare:workers";
-import { decideLease, type Lease, type LeaseGrant } from "../core/concurrency.js";
+import { settleLeases, type Lease, type LeaseChange, type LeaseGrant, type Settlement } from "../core/concurrency.js";
 import { takeTokens, type Grant, type MinuteCount, type ThrottledKind } from "../core/throttle.js";
 import type { Env } from "./env.js";
 
@@ -26,18 +26,26 @@ export class NamespaceThrottle extends DurableObject<Env> {
     return grant;
   }
 
-  /** A place for one activation among the namespace's `limit` concurrent ones, held until released or `ttlMs` from now. */
-  acquireLease(activationId: string, ttlMs: number, limit: number): LeaseGrant {
+  /** Ends the leases `change` releases, then takes or extends those it acquires while the namespace has room. */
+  settleLeases(change: LeaseChange): Settlement {
     const kv = this.ctx.storage.kv;
     const now = Date.now();
     const leases: Lease[] = [];
     for (const [key, expiresAt] of kv.list<number>({ prefix: LEASE })) leases.push({ activationId: key.slice(LEASE.length), expiresAt });
-    const decision = decideLease(leases, activationId, now, limit);
+    const decision = settleLeases(leases, change, now);
     for (const id of decision.expired) kv.delete(LEASE + id);
-    if (decision.admitted) kv.put(LEASE + activationId, now + ttlMs);
-    return { admitted: decision.admitted, count: decision.count };
+    for (const id of change.release) kv.delete(LEASE + id);
+    for (const id of decision.admitted) kv.put(LEASE + id, now + change.ttlMs);
+    return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
   }
 
+  /** One activation's place among the namespace's `limit`, held until released or `ttlMs` from now. */
+  acquireLease(activationId: string, ttlMs: number, limit: number): LeaseGrant {
+    const answer = this.settleLeases({ release: [], acquire: [activationId], ttlMs, limit });
+    return { admitted: answer.admitted.length > 0, count: answer.count };
+  }
+
+  /** Kept for controllers of the previous deployment while a new one rolls out (they release by id). */
   releaseLease(activationId: string): void {
     this.ctx.storage.kv.delete(LEASE + activationId);
   }

@@ -4,11 +4,21 @@
 // `Too many concurrent requests in flight (count: N, allowed: M).` when N,
 // the activations already in flight, has reached the limit.
 //
-// Places are leases keyed by activation id, kept by one authority per
-// namespace (a Durable Object, PostgreSQL rows). A lease ends when its
-// activation ends, or when it expires: a controller or invoker that crashes
-// with activations in hand never leaks the namespace's places for longer
-// than the longest an activation can live.
+// Places are leases kept by one authority per namespace (a Durable Object,
+// PostgreSQL rows), each ending when it is released or when it expires: a
+// controller or invoker that crashes with places in hand never leaks the
+// namespace's places for longer than the longest an activation can live.
+//
+// A lease is named either by an activation (`acquire`: for an activation
+// that ends somewhere else, queued or run by another process, which
+// releases it by id) or by a place a limiter took for itself (`hold`: for
+// an activation whose end the same limiter sees, a blocking invoke or a web
+// request). A limiter keeps its places after their activation ends and
+// hands them to the next one without asking the authority; a place left
+// unused for PARKED_MS goes back. The authority counts every place, used or
+// parked, so the namespace never has more than its limit in flight; an
+// acquirer the authority refuses while other limiters hold places waits for
+// their parked ones to come back before it answers 429.
 import { Messages, WhiskError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 import { cachedLimits, type NamespaceLimits } from "./throttle.js";
@@ -21,11 +31,94 @@ import { cachedLimits, type NamespaceLimits } from "./throttle.js";
 export const LEASE_MARGIN_MS = 60_000;
 export const LEASE_TTL_MS = LIMITS.timeout.max + LEASE_MARGIN_MS;
 
-/** One activation's place, as an authority keeps it. */
+/** How the leases of places a limiter holds (not of one activation) are named. */
+export const PLACE_PREFIX = "place:";
+/**
+ * A place a limiter holds goes back to the authority once unused this long:
+ * longer than the gap between one activation's end and the next one's
+ * start in a busy controller (a few ms; past 100 ms was measured on an
+ * overloaded machine), short enough that an acquirer refused while such
+ * places exist can wait for them.
+ */
+export const PARKED_MS = 250;
+/**
+ * A held place is handed to an activation only while its lease has at least
+ * LEASE_TTL_MS - RENEW_AFTER_MS (over five minutes) to run; an older one is
+ * given back and a fresh one taken.
+ */
+export const RENEW_AFTER_MS = 30_000;
+/** How often an acquirer refused while others hold places waits PARKED_MS for their parked ones before its 429. */
+export const REFUSAL_RETRIES = 1;
+
+/** One lease, as an authority keeps it. */
 export interface Lease {
+  /** An activation id, or a place's name (PLACE_PREFIX…). */
   activationId: string;
   /** Epoch ms after which the place is free again. */
   expiresAt: number;
+}
+
+/** One round trip to an authority: leases to end, then leases to take or extend. */
+export interface LeaseChange {
+  /** Leases to end first (activations ended, places given back); unknown ones are ignored. */
+  release: readonly string[];
+  /** Leases to take in order while fewer than `limit` are in flight, or to extend when held already (an acquire is idempotent per id). */
+  acquire: readonly string[];
+  ttlMs: number;
+  limit: number;
+}
+
+/** What an authority answers a LeaseChange. */
+export interface Settlement {
+  /** The ids of `acquire` that hold a place now, in order. */
+  admitted: string[];
+  /** Leases in flight besides those asked for (OpenWhisk's `count` in a refusal). */
+  count: number;
+  /** Of `count`, places limiters hold (in use or parked). */
+  pooled: number;
+}
+
+/** The authority's decision: a Settlement, and the leases to drop for having expired. */
+export interface SettlementDecision extends Settlement {
+  expired: string[];
+}
+
+const isPlace = (id: string) => id.startsWith(PLACE_PREFIX);
+
+/**
+ * The authority's rule. Expired and released leases are dropped; an id that
+ * holds a place keeps it (a redelivered message asks again); otherwise an
+ * id is admitted while fewer than `limit` are in flight. An admitted id's
+ * lease is (re)written to expire at now + ttlMs.
+ */
+export function settleLeases(leases: readonly Lease[], change: Omit<LeaseChange, "ttlMs">, now: number): SettlementDecision {
+  const releasing = new Set(change.release);
+  const asked = new Set(change.acquire);
+  const expired: string[] = [];
+  const held = new Set<string>();
+  let count = 0;
+  let pooled = 0;
+  for (const { activationId: id, expiresAt } of leases) {
+    if (expiresAt <= now) expired.push(id);
+    else if (releasing.has(id)) continue;
+    else if (asked.has(id)) held.add(id);
+    else {
+      count++;
+      if (isPlace(id)) pooled++;
+    }
+  }
+  const admitted: string[] = [];
+  const seen = new Set<string>();
+  let inFlight = count;
+  for (const id of change.acquire) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (held.has(id) || inFlight < change.limit) {
+      admitted.push(id);
+      inFlight++;
+    }
+  }
+  return { expired, admitted, count, pooled };
 }
 
 export interface LeaseDecision {
@@ -37,65 +130,52 @@ export interface LeaseDecision {
   count: number;
 }
 
-/**
- * The authority's rule. Expired leases are dropped; an activation that holds
- * a place keeps it (a redelivered message asks again); otherwise it is
- * admitted while fewer than `limit` others are in flight. An admitted
- * activation's lease is (re)written to expire at now + its TTL.
- */
+/** settleLeases for one activation alone. */
 export function decideLease(leases: readonly Lease[], activationId: string, now: number, limit: number): LeaseDecision {
-  const expired: string[] = [];
-  let count = 0;
-  let held = false;
-  for (const lease of leases) {
-    if (lease.expiresAt <= now) expired.push(lease.activationId);
-    else if (lease.activationId === activationId) held = true;
-    else count++;
-  }
-  return { expired, admitted: held || count < limit, count };
+  const decision = settleLeases(leases, { release: [], acquire: [activationId], limit }, now);
+  return { expired: decision.expired, admitted: decision.admitted.length > 0, count: decision.count };
 }
 
-/** What an authority answers an acquire: the decision's outcome. */
+/** What an authority answers one activation's acquire. */
 export type LeaseGrant = Pick<LeaseDecision, "admitted" | "count">;
 
-/** The keeper of one namespace's leases (a Durable Object, PostgreSQL rows); it applies decideLease. */
+/** The keeper of one namespace's leases (a Durable Object, PostgreSQL rows); it applies settleLeases. */
 export interface LeaseAuthority {
-  acquire(namespace: string, activationId: string, ttlMs: number, limit: number): Promise<LeaseGrant>;
-  release(namespace: string, activationId: string): Promise<void>;
+  settle(namespace: string, change: LeaseChange): Promise<Settlement>;
 }
 
 /** An authority in memory (tests, single-process setups): the same rule over a Map. */
 export class MemoryLeaseAuthority implements LeaseAuthority {
   private readonly leases = new Map<string, Map<string, number>>();
+  /** Round trips answered (tests count them). */
+  calls = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async acquire(namespace: string, activationId: string, ttlMs: number, limit: number): Promise<LeaseGrant> {
+  async settle(namespace: string, change: LeaseChange): Promise<Settlement> {
+    this.calls++;
     const held = this.leases.get(namespace) ?? new Map<string, number>();
     const now = this.now();
-    const decision = decideLease(
+    const decision = settleLeases(
       [...held].map(([id, expiresAt]) => ({ activationId: id, expiresAt })),
-      activationId,
+      change,
       now,
-      limit,
     );
-    for (const id of decision.expired) held.delete(id);
-    if (decision.admitted) held.set(activationId, now + ttlMs);
+    for (const id of [...decision.expired, ...change.release]) held.delete(id);
+    for (const id of decision.admitted) held.set(id, now + change.ttlMs);
     if (held.size > 0) this.leases.set(namespace, held);
     else this.leases.delete(namespace);
-    return { admitted: decision.admitted, count: decision.count };
+    return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
   }
 
-  async release(namespace: string, activationId: string): Promise<void> {
-    const held = this.leases.get(namespace);
-    if (!held) return;
-    held.delete(activationId);
-    if (held.size === 0) this.leases.delete(namespace);
-  }
-
-  /** Leases held now (expired ones included until the next acquire drops them). */
+  /** Leases held now (expired ones included until the next settle drops them). */
   size(namespace: string): number {
     return this.leases.get(namespace)?.size ?? 0;
+  }
+
+  /** The ids of the leases held now. */
+  ids(namespace: string): string[] {
+    return [...(this.leases.get(namespace)?.keys() ?? [])];
   }
 }
 
@@ -108,25 +188,241 @@ export interface ConcurrencyLimiterOptions {
   /** A namespace's own limits (read from the store; cached here). */
   limitsOf: (namespace: string) => Promise<NamespaceLimits>;
   now?: () => number;
+  /** Waits `ms` (tests pass their own clock's). */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Keeps alive the work a release leaves behind (giving the place back
+   * PARKED_MS later) past the request that released it: Workers end a
+   * request's timers with it unless it is told to wait (waitUntil).
+   */
+  keepAlive?: (work: Promise<unknown>) => void;
+  /** This limiter's name in its places' leases (random by default). */
+  holder?: string;
 }
 
-/** The ConcurrencyGate port over an authority: one authority round trip per acquire and per release. */
+/** A place this limiter holds: its lease's expiry, and the activation using it, if any. */
+interface Place {
+  id: string;
+  expiresAt: number;
+  activation?: string;
+  /** The pool's count of parkings when it was last left unused. */
+  parkedAt: number;
+}
+
+interface Pool {
+  places: Map<string, Place>;
+  byActivation: Map<string, Place>;
+  /** Parkings so far: a give-back takes only places unused since its own. */
+  parkings: number;
+}
+
+/** Releases by id waiting for one round trip together (one batch per namespace). */
+interface ReleaseBatch {
+  ids: Set<string>;
+  flight?: Promise<unknown>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The ConcurrencyGate port over an authority. `acquire` and a release of an
+ * acquired activation are one round trip each (releases of one namespace
+ * that meet in flight share one); `hold` and the release of a held
+ * activation are usually none, as places stay with the limiter for the
+ * next activation until they have been unused for PARKED_MS.
+ */
 export class ConcurrencyLimiter {
   private readonly limitsOf: (namespace: string) => Promise<NamespaceLimits>;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly holder: string;
+  private readonly pools = new Map<string, Pool>();
+  private readonly releases = new Map<string, ReleaseBatch>();
+  private serial = 0;
 
   constructor(private readonly options: ConcurrencyLimiterOptions) {
-    this.limitsOf = cachedLimits(options.limitsOf, options.now);
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.limitsOf = cachedLimits(options.limitsOf, this.now);
+    this.holder = options.holder ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   }
 
-  /** Takes a place for `activationId`; throws OpenWhisk's 429 when `namespace` has its limit in flight. */
+  /**
+   * Takes a place for `activationId`, leased by its id so that whoever ends
+   * the activation can release it; throws OpenWhisk's 429 when `namespace`
+   * has its limit in flight. Idempotent per id.
+   */
   async acquire(namespace: string, activationId: string, ttlMs: number = LEASE_TTL_MS): Promise<void> {
     const limit = concurrencyLimit(await this.limitsOf(namespace));
-    const grant = await this.options.authority.acquire(namespace, activationId, ttlMs, limit);
-    if (!grant.admitted) throw new WhiskError(429, Messages.tooManyConcurrentRequests(grant.count, limit));
+    for (let attempt = 0; ; attempt++) {
+      // A parked place of ours gives way to the activation in the same round trip.
+      const pool = this.pools.get(namespace);
+      const parked = pool && this.takeParked(pool, () => true);
+      const release = parked ? [parked.id] : [];
+      const ours = pool?.places.size ?? 0;
+      if (pool) this.dropIfEmpty(namespace, pool);
+      const answer = await this.options.authority.settle(namespace, { release, acquire: [activationId], ttlMs, limit });
+      if (answer.admitted.length > 0) return;
+      if (!(await this.waitForParked(answer, ours, attempt))) {
+        throw new WhiskError(429, Messages.tooManyConcurrentRequests(answer.count, limit));
+      }
+    }
   }
 
-  /** Frees the activation's place; releasing one that holds none does nothing. */
-  release(namespace: string, activationId: string): Promise<void> {
-    return this.options.authority.release(namespace, activationId);
+  /**
+   * Takes a place for `activationId` from this limiter's own (asking the
+   * authority when it has none to spare); only this limiter can release it.
+   * For activations whose end this process sees. Idempotent per id.
+   */
+  async hold(namespace: string, activationId: string): Promise<void> {
+    const limit = concurrencyLimit(await this.limitsOf(namespace));
+    for (let attempt = 0; ; attempt++) {
+      // Fetched again after every wait: a pool left empty is dropped meanwhile.
+      let pool = this.pool(namespace);
+      if (pool.byActivation.has(activationId)) return;
+      const now = this.now();
+      const fresh = this.takeParked(pool, (place) => place.expiresAt - now >= LEASE_TTL_MS - RENEW_AFTER_MS);
+      if (fresh) return this.assign(pool, fresh, activationId);
+      // Parked places too old to hand out go back in the round trip that takes a new one.
+      const stale: string[] = [];
+      for (let place = this.takeParked(pool, () => true); place; place = this.takeParked(pool, () => true)) stale.push(place.id);
+      const id = `${PLACE_PREFIX}${this.holder}:${++this.serial}`;
+      const ours = pool.places.size;
+      const answer = await this.options.authority.settle(namespace, { release: stale, acquire: [id], ttlMs: LEASE_TTL_MS, limit });
+      pool = this.pool(namespace);
+      if (answer.admitted.length > 0) {
+        // Its expiry is counted from before the round trip: the authority's is no earlier.
+        return this.assign(pool, { id, expiresAt: now + LEASE_TTL_MS, parkedAt: pool.parkings }, activationId);
+      }
+      this.dropIfEmpty(namespace, pool);
+      if (!(await this.waitForParked(answer, ours, attempt))) {
+        throw new WhiskError(429, Messages.tooManyConcurrentRequests(answer.count, limit));
+      }
+    }
+  }
+
+  /**
+   * Frees the activation's place: a held one stays with this limiter for the
+   * next activation (and goes back PARKED_MS later if none takes it), an
+   * acquired one is released at the authority. Releasing an activation that
+   * holds none does nothing.
+   */
+  async release(namespace: string, activationId: string): Promise<void> {
+    const pool = this.pools.get(namespace);
+    const place = pool?.byActivation.get(activationId);
+    if (pool && place) {
+      pool.byActivation.delete(activationId);
+      place.activation = undefined;
+      if (place.expiresAt <= this.now()) {
+        // Its lease has expired: the place is the authority's again.
+        pool.places.delete(place.id);
+        this.dropIfEmpty(namespace, pool);
+        return;
+      }
+      place.parkedAt = ++pool.parkings;
+      this.scheduleReturn(namespace, pool);
+      return;
+    }
+    await this.releaseAcquired(namespace, activationId);
+  }
+
+  /** Places this limiter holds for `namespace` now, and how many of them are in use. */
+  held(namespace: string): { places: number; inUse: number } {
+    const pool = this.pools.get(namespace);
+    return { places: pool?.places.size ?? 0, inUse: pool?.byActivation.size ?? 0 };
+  }
+
+  private pool(namespace: string): Pool {
+    let pool = this.pools.get(namespace);
+    if (!pool) {
+      pool = { places: new Map(), byActivation: new Map(), parkings: 0 };
+      this.pools.set(namespace, pool);
+    }
+    // A place whose lease has expired is the authority's again, used or not.
+    const now = this.now();
+    for (const place of pool.places.values()) {
+      if (place.expiresAt > now) continue;
+      pool.places.delete(place.id);
+      if (place.activation) pool.byActivation.delete(place.activation);
+    }
+    return pool;
+  }
+
+  private dropIfEmpty(namespace: string, pool: Pool): void {
+    if (pool.places.size === 0 && this.pools.get(namespace) === pool) this.pools.delete(namespace);
+  }
+
+  /** Removes and answers a parked place that `fits`. */
+  private takeParked(pool: Pool, fits: (place: Place) => boolean): Place | undefined {
+    for (const place of pool.places.values()) {
+      if (place.activation || !fits(place)) continue;
+      pool.places.delete(place.id);
+      return place;
+    }
+    return undefined;
+  }
+
+  private assign(pool: Pool, place: Place, activationId: string): void {
+    place.activation = activationId;
+    pool.places.set(place.id, place);
+    pool.byActivation.set(activationId, place);
+  }
+
+  /**
+   * After a refusal: when other limiters hold places (some may be parked,
+   * and go back within PARKED_MS), waits for them and answers true to ask
+   * again; false when the refusal stands.
+   */
+  private async waitForParked(answer: Settlement, ours: number, attempt: number): Promise<boolean> {
+    if (attempt >= REFUSAL_RETRIES || answer.pooled <= ours) return false;
+    await this.sleep(PARKED_MS + 10);
+    return true;
+  }
+
+  /** Gives back, PARKED_MS from now, the places that are unused since now. */
+  private scheduleReturn(namespace: string, pool: Pool): void {
+    const since = pool.parkings;
+    const work = this.sleep(PARKED_MS).then(() => this.returnParked(namespace, pool, since));
+    const logged = work.catch((err) => console.error(`giving back places of ${namespace} failed (they expire):`, err));
+    this.options.keepAlive?.(logged);
+  }
+
+  private async returnParked(namespace: string, pool: Pool, unusedSince: number): Promise<void> {
+    if (this.pools.get(namespace) !== pool) return;
+    const ids: string[] = [];
+    for (const place of pool.places.values()) {
+      if (place.activation || place.parkedAt > unusedSince) continue;
+      ids.push(place.id);
+    }
+    for (const id of ids) pool.places.delete(id);
+    this.dropIfEmpty(namespace, pool);
+    if (ids.length === 0) return;
+    await this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
+  }
+
+  /** Releases an acquired activation's lease; releases of one namespace that meet in flight go together. */
+  private async releaseAcquired(namespace: string, activationId: string): Promise<void> {
+    let batch = this.releases.get(namespace);
+    if (!batch) {
+      batch = { ids: new Set() };
+      this.releases.set(namespace, batch);
+    }
+    batch.ids.add(activationId);
+    while (batch.ids.has(activationId)) {
+      if (batch.flight) {
+        await batch.flight.catch(() => undefined);
+        continue;
+      }
+      const ids = [...batch.ids];
+      batch.ids.clear();
+      const flight = this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
+      batch.flight = flight;
+      try {
+        await flight;
+      } finally {
+        batch.flight = undefined;
+        if (batch.ids.size === 0 && this.releases.get(namespace) === batch) this.releases.delete(namespace);
+      }
+    }
   }
 }

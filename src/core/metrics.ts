@@ -70,6 +70,7 @@ interface RateLimiter {
 /** What the ConcurrencyGate port does. */
 interface PlaceLimiter {
   acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  hold(namespace: string, activationId: string): Promise<void>;
   release(namespace: string, activationId: string): Promise<void>;
 }
 
@@ -89,6 +90,11 @@ export function observedConcurrency(gate: PlaceLimiter, observer: RefusalObserve
   return {
     acquire: (namespace, activationId, ttlMs) =>
       gate.acquire(namespace, activationId, ttlMs).catch((err: unknown) => {
+        if (isRefusal(err)) observer.throttled("concurrentInvocations");
+        throw err;
+      }),
+    hold: (namespace, activationId) =>
+      gate.hold(namespace, activationId).catch((err: unknown) => {
         if (isRefusal(err)) observer.throttled("concurrentInvocations");
         throw err;
       }),

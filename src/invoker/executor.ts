@@ -106,6 +106,16 @@ export class ActivationExecutor {
   private readonly slots: IsolateSlots;
   /** The result size measured for a record this executor built (records of runs that answered a result). */
   private readonly resultBytes = new WeakMap<ActivationRecord, number>();
+  /**
+   * Store reads under way, shared by whoever needs the same answer
+   * meanwhile: an invoke that arrives while the refresh after an update is
+   * still reading waits for that read instead of starting its own.
+   * Resolutions are keyed by the invalidations seen, so a read started
+   * before one is not handed to a caller after it.
+   */
+  private readonly resolving = new Map<string, Promise<ResolvedAction>>();
+  private readonly loading = new Map<string, Promise<string>>();
+  private invalidations = 0;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.now = deps.now ?? Date.now;
@@ -131,6 +141,7 @@ export class ActivationExecutor {
    * instead of reading the store twice before it can start an isolate.
    */
   invalidate(refs: EntityRef[]): void {
+    this.invalidations++;
     const forgotten = this.resolutions.invalidate(refs);
     if (forgotten.length === 0) return;
     const work = this.refresh(forgotten.slice(0, MAX_REFRESHED));
@@ -142,7 +153,7 @@ export class ActivationExecutor {
   private async refresh(forgotten: ForgottenResolution[]): Promise<void> {
     for (const { callerNamespace, addressed } of forgotten) {
       try {
-        const action = await this.resolutions.resolve(this.deps.store, addressed, callerNamespace);
+        const action = await this.resolveShared(addressed, callerNamespace);
         if (!isSequence(action.doc.exec) && action.codeDigest) await this.loadCode(action);
       } catch {
         // Deleted, or no longer reachable by that namespace: nothing to prepare.
@@ -152,7 +163,17 @@ export class ActivationExecutor {
 
   /** Resolves the action a request names; throws OpenWhisk's errors for what cannot be invoked. */
   async resolve(request: Pick<InvokeRequest, "action" | "identity">): Promise<ResolvedAction> {
-    return this.resolutions.resolve(this.deps.store, request.action, request.identity.namespace);
+    return this.resolveShared(request.action, request.identity.namespace);
+  }
+
+  private resolveShared(addressed: EntityRef, callerNamespace: string): Promise<ResolvedAction> {
+    const key = `${this.invalidations}|${callerNamespace}|${qualifiedName(addressed)}`;
+    let read = this.resolving.get(key);
+    if (!read) {
+      read = this.resolutions.resolve(this.deps.store, addressed, callerNamespace).finally(() => this.resolving.delete(key));
+      this.resolving.set(key, read);
+    }
+    return read;
   }
 
   /**
@@ -211,7 +232,8 @@ export class ActivationExecutor {
   private async charge(namespace: string, activationId: string): Promise<void> {
     const [rate, place] = await Promise.allSettled([
       this.deps.throttle.admit(namespace, "invoke"),
-      this.deps.concurrency.acquire(namespace, activationId),
+      // The place is this invoker's: the web activation ends here (execute releases it).
+      this.deps.concurrency.hold(namespace, activationId),
     ]);
     if (rate.status === "rejected") {
       if (place.status === "fulfilled") await this.releasePlace({ namespace, activationId });
@@ -283,12 +305,20 @@ export class ActivationExecutor {
   /** Stored actions keep their code apart, by digest; one without (or whose code is gone) cannot run. */
   private async loadCode(action: ResolvedAction): Promise<string> {
     if (!action.codeDigest) throw new WhiskError(500, Messages.actionRemovedWhileInvoking);
-    const cached = this.code.get(action.codeDigest);
+    const digest = action.codeDigest;
+    const cached = this.code.get(digest);
     if (cached !== undefined) return cached;
-    const code = await this.deps.store.getCode(action.codeDigest);
-    if (code === undefined) throw new WhiskError(500, Messages.actionRemovedWhileInvoking);
-    this.code.set(action.codeDigest, code);
-    return code;
+    let load = this.loading.get(digest);
+    if (!load) {
+      load = (async () => {
+        const code = await this.deps.store.getCode(digest);
+        if (code === undefined) throw new WhiskError(500, Messages.actionRemovedWhileInvoking);
+        this.code.set(digest, code);
+        return code;
+      })().finally(() => this.loading.delete(digest));
+      this.loading.set(digest, load);
+    }
+    return load;
   }
 
   private async runCode(action: ResolvedAction, exec: StoredCodeExec, request: InvokeRequest): Promise<ActivationRecord> {

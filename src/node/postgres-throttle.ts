@@ -1,12 +1,12 @@
 // The Throttle and ConcurrencyGate ports of the Node host: controllers (any
 // number of replicas) take rate tokens in batches from per-namespace
 // counters in PostgreSQL, each taking under a row lock, and a lease per
-// activation from per-namespace lease rows, each taking under the
+// activation or place from per-namespace lease rows, each taking under the
 // namespace's advisory lock, so replicas never hand out more than the limit.
 // The rows and their SQL are src/store/throttle-rows.ts; this wires them to
 // core's decisions inside one transaction each.
 import type pg from "pg";
-import { ConcurrencyLimiter, decideLease } from "../core/concurrency.js";
+import { ConcurrencyLimiter, settleLeases } from "../core/concurrency.js";
 import { RateGate, takeTokens } from "../core/throttle.js";
 import type { ConcurrencyGate, GrantAuthority, LeaseAuthority, Throttle } from "../ports/admission.js";
 import type { Store } from "../ports/store.js";
@@ -28,25 +28,29 @@ export function postgresThrottle(pool: pg.Pool, store: Store): Throttle {
 }
 
 /**
- * Leases in PostgreSQL. An acquire reads the namespace's leases, applies
- * decideLease and writes its outcome in one transaction holding the
- * namespace's advisory lock; a release is one delete. Times are the
- * replica's clock (skew between replicas shifts expiry by that much, against
- * a TTL of minutes).
+ * Leases in PostgreSQL. A settle reads the namespace's leases, applies
+ * settleLeases and writes its outcome in one transaction holding the
+ * namespace's advisory lock; a settle that only releases is one delete.
+ * Times are the replica's clock (skew between replicas shifts expiry by that
+ * much, against a TTL of minutes).
  */
 export function postgresLeaseAuthority(pool: pg.Pool, now: () => number = Date.now): LeaseAuthority {
   const sql = new PostgresSql(pool);
   return {
-    acquire: (namespace, activationId, ttlMs, limit) =>
-      sql.transaction(async (tx) => {
+    settle: async (namespace, change) => {
+      if (change.acquire.length === 0) {
+        await deleteLeases(sql, namespace, change.release);
+        return { admitted: [], count: 0, pooled: 0 };
+      }
+      return sql.transaction(async (tx) => {
         const leases = await lockLeases(tx, namespace);
         const at = now();
-        const decision = decideLease(leases, activationId, at, limit);
-        await deleteLeases(tx, namespace, decision.expired);
-        if (decision.admitted) await putLease(tx, namespace, { activationId, expiresAt: at + ttlMs });
-        return { admitted: decision.admitted, count: decision.count };
-      }),
-    release: (namespace, activationId) => deleteLeases(sql, namespace, [activationId]),
+        const decision = settleLeases(leases, change, at);
+        await deleteLeases(tx, namespace, [...decision.expired, ...change.release]);
+        for (const activationId of decision.admitted) await putLease(tx, namespace, { activationId, expiresAt: at + change.ttlMs });
+        return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
+      });
+    },
   };
 }
 

@@ -8,7 +8,7 @@
 // re-exported here, so every port can be found in src/ports.
 import type { ThrottledKind } from "../core/throttle.js";
 export type { Grant, GrantAuthority } from "../core/throttle.js";
-export type { LeaseAuthority, LeaseGrant } from "../core/concurrency.js";
+export type { LeaseAuthority, LeaseChange, Settlement } from "../core/concurrency.js";
 
 /** Per-namespace rate limits (see src/core/throttle.ts). */
 export interface Throttle {
@@ -18,12 +18,23 @@ export interface Throttle {
 
 /**
  * Per-namespace concurrent activations (`concurrentInvocations`; the rule is
- * in src/core/concurrency.ts). A place is leased per activation id, from
- * admission until the activation ends, and expires by itself after `ttlMs`.
+ * in src/core/concurrency.ts). An activation holds a place from admission
+ * until it ends; a place not released expires by itself.
  */
 export interface ConcurrencyGate {
-  /** Takes a place for the activation; throws OpenWhisk's 429 when the namespace has its limit in flight. Idempotent per id. */
+  /**
+   * Takes a place for the activation, leased by its id (expiring after
+   * `ttlMs`) so that any process can release it; throws OpenWhisk's 429 when
+   * the namespace has its limit in flight. Idempotent per id.
+   */
   acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  /**
+   * Takes a place for an activation whose end this process sees (a blocking
+   * invoke, a web request); only this same gate can release it. Cheaper than
+   * acquire: the gate keeps its places for the next activation. Throws as
+   * acquire does; idempotent per id.
+   */
+  hold(namespace: string, activationId: string): Promise<void>;
   /** Frees the activation's place (nothing happens when it holds none). */
   release(namespace: string, activationId: string): Promise<void>;
 }

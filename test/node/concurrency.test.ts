@@ -1,8 +1,9 @@
 // concurrentInvocations on the Node host: leases in PostgreSQL, taken by
-// controller replicas (each its own pool) under the namespace's advisory lock.
+// controller replicas (each its own pool) under the namespace's advisory lock;
+// places a replica holds for blocking invokes are leases too.
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConcurrencyLimiter, LEASE_TTL_MS } from "../../src/core/concurrency.js";
+import { ConcurrencyLimiter, LEASE_TTL_MS, PARKED_MS } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
@@ -91,5 +92,25 @@ describe.skipIf(!services)("PostgreSQL concurrency leases", () => {
     await gate.release("admin", "once");
     await gate.acquire("admin", "twice");
     expect(await leases("admin")).toEqual(["twice"]);
+  });
+
+  it("admits exactly the limit of held places across replicas, and hands parked ones to whichever replica asks", async () => {
+    const gates = replicas(4);
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => outcome(gates[i % 2]!.hold("held", `h${i}`))));
+    expect(burst.filter((o) => o === "ok")).toHaveLength(4);
+    expect(burst.filter((o) => o !== "ok")).toEqual(Array(8).fill("429 Too many concurrent requests in flight (count: 4, allowed: 4)."));
+    expect(await leases("held")).toHaveLength(4);
+    await Promise.all(burst.map((_, i) => gates[i % 2]!.release("held", `h${i}`)));
+    // Parked in whichever replica held them, the places are still counted, and still come to the other replica.
+    const one = replicas(1);
+    for (let i = 0; i < 4; i++) {
+      await one[i % 2]!.hold("held", `s${i}`);
+      await one[i % 2]!.release("held", `s${i}`);
+    }
+    await one[0]!.acquire("held", "queued");
+    expect(await outcome(one[1]!.hold("held", "over"))).toBe("429 Too many concurrent requests in flight (count: 1, allowed: 1).");
+    await one[1]!.release("held", "queued");
+    await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
+    expect(await leases("held")).toEqual([]);
   });
 });

@@ -79,6 +79,11 @@ export class RecordingGate implements ConcurrencyGate {
     await this.limiter.acquire(namespace, activationId, ttlMs);
   }
 
+  async hold(namespace: string, activationId: string): Promise<void> {
+    this.calls.push(`hold ${namespace} ${activationId}`);
+    await this.limiter.hold(namespace, activationId);
+  }
+
   async release(namespace: string, activationId: string): Promise<void> {
     this.calls.push(`release ${namespace} ${activationId}`);
     await this.limiter.release(namespace, activationId);

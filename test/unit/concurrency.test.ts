@@ -4,6 +4,9 @@ import {
   decideLease,
   LEASE_TTL_MS,
   MemoryLeaseAuthority,
+  PARKED_MS,
+  RENEW_AFTER_MS,
+  settleLeases,
   type LeaseAuthority,
 } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
@@ -33,7 +36,12 @@ describe("decideLease (the authority's rule)", () => {
   });
 });
 
-function limiter(authority: LeaseAuthority, limits: Record<string, NamespaceLimits>, clock: { now: number }) {
+function limiter(
+  authority: LeaseAuthority,
+  limits: Record<string, NamespaceLimits>,
+  clock: { now: number },
+  sleep?: (ms: number) => Promise<void>,
+) {
   const reads: string[] = [];
   const gate = new ConcurrencyLimiter({
     authority,
@@ -42,9 +50,12 @@ function limiter(authority: LeaseAuthority, limits: Record<string, NamespaceLimi
       return limits[ns] ?? {};
     },
     now: () => clock.now,
+    ...(sleep ? { sleep } : {}),
   });
   return { gate, reads };
 }
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function refusal(work: Promise<unknown>): Promise<string> {
   try {
@@ -56,6 +67,37 @@ async function refusal(work: Promise<unknown>): Promise<string> {
   }
   throw new Error("not refused");
 }
+
+describe("settleLeases (the authority's rule for a round trip)", () => {
+  const leases = [
+    { activationId: "a", expiresAt: 2_000 },
+    { activationId: "place:h1:1", expiresAt: 3_000 },
+    { activationId: "place:h1:2", expiresAt: 3_000 },
+    { activationId: "old", expiresAt: 1_000 },
+  ];
+
+  it("releases first, then admits ids in order while the limit has room, counting places limiters hold apart", () => {
+    expect(settleLeases(leases, { release: ["a"], acquire: ["x", "y"], limit: 4 }, 1_500)).toEqual({
+      expired: ["old"],
+      admitted: ["x", "y"],
+      count: 2,
+      pooled: 2,
+    });
+    expect(settleLeases(leases, { release: [], acquire: ["x", "y"], limit: 4 }, 1_500)).toMatchObject({
+      admitted: ["x"],
+      count: 3,
+      pooled: 2,
+    });
+  });
+
+  it("extends what is held whatever the count, and counts an id asked twice once", () => {
+    expect(settleLeases(leases, { release: [], acquire: ["place:h1:1", "n"], limit: 1 }, 1_500)).toMatchObject({
+      admitted: ["place:h1:1"],
+      count: 2,
+    });
+    expect(settleLeases(leases, { release: ["a"], acquire: ["n", "n", "m"], limit: 4 }, 1_500).admitted).toEqual(["n", "m"]);
+  });
+});
 
 describe("ConcurrencyLimiter", () => {
   it("refuses past the namespace's concurrentInvocations with OpenWhisk's message, and admits again once one is released", async () => {
@@ -118,5 +160,128 @@ describe("ConcurrencyLimiter", () => {
     clock.now += 30_000;
     await gate.acquire("ns", "b");
     expect(reads).toEqual(["ns", "ns"]);
+  });
+
+  it("hands a held place to the next activation without asking the authority, and gives it back once unused", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 10 } }, clock);
+    await gate.hold("ns", "a1");
+    expect(authority.calls).toBe(1);
+    for (let i = 2; i <= 20; i++) {
+      await gate.release("ns", `a${i - 1}`);
+      await gate.hold("ns", `a${i}`);
+    }
+    expect(authority.calls).toBe(1);
+    expect(authority.size("ns")).toBe(1);
+    // Held again by the same activation: nothing new.
+    await gate.hold("ns", "a20");
+    expect(gate.held("ns")).toEqual({ places: 1, inUse: 1 });
+    await gate.release("ns", "a20");
+    expect(authority.size("ns")).toBe(1);
+    await pause(PARKED_MS + 20);
+    expect(authority.size("ns")).toBe(0);
+    expect(authority.calls).toBe(2);
+    // Released again: not this limiter's any more, so the authority is asked (and has nothing to free).
+    await gate.release("ns", "a20");
+    expect(authority.calls).toBe(3);
+    expect(gate.held("ns")).toEqual({ places: 0, inUse: 0 });
+  });
+
+  it("refuses a hold past the limit with OpenWhisk's 429 exactly, whichever limiters hold the places", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const a = limiter(authority, { ns: { concurrentInvocations: 3 } }, clock).gate;
+    const b = limiter(authority, { ns: { concurrentInvocations: 3 } }, clock).gate;
+    await a.hold("ns", "a1");
+    await a.hold("ns", "a2");
+    await b.hold("ns", "b1");
+    expect(await refusal(b.hold("ns", "b2"))).toBe("Too many concurrent requests in flight (count: 3, allowed: 3).");
+    expect(await refusal(a.acquire("ns", "queued"))).toBe("Too many concurrent requests in flight (count: 3, allowed: 3).");
+    expect(authority.size("ns")).toBe(3);
+    await b.release("ns", "b1");
+    await b.hold("ns", "b2");
+    expect(await refusal(b.hold("ns", "b3"))).toBe("Too many concurrent requests in flight (count: 3, allowed: 3).");
+  });
+
+  it("never refuses under the limit: places parked in another limiter come back to whoever asks", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const a = limiter(authority, { ns: { concurrentInvocations: 2 } }, clock).gate;
+    const b = limiter(authority, { ns: { concurrentInvocations: 2 } }, clock).gate;
+    // A caller's invokes one after the other, each through another controller: never refused.
+    for (let i = 0; i < 6; i++) {
+      const gate = i % 2 ? b : a;
+      await gate.hold("ns", `s${i}`);
+      await gate.release("ns", `s${i}`);
+    }
+    // A's two places are parked when B asks for two.
+    await a.hold("ns", "a1");
+    await a.hold("ns", "a2");
+    await a.release("ns", "a1");
+    await a.release("ns", "a2");
+    await Promise.all([b.hold("ns", "b1"), b.hold("ns", "b2")]);
+    expect(b.held("ns")).toEqual({ places: 2, inUse: 2 });
+    // An acquire (a queued activation) takes over a parked place of its own limiter in the same round trip.
+    await b.release("ns", "b1");
+    await b.acquire("ns", "queued");
+    expect(b.held("ns")).toEqual({ places: 1, inUse: 1 });
+    expect(authority.ids("ns")).toHaveLength(2);
+    expect(authority.ids("ns")).toContain("queued");
+  });
+
+  it("frees the places of a limiter that crashed once their leases expire", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const instant = async () => {};
+    const crashed = limiter(authority, { ns: { concurrentInvocations: 1 } }, clock, instant).gate;
+    const other = limiter(authority, { ns: { concurrentInvocations: 1 } }, clock, instant).gate;
+    await crashed.hold("ns", "running");
+    expect(await refusal(other.hold("ns", "next"))).toBe("Too many concurrent requests in flight (count: 1, allowed: 1).");
+    clock.now += LEASE_TTL_MS - 1;
+    expect(await refusal(other.acquire("ns", "next"))).toContain("count: 1");
+    clock.now += 1;
+    await other.hold("ns", "next");
+    expect(authority.size("ns")).toBe(1);
+  });
+
+  it("hands out only places with over five minutes left, giving older ones back in the round trip that takes new ones", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 1 } }, clock, () => new Promise(() => {}));
+    await gate.hold("ns", "a");
+    await gate.release("ns", "a");
+    const [first] = authority.ids("ns");
+    clock.now += RENEW_AFTER_MS - 1;
+    await gate.hold("ns", "b");
+    expect(authority.calls).toBe(1);
+    await gate.release("ns", "b");
+    clock.now += 2;
+    await gate.hold("ns", "c");
+    expect(authority.calls).toBe(2);
+    expect(authority.ids("ns")).toHaveLength(1);
+    expect(authority.ids("ns")).not.toContain(first);
+    // A place held past its lease is the authority's again: releasing it later frees nothing else.
+    clock.now += LEASE_TTL_MS;
+    await gate.release("ns", "c");
+    expect(gate.held("ns")).toEqual({ places: 0, inUse: 0 });
+  });
+
+  it("sends releases of acquired activations that meet in flight in one round trip", async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryLeaseAuthority(() => clock.now);
+    const released: string[][] = [];
+    const authority: LeaseAuthority = {
+      settle: async (ns, change) => {
+        if (change.release.length) released.push([...change.release]);
+        await pause(5);
+        return memory.settle(ns, change);
+      },
+    };
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 5 } }, clock);
+    for (const id of ["a", "b", "c", "d"]) await gate.acquire("ns", id);
+    await Promise.all(["a", "b", "c", "d"].map((id) => gate.release("ns", id)));
+    expect(released).toEqual([["a"], ["b", "c", "d"]]);
+    expect(memory.size("ns")).toBe(0);
   });
 });

@@ -299,6 +299,24 @@ describe("executor: places and caches", () => {
     expect(getCode).not.toHaveBeenCalled();
   });
 
+  it("shares the refresh's reads with an invoke that arrives while they are under way", async () => {
+    const action = await putAction(t.store, "guest/racing", { code: "function main() { return { v: 1 }; }" });
+    t.isolates.define("/guest/racing", (_p, run) => ({ version: run.request.actionVersion }));
+    await t.executor.execute(invokeRequest(action));
+
+    const next = await storedAction(action, { code: "function main() { return { v: 2 }; }", version: "0.0.2" });
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+    const getEntity = vi.spyOn(t.store, "getEntity");
+    const getCode = vi.spyOn(t.store, "getCode");
+    t.executor.invalidate([action]);
+    // Right after the update, before the refresh has read anything back.
+    const [updated, again] = await Promise.all([t.executor.execute(invokeRequest(action)), t.executor.execute(invokeRequest(action))]);
+    expect([updated.response.result, again.response.result]).toEqual([{ version: "0.0.2" }, { version: "0.0.2" }]);
+    expect(getEntity.mock.calls.map(([read]) => read.name)).toEqual(["racing"]);
+    expect(getCode).toHaveBeenCalledTimes(1);
+  });
+
   it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {
     await t.store.createEntity({
       collection: "packages",

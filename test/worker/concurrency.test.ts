@@ -6,6 +6,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runInDurabl
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/cloudflare/worker.js";
+import { ConcurrencyLimiter, PARKED_MS } from "../../src/core/concurrency.js";
+import { WhiskError } from "../../src/core/errors.js";
 import type { DispatchMessage } from "../../src/ports/dispatcher.js";
 import { seedSubject } from "../../src/store/seed.js";
 import { call, createAction, seedNamespaces, store, waitForActivation, type ApiResponse } from "./helpers.js";
@@ -44,6 +46,32 @@ async function leasesOf(namespace: string): Promise<string[]> {
   return runInDurableObject(stub, (_instance, state) => [...state.storage.kv.list({ prefix: "lease:" })].map(([key]) => key));
 }
 
+/**
+ * The leases left once places the Worker holds for the next activation have
+ * gone back for want of one (PARKED_MS after the last activation ended).
+ */
+async function leasesLeftOf(namespace: string): Promise<string[]> {
+  let leases = await leasesOf(namespace);
+  for (let i = 0; i < 40 && leases.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, PARKED_MS));
+    leases = await leasesOf(namespace);
+  }
+  return leases;
+}
+
+/** A controller isolate's limiter of its own, asking the namespace's NamespaceThrottle as the Worker's does. */
+const isolateLimiter = (limit: number) =>
+  new ConcurrencyLimiter({
+    authority: { settle: (ns, change) => env.THROTTLE.get(env.THROTTLE.idFromName(ns)).settleLeases(change) },
+    limitsOf: async () => ({ concurrentInvocations: limit }),
+  });
+
+const outcome = (work: Promise<void>) =>
+  work.then(
+    () => "ok",
+    (err: WhiskError) => `${err.status} ${err.message}`,
+  );
+
 const invoke = (name: string, key: string, query = "blocking=true", body?: unknown) =>
   call("POST", `/api/v1/namespaces/_/actions/${name}?${query}`, { auth: key, body });
 
@@ -63,10 +91,11 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     expect(refused.headers.get("x-openwhisk-activation-id")).toBeNull();
 
     // Nothing leaked: two more in parallel pass once the first two have ended.
-    expect(await leasesOf(name)).toEqual([]);
     const again = await Promise.all([0, 1].map(() => invoke("sleep", key, "blocking=true", { ms: 200 })));
     expect(statuses(again)).toEqual([200, 200]);
-    expect(await leasesOf(name)).toEqual([]);
+    // A caller's invokes one after the other are never refused at the limit.
+    for (let i = 0; i < 5; i++) expect((await invoke("sleep", key, "blocking=true", { ms: 1 })).status).toBe(200);
+    expect(await leasesLeftOf(name)).toEqual([]);
   });
 
   it("counts queued (non-blocking) activations until they end, and web activations of the owner", async () => {
@@ -86,7 +115,11 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     expect(await leasesOf(name)).toEqual([]);
     expect((await call("GET", `/api/v1/web/${name}/default/sleep.json?ms=10`, { auth: null })).status).toBe(200);
     expect((await invoke("sleep", key, "blocking=true", { ms: 10 })).status).toBe(200);
-    expect(await leasesOf(name)).toEqual([]);
+    // A queued one right after a blocking one: the place the blocking one left is not counted against it.
+    const queuedAgain = await invoke("sleep", key, "blocking=false", { ms: 10 });
+    expect(queuedAgain.status).toBe(202);
+    await waitForActivation(queuedAgain.body.activationId, key);
+    expect(await leasesLeftOf(name)).toEqual([]);
   });
 
   it("gives the place back when an admitted activation fails before it runs, or is dead-lettered", async () => {
@@ -94,7 +127,7 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     // 404 from the invoker: the activation ended there.
     expect((await invoke("missing", key)).status).toBe(404);
     expect((await invoke("missing", key, "blocking=false")).status).toBe(404);
-    expect(await leasesOf(name)).toEqual([]);
+    expect(await leasesLeftOf(name)).toEqual([]);
 
     await createAction("sleep", SLEEPER, {}, key);
     const activationId = crypto.randomUUID().replaceAll("-", "");
@@ -131,7 +164,7 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     expect(refused.status).toBe(429);
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect((await invoke("sleep", key, "blocking=true", { ms: 10 })).status).toBe(200);
-    expect(await leasesOf(name)).toEqual([]);
+    expect(await leasesLeftOf(name)).toEqual([]);
   });
 
   it("enforces the limit `wskadmin limits set <ns> --concurrentInvocations N` stores", async () => {
@@ -146,6 +179,34 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     expect(refused.status).toBe(429);
     expect(refused.body.error).toBe("Too many concurrent requests in flight (count: 1, allowed: 1).");
     expect((await call("GET", "/api/v1/namespaces/_/limits", { auth: key })).body).toMatchObject({ concurrentInvocations: 1 });
+  });
+});
+
+describe("concurrentInvocations across controller isolates", { timeout: 30_000 }, () => {
+  it("admits exactly the limit whichever isolates hold the places, and no false 429 while places are only parked", async () => {
+    const { name } = await namespaceWith({});
+    const [a, b] = [isolateLimiter(3), isolateLimiter(3)];
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => outcome((i % 2 ? b : a).hold(name, `burst${i}`))));
+    expect(burst.filter((o) => o === "ok")).toHaveLength(3);
+    expect(burst.filter((o) => o !== "ok")).toEqual(Array(5).fill("429 Too many concurrent requests in flight (count: 3, allowed: 3)."));
+    expect(await leasesOf(name)).toHaveLength(3);
+    // All end: their places stay parked with whoever held them, and come back to whoever asks.
+    await Promise.all(burst.map((_, i) => (i % 2 ? b : a).release(name, `burst${i}`)));
+    expect(await Promise.all([0, 1, 2].map((i) => outcome((i === 0 ? a : b).hold(name, `next${i}`))))).toEqual(["ok", "ok", "ok"]);
+    expect(await outcome(a.acquire(name, "queued"))).toBe("429 Too many concurrent requests in flight (count: 3, allowed: 3).");
+    await Promise.all([0, 1, 2].map((i) => (i === 0 ? a : b).release(name, `next${i}`)));
+    // A limit of 1 (a and b still hold three parked places): one after the other through alternating isolates.
+    const [c, d] = [isolateLimiter(1), isolateLimiter(1)];
+    for (let i = 0; i < 6; i++) {
+      const gate = i % 2 ? d : c;
+      expect(await outcome(gate.hold(name, `seq${i}`))).toBe("ok");
+      await gate.release(name, `seq${i}`);
+    }
+    // A queued activation right after, acquired in one isolate and released by the other.
+    expect(await outcome(d.acquire(name, "queued"))).toBe("ok");
+    expect(await outcome(c.hold(name, "over"))).toBe("429 Too many concurrent requests in flight (count: 1, allowed: 1).");
+    await c.release(name, "queued");
+    expect(await leasesLeftOf(name)).toEqual([]);
   });
 });
 
