@@ -16,3 +16,9 @@ declare module "*/edgewhisk-python/pyodide.asm.mjs" {
   const source: string;
   export default source;
 }
+// Declared too so that the tree typechecks before the build has run (a
+// fresh clone with scripts skipped); once the file exists its own type is used.
+declare module "*/edgewhisk-python/pyodide-lock.json" {
+  const lock: { info: { python: string } & Record<string, unknown>; packages: Record<string, unknown> };
+  export default lock;
+}
