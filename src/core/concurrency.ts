@@ -261,6 +261,15 @@ interface Pool {
   parkings: number;
 }
 
+/** A place in use, as a limiter that stops hands it to another (ConcurrencyLimiter.leave, adopt). */
+export interface PlaceInUse {
+  namespace: string;
+  /** The place's lease. */
+  id: string;
+  expiresAt: number;
+  activationId: string;
+}
+
 /** The last ask of each namespace (kept apart from pools, which are dropped once empty). */
 const ASKS_KEPT = 1_000;
 
@@ -425,6 +434,41 @@ export class ConcurrencyLimiter {
     place.parkedAt = ++pool.parkings;
     this.scheduleReturn(namespace, pool);
     return true;
+  }
+
+  /**
+   * For a limiter whose process stops: gives its parked places back to the
+   * authority and answers those in use (lent to activations still queued or
+   * running elsewhere), which it forgets, for another limiter to adopt and
+   * take back when their ends are heard of. Places nobody adopts expire.
+   */
+  async leave(): Promise<PlaceInUse[]> {
+    const inUse: PlaceInUse[] = [];
+    const giveBack: Promise<unknown>[] = [];
+    const now = this.now();
+    for (const [namespace, pool] of this.pools) {
+      const parked: string[] = [];
+      for (const place of pool.places.values()) {
+        if (place.expiresAt <= now) continue;
+        if (place.activation) inUse.push({ namespace, id: place.id, expiresAt: place.expiresAt, activationId: place.activation });
+        else parked.push(place.id);
+      }
+      if (parked.length > 0) giveBack.push(this.options.authority.settle(namespace, { release: parked, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 }));
+    }
+    this.pools.clear();
+    await Promise.all(giveBack);
+    return inUse;
+  }
+
+  /** Takes over places another limiter left in use (leave): they come back here when their activations' ends are heard of. */
+  adopt(places: readonly PlaceInUse[]): void {
+    const now = this.now();
+    for (const { namespace, id, expiresAt, activationId } of places) {
+      if (expiresAt <= now) continue;
+      const pool = this.pool(namespace);
+      if (pool.byActivation.has(activationId) || pool.places.has(id)) continue;
+      this.assign(pool, { id, expiresAt, parkedAt: pool.parkings }, activationId);
+    }
   }
 
   /** Places this limiter holds for `namespace` now, and how many of them are in use. */

@@ -37,7 +37,7 @@ import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, pythonRunnerSource, runnerSource } from "./runner-source.js";
 import { NodeMetrics } from "./metrics.js";
 import { opsEndpoints } from "./ops.js";
-import { listenForReturns, natsPlaceReturns } from "./place-returns.js";
+import { joinPlaceReturns, natsPlaceReturns } from "./place-returns.js";
 import { listen, closeServer } from "./serve.js";
 import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
@@ -96,7 +96,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const throttle = postgresThrottle(pool, store);
   const stream = activationStream(config.stream);
   const concurrency = postgresConcurrency(pool, store, natsPlaceReturns(nats, stream));
-  const returns = listenForReturns(nats, stream, concurrency);
+  const returns = joinPlaceReturns(nats, stream, concurrency);
   const executor = new ActivationExecutor({
     store,
     recordActivation,
@@ -188,7 +188,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
       await closeServer(server);
       console.log(`edgewhisk invoker ${config.id}: drained; ${records.recorded} activation(s) recorded since start`);
       await mesh.leave();
-      returns.stop();
+      await returns.leave();
       await supervisor.stop();
       await nats.drain();
       await pool.end();

@@ -11,7 +11,7 @@ import { WhiskError } from "../../src/core/errors.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import { activationStream } from "../../src/node/nats.js";
-import { listenForReturns, natsPlaceReturns } from "../../src/node/place-returns.js";
+import { joinPlaceReturns, natsPlaceReturns, type PlaceReturnsMember } from "../../src/node/place-returns.js";
 import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/postgres-throttle.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
@@ -141,10 +141,11 @@ describe.skipIf(!services)("places lent to queued activations, returned over NAT
     await database?.drop();
   });
 
+  const members: PlaceReturnsMember[] = [];
   /** A controller's or invoker's limiter on its own connection, hearing the others' returns. */
   const process = (nc: NatsConnection) => {
     const limiter = postgresConcurrency(pool, store, natsPlaceReturns(nc, stream));
-    listenForReturns(nc, stream, limiter);
+    members.push(joinPlaceReturns(nc, stream, limiter));
     return limiter;
   };
   /** Until every message published so far has reached every connection: the server has them all after the first round, has passed them on before the second's answers. */
@@ -178,5 +179,33 @@ describe.skipIf(!services)("places lent to queued activations, returned over NAT
     await delivered();
     await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
     expect(await leases("lent")).toEqual([]);
+    await Promise.all(members.splice(0).map((member) => member.leave()));
+  });
+
+  it("hands the places a stopping controller lent to a live process, which takes them back when their activations end", async () => {
+    await store.putNamespaceLimits("handed", { concurrentInvocations: 3 });
+    const [stopping, live, invoker] = connections.map(process);
+    const [leaving] = members.slice(-3);
+    await stopping!.acquire("handed", "q1");
+    await stopping!.acquire("handed", "q2");
+    await stopping!.hold("handed", "blocking");
+    await stopping!.release("handed", "blocking");
+    expect(await leases("handed")).toHaveLength(3);
+
+    // Its parked place goes back to PostgreSQL; the two in use go to another process, which is the only one listening for adoptions now.
+    await leaving!.leave();
+    expect(await leases("handed")).toHaveLength(2);
+    expect(stopping!.held("handed")).toEqual({ places: 0, inUse: 0 });
+    expect(live!.held("handed").inUse + invoker!.held("handed").inUse).toBe(2);
+    const adopter = live!.held("handed").inUse === 2 ? live! : invoker!;
+
+    await invoker!.release("handed", "q1");
+    await delivered();
+    expect(adopter.held("handed")).toEqual({ places: 2, inUse: 1 });
+    // q2's place is still counted: the namespace has two left.
+    await live!.acquire("handed", "q3");
+    await live!.acquire("handed", "q4");
+    expect(await outcome(live!.acquire("handed", "q5"))).toBe("429 Too many concurrent requests in flight (count: 3, allowed: 3).");
+    await Promise.all(members.splice(0).map((member) => member.leave()));
   });
 });

@@ -394,3 +394,25 @@ describe("ConcurrencyLimiter lending places to queued activations", () => {
     expect(asked.at(-1)).toBe(1);
   });
 });
+
+describe("ConcurrencyLimiter leaving", () => {
+  it("gives back its parked places and hands those in use to another limiter, which takes them back when they end", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gates: [leaving, staying, invoker] } = lenders(authority, 3, clock, 3);
+    await leaving!.acquire("ns", "q1");
+    await leaving!.hold("ns", "done");
+    await leaving!.release("ns", "done");
+    const inUse = await leaving!.leave();
+    expect(inUse).toEqual([{ namespace: "ns", id: expect.stringMatching(/^place:/), expiresAt: expect.any(Number), activationId: "q1" }]);
+    expect(authority.ids("ns")).toEqual([inUse[0]!.id]);
+    expect(leaving!.held("ns")).toEqual({ places: 0, inUse: 0 });
+    staying!.adopt(inUse);
+    expect(staying!.held("ns")).toEqual({ places: 1, inUse: 1 });
+    await invoker!.release("ns", "q1");
+    expect(staying!.held("ns")).toEqual({ places: 1, inUse: 0 });
+    // Adopted places are leases like its own: handed to its next activation, given back once unused.
+    await staying!.acquire("ns", "q2");
+    expect(authority.ids("ns")).toEqual([inUse[0]!.id]);
+  });
+});
