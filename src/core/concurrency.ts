@@ -15,10 +15,11 @@
 // an activation whose end the same limiter sees, a blocking invoke or a web
 // request). A limiter keeps its places after their activation ends and
 // hands them to the next one without asking the authority; a place left
-// unused for PARKED_MS goes back. The authority counts every place, used or
-// parked, so the namespace never has more than its limit in flight; an
-// acquirer the authority refuses while other limiters hold places waits for
-// their parked ones to come back before it answers 429.
+// unused for PARKED_MS goes back (or up to RETURN_EARLY_MS sooner, with
+// others due then). The authority counts every place, used or parked,
+// so the namespace never has more than its limit in flight; an acquirer the
+// authority refuses while other limiters hold places waits for their parked
+// ones to come back before it answers 429.
 //
 // A host that can tell every limiter of an activation's end (PlaceReturns:
 // NATS on the Node host) lends places to queued activations too: `acquire`
@@ -56,7 +57,13 @@ export const PARKED_MS = 250;
  * given back and a fresh one taken.
  */
 export const RENEW_AFTER_MS = 30_000;
-/** How often an acquirer refused while others hold places waits PARKED_MS for their parked ones before its 429. */
+/**
+ * A parked place may go back up to this much before PARKED_MS, with others
+ * whose give-back is due then: a limiter whose places end one by one (a
+ * queue draining) makes one round trip per RETURN_EARLY_MS, not one per place.
+ */
+export const RETURN_EARLY_MS = PARKED_MS / 4;
+/** How often an acquirer refused while others hold places waits PARKED_MS (and a little) for their parked ones before its 429. */
 export const REFUSAL_RETRIES = 1;
 
 /** A limiter's last ask for places of a namespace. */
@@ -259,6 +266,8 @@ interface Pool {
   byActivation: Map<string, Place>;
   /** Parkings so far: a give-back takes only places unused since its own. */
   parkings: number;
+  /** The last give-back scheduled: when it runs (this.now() terms), and the parkings it covers. */
+  returning?: { at: number; until: number };
 }
 
 /** A place in use, as a limiter that stops hands it to another (ConcurrencyLimiter.leave, adopt). */
@@ -520,14 +529,29 @@ export class ConcurrencyLimiter {
    */
   private async waitForParked(answer: Settlement, ours: number, attempt: number): Promise<boolean> {
     if (attempt >= REFUSAL_RETRIES || answer.pooled <= ours) return false;
-    await this.sleep(PARKED_MS + 10);
+    // Their give-back is due by then; the slack is for its round trip and a late timer on a busy machine.
+    await this.sleep(PARKED_MS + RETURN_EARLY_MS);
     return true;
   }
 
-  /** Gives back, PARKED_MS from now, the places that are unused since now. */
+  /**
+   * Gives back, PARKED_MS from now, the places that are unused since now;
+   * a give-back scheduled already that runs no more than RETURN_EARLY_MS
+   * sooner takes them instead.
+   */
   private scheduleReturn(namespace: string, pool: Pool): void {
-    const since = pool.parkings;
-    const work = this.sleep(PARKED_MS).then(() => this.returnParked(namespace, pool, since));
+    const now = this.now();
+    const latest = pool.returning;
+    if (latest && latest.at - now >= PARKED_MS - RETURN_EARLY_MS) {
+      latest.until = pool.parkings;
+      return;
+    }
+    const returning = { at: now + PARKED_MS, until: pool.parkings };
+    pool.returning = returning;
+    const work = this.sleep(PARKED_MS).then(() => {
+      if (pool.returning === returning) pool.returning = undefined;
+      return this.returnParked(namespace, pool, returning.until);
+    });
     const logged = work.catch((err) => console.error(`giving back places of ${namespace} failed (they expire):`, err));
     this.options.keepAlive?.(logged);
   }

@@ -7,6 +7,7 @@ import {
   PARKED_MS,
   placesToAsk,
   RENEW_AFTER_MS,
+  RETURN_EARLY_MS,
   settleLeases,
   type LeaseAuthority,
   type PlaceReturns,
@@ -414,5 +415,33 @@ describe("ConcurrencyLimiter leaving", () => {
     // Adopted places are leases like its own: handed to its next activation, given back once unused.
     await staying!.acquire("ns", "q2");
     expect(authority.ids("ns")).toEqual([inUse[0]!.id]);
+  });
+});
+
+describe("ConcurrencyLimiter giving back parked places", () => {
+  it("gives back places parked one after another in one round trip, none of them later than PARKED_MS nor sooner than RETURN_EARLY_MS before", async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryLeaseAuthority(() => clock.now);
+    const released: string[][] = [];
+    const authority: LeaseAuthority = {
+      settle: async (ns, change) => {
+        if (change.release.length) released.push([...change.release]);
+        return memory.settle(ns, change);
+      },
+    };
+    // A limit of 20 takes one place per ask: no spares.
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 20 } }, clock);
+    for (let i = 0; i < 6; i++) await gate.hold("ns", `h${i}`);
+    const start = clock.now;
+    // Five end within RETURN_EARLY_MS of the first; the sixth just after.
+    for (const [i, at] of [0, 20, 40, 50, RETURN_EARLY_MS].entries()) {
+      clock.now = start + at;
+      await gate.release("ns", `h${i}`);
+    }
+    clock.now = start + RETURN_EARLY_MS + 1;
+    await gate.release("ns", "h5");
+    await pause(PARKED_MS + 20);
+    expect(released.map((ids) => ids.length)).toEqual([5, 1]);
+    expect(memory.size("ns")).toBe(0);
   });
 });
