@@ -19,14 +19,23 @@
 //
 //   DATABASE_URL=postgres://... NATS_URL=nats://... npm run bench:node -- \
 //     [--invokers 1,3] [--duration 10] [--rounds 2] [--connections 10] \
-//     [--actions 12] [--nonblocking 500] [--inflight 20] [--cold 20] [--children 2]
+//     [--actions 12] [--nonblocking 500] [--inflight 20] [--cold 20] [--children 2] \
+//     [--count-queries]
+//
+// With --count-queries the controller and invokers count the PostgreSQL
+// round trips they make (bench/pg-round-trips.mjs, preloaded), and the
+// non-blocking phase reports them per activation by kind of statement.
+// PostgreSQL's own CPU per non-blocking activation (its backends serving
+// the bench's database, read from /proc) is reported in every run.
 //
 // (EDGEWHISK_TEST_DATABASE_URL / EDGEWHISK_TEST_NATS_URL are read too.)
 // Prints a Markdown section for docs/benchmarks.md. On a machine with fewer
 // cores than processes, more invokers add no CPU: what to look for is that
 // nothing gets slower per request and throughput does not drop.
 import autocannon from "autocannon";
-import { cpus, loadavg } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AUTH, api, median, percentile, startNodeCluster } from "./local-server.mjs";
 import { groupCpuSeconds } from "./nonblocking.mjs";
@@ -42,6 +51,7 @@ const { values: options } = parseArgs({
     inflight: { type: "string", default: "20" },
     cold: { type: "string", default: "20" },
     children: { type: "string", default: "2" },
+    "count-queries": { type: "boolean", default: false },
   },
 });
 const INVOKER_COUNTS = options.invokers.split(",").map(Number);
@@ -57,6 +67,37 @@ const EXPECTED = JSON.stringify({ payload: "Hello, World!" });
 const NAMES = Array.from({ length: ACTIONS }, (_, i) => `hello-${i}`);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const COUNT_DIR = options["count-queries"] ? mkdtempSync(join(tmpdir(), "edgewhisk-pg-count-")) : undefined;
+if (COUNT_DIR) {
+  // Inherited by the controller and invokers the cluster spawns.
+  process.env.EDGEWHISK_PG_COUNT_DIR = COUNT_DIR;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import ${new URL("./pg-round-trips.mjs", import.meta.url).pathname}`.trim();
+}
+
+/** Round trips to PostgreSQL each of `processes` counted so far, by kind of statement (their files are written every 100 ms). */
+async function queryCounts(processes) {
+  await sleep(300);
+  const total = {};
+  for (const { pgid } of processes) {
+    const counts = JSON.parse(readFileSync(join(COUNT_DIR, `${pgid}.json`), "utf8"));
+    for (const [kind, n] of Object.entries(counts)) total[kind] = (total[kind] ?? 0) + n;
+  }
+  return total;
+}
+
+/** CPU seconds the backends serving `db`'s database (the bench's own connection aside) have spent. */
+async function postgresCpuSeconds(db) {
+  const { rows } = await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / 100;
+}
 
 function load(base, duration) {
   const requests = NAMES.map((name) => ({
@@ -86,14 +127,18 @@ async function countRecorded(db, ids) {
 }
 
 /** N non-blocking invokes, at most IN_FLIGHT at once, over the actions; then polls PostgreSQL for their records. */
-async function nonBlocking(cluster, cpu) {
+async function nonBlocking(cluster, cpu, controllerCpu) {
   const { default: pg } = await import("pg");
   const db = new pg.Client({ connectionString: cluster.databaseUrl });
   await db.connect();
   try {
     const ids = [];
     let next = 0;
+    const processes = [...cluster.controllers, ...cluster.invokers];
+    const queriesBefore = COUNT_DIR && (await queryCounts(processes));
+    const pgCpuBefore = await postgresCpuSeconds(db);
     const cpuBefore = cpu();
+    const controllerCpuBefore = controllerCpu();
     const started = performance.now();
     const sender = async () => {
       for (let n = next++; n < NONBLOCKING; n = next++) {
@@ -111,10 +156,26 @@ async function nonBlocking(cluster, cpu) {
       await sleep(50);
     }
     const done = performance.now();
+    const nonBlockingCpuMs = ((cpu() - cpuBefore) * 1000) / NONBLOCKING;
+    const nonBlockingControllerCpuMs = ((controllerCpu() - controllerCpuBefore) * 1000) / NONBLOCKING;
+    const postgresCpuMs = (((await postgresCpuSeconds(db)) - pgCpuBefore) * 1000) / NONBLOCKING;
+    let roundTrips;
+    if (COUNT_DIR) {
+      const after = await queryCounts(processes);
+      roundTrips = Object.fromEntries(
+        Object.entries(after)
+          .map(([kind, n]) => [kind, (n - (queriesBefore[kind] ?? 0)) / NONBLOCKING])
+          .filter(([, n]) => n > 0)
+          .sort((a, b) => b[1] - a[1]),
+      );
+    }
     return {
+      postgresCpuMs,
+      roundTrips,
       acceptedPerSecond: NONBLOCKING / ((accepted - started) / 1000),
       recordedPerSecond: NONBLOCKING / ((done - started) / 1000),
-      nonBlockingCpuMs: ((cpu() - cpuBefore) * 1000) / NONBLOCKING,
+      nonBlockingCpuMs,
+      nonBlockingControllerCpuMs,
     };
   } finally {
     await db.end();
@@ -186,20 +247,25 @@ async function measure(invokers) {
     }
     await load(cluster.url, 3);
 
-    const cpu = () => [...cluster.controllers, ...cluster.invokers].reduce((sum, { pgid }) => sum + groupCpuSeconds(pgid), 0);
+    const cpuOf = (processes) => processes.reduce((sum, { pgid }) => sum + groupCpuSeconds(pgid), 0);
+    const cpu = () => cpuOf([...cluster.controllers, ...cluster.invokers]);
+    const controllerCpu = () => cpuOf(cluster.controllers);
     const before = await recordedPerInvoker(cluster);
     const runs = [];
     const cpuBefore = cpu();
+    const controllerCpuBefore = controllerCpu();
     for (let round = 0; round < ROUNDS; round++) {
       runs.push(await load(cluster.url, DURATION));
       console.error(`${invokers} invoker(s), round ${round + 1}: ${runs.at(-1).requests.average} req/s`);
     }
-    const blockingCpuMs = ((cpu() - cpuBefore) * 1000) / runs.reduce((sum, r) => sum + r.requests.total, 0);
+    const blockingRequests = runs.reduce((sum, r) => sum + r.requests.total, 0);
+    const blockingCpuMs = ((cpu() - cpuBefore) * 1000) / blockingRequests;
+    const blockingControllerCpuMs = ((controllerCpu() - controllerCpuBefore) * 1000) / blockingRequests;
     const after = await recordedPerInvoker(cluster);
     const share = after.map((n, i) => n - before[i]);
     const spread = share.map((n) => `${Math.round((100 * n) / share.reduce((a, b) => a + b, 0))} %`).join(" / ");
 
-    const queued = await nonBlocking(cluster, cpu);
+    const queued = await nonBlocking(cluster, cpu, controllerCpu);
     console.error(`${invokers} invoker(s), non-blocking: ${queued.acceptedPerSecond.toFixed(0)} accepted/s, ${queued.recordedPerSecond.toFixed(0)} recorded/s`);
     const cold = await coldStarts(cluster);
     const children = await childChanges(cluster);
@@ -210,6 +276,7 @@ async function measure(invokers) {
       p99: median(runs.map((r) => r.latency.p99)),
       spread,
       blockingCpuMs,
+      blockingControllerCpuMs,
       ...queued,
       ...cold,
       children,
@@ -233,14 +300,23 @@ console.log(
     `Non-blocking: ${NONBLOCKING} invokes, at most ${IN_FLIGHT} in flight, rates from the first send. ` +
     `Cold: first invoke of ${COLD_SAMPLES} new versions vs the invoke right after it, sequential ` +
     `(warm p50 over those second invokes that were warm). Children rotated or replaced: over the whole run, from the invokers' /metrics. ` +
-    `CPU ms: the controller's and invokers' processes (workerd children included, PostgreSQL and NATS not) per activation.`,
+    `CPU ms: the controller's and invokers' processes (workerd children included, PostgreSQL and NATS not) per activation, the controller's share in brackets; ` +
+    `PostgreSQL CPU ms: its backends serving the bench's database, per non-blocking activation.`,
 );
 console.log();
-console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | CPU ms/req | non-blocking accepted/s | recorded/s | recorded ÷ blocking | CPU ms per non-blocking | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms | second invoke cold again | children rotated or replaced |");
-console.log(`|${"---|".repeat(16)}`);
+console.log("| invokers | warm blocking req/s | p50 ms | p99 ms | share per invoker | CPU ms/req | non-blocking accepted/s | recorded/s | recorded ÷ blocking | CPU ms per non-blocking | PostgreSQL CPU ms per non-blocking | cold p50 ms | cold p90 ms | warm p50 ms | initTime p50 ms | second invoke cold again | children rotated or replaced |");
+console.log(`|${"---|".repeat(17)}`);
 for (const r of results) {
   console.log(
-    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.blockingCpuMs.toFixed(2)} | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ` +
-      `${(r.recordedPerSecond / r.rps).toFixed(2)}× | ${r.nonBlockingCpuMs.toFixed(2)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
+    `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.blockingCpuMs.toFixed(2)} (${r.blockingControllerCpuMs.toFixed(2)}) | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ` +
+      `${(r.recordedPerSecond / r.rps).toFixed(2)}× | ${r.nonBlockingCpuMs.toFixed(2)} (${r.nonBlockingControllerCpuMs.toFixed(2)}) | ${r.postgresCpuMs.toFixed(2)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
   );
 }
+for (const r of results) {
+  if (!r.roundTrips) continue;
+  const total = Object.values(r.roundTrips).reduce((a, b) => a + b, 0);
+  const kinds = Object.entries(r.roundTrips).map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(", ");
+  console.log();
+  console.log(`PostgreSQL round trips per non-blocking activation, ${r.invokers} invoker(s) (controller and invokers, from the first send to the last record): ${total.toFixed(2)} (${kinds}).`);
+}
+if (COUNT_DIR) rmSync(COUNT_DIR, { recursive: true, force: true });

@@ -15,10 +15,20 @@
 // an activation whose end the same limiter sees, a blocking invoke or a web
 // request). A limiter keeps its places after their activation ends and
 // hands them to the next one without asking the authority; a place left
-// unused for PARKED_MS goes back. The authority counts every place, used or
-// parked, so the namespace never has more than its limit in flight; an
-// acquirer the authority refuses while other limiters hold places waits for
-// their parked ones to come back before it answers 429.
+// unused for PARKED_MS goes back (or up to RETURN_EARLY_MS sooner, with
+// others due then). The authority counts every place, used or parked,
+// so the namespace never has more than its limit in flight; an acquirer the
+// authority refuses while other limiters hold places waits for their parked
+// ones to come back before it answers 429.
+//
+// A host that can tell every limiter of an activation's end (PlaceReturns:
+// NATS on the Node host) lends places to queued activations too: `acquire`
+// then hands out a place of the limiter's own, and whoever ends the
+// activation sends its id to every limiter, the lender taking its place
+// back. A place lent to an activation whose end is never heard of is the
+// authority's again when its lease expires, as any lease is. A limiter
+// short of places asks for several at once (placesToAsk), and misses that
+// meet while one ask is in flight wait for it instead of asking again.
 import { Messages, WhiskError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 import { cachedLimits, type NamespaceLimits } from "./throttle.js";
@@ -47,8 +57,34 @@ export const PARKED_MS = 250;
  * given back and a fresh one taken.
  */
 export const RENEW_AFTER_MS = 30_000;
-/** How often an acquirer refused while others hold places waits PARKED_MS for their parked ones before its 429. */
+/**
+ * A parked place may go back up to this much before PARKED_MS, with others
+ * whose give-back is due then: a limiter whose places end one by one (a
+ * queue draining) makes one round trip per RETURN_EARLY_MS, not one per place.
+ */
+export const RETURN_EARLY_MS = PARKED_MS / 4;
+/** How often an acquirer refused while others hold places waits PARKED_MS (and a little) for their parked ones before its 429. */
 export const REFUSAL_RETRIES = 1;
+
+/** A limiter's last ask for places of a namespace. */
+export interface LastAsk {
+  at: number;
+  size: number;
+}
+
+/**
+ * Places a limiter asks for in one round trip when it has none to spare:
+ * one, or twice as many as last time when that was less than PARKED_MS ago
+ * (a load rising faster than one place per round trip then takes a
+ * logarithmic number of them, and spares it does not use within PARKED_MS
+ * go back as parked places do); at most a twentieth of the limit, as rate
+ * tokens are taken, so one limiter's spares keep little of the namespace
+ * from the others.
+ */
+export function placesToAsk(limit: number, last: LastAsk | undefined, now: number): number {
+  const wanted = last && now - last.at < PARKED_MS ? last.size * 2 : 1;
+  return Math.max(1, Math.min(wanted, Math.floor(limit / 20), 1_000));
+}
 
 /** One lease, as an authority keeps it. */
 export interface Lease {
@@ -144,6 +180,15 @@ export interface LeaseAuthority {
   settle(namespace: string, change: LeaseChange): Promise<Settlement>;
 }
 
+/**
+ * How the ends of activations that hold lent places reach their lender: a
+ * message every limiter of the installation hears (ConcurrencyLimiter.returned).
+ */
+export interface PlaceReturns {
+  /** Tells every limiter that these activations of `namespace` ended. */
+  send(namespace: string, activationIds: readonly string[]): Promise<void>;
+}
+
 /** An authority in memory (tests, single-process setups): the same rule over a Map. */
 export class MemoryLeaseAuthority implements LeaseAuthority {
   private readonly leases = new Map<string, Map<string, number>>();
@@ -198,6 +243,13 @@ export interface ConcurrencyLimiterOptions {
   keepAlive?: (work: Promise<unknown>) => void;
   /** This limiter's name in its places' leases (random by default). */
   holder?: string;
+  /**
+   * Given, `acquire` lends the limiter's own places and a release of an
+   * activation this limiter does not hold goes here, to its lender, instead
+   * of to the authority; the host delivers what other limiters send to
+   * `returned`.
+   */
+  returns?: PlaceReturns;
 }
 
 /** A place this limiter holds: its lease's expiry, and the activation using it, if any. */
@@ -214,7 +266,21 @@ interface Pool {
   byActivation: Map<string, Place>;
   /** Parkings so far: a give-back takes only places unused since its own. */
   parkings: number;
+  /** The last give-back scheduled: when it runs (this.now() terms), and the parkings it covers. */
+  returning?: { at: number; until: number };
 }
+
+/** A place in use, as a limiter that stops hands it to another (ConcurrencyLimiter.leave, adopt). */
+export interface PlaceInUse {
+  namespace: string;
+  /** The place's lease. */
+  id: string;
+  expiresAt: number;
+  activationId: string;
+}
+
+/** The last ask of each namespace (kept apart from pools, which are dropped once empty). */
+const ASKS_KEPT = 1_000;
 
 /** Releases by id waiting for one round trip together (one batch per namespace). */
 interface ReleaseBatch {
@@ -222,14 +288,18 @@ interface ReleaseBatch {
   flight?: Promise<unknown>;
 }
 
+/** An ask for places in flight: the misses that meet it wait for it. */
+type Ask = Promise<unknown>;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The ConcurrencyGate port over an authority. `acquire` and a release of an
  * acquired activation are one round trip each (releases of one namespace
- * that meet in flight share one); `hold` and the release of a held
- * activation are usually none, as places stay with the limiter for the
- * next activation until they have been unused for PARKED_MS.
+ * that meet in flight share one), unless the limiter lends its places
+ * (`returns`); `hold`, a lent `acquire` and their releases are usually none,
+ * as places stay with the limiter for the next activation until they have
+ * been unused for PARKED_MS.
  */
 export class ConcurrencyLimiter {
   private readonly limitsOf: (namespace: string) => Promise<NamespaceLimits>;
@@ -238,6 +308,8 @@ export class ConcurrencyLimiter {
   private readonly holder: string;
   private readonly pools = new Map<string, Pool>();
   private readonly releases = new Map<string, ReleaseBatch>();
+  private readonly asks = new Map<string, Ask>();
+  private readonly lastAsks = new Map<string, LastAsk>();
   private serial = 0;
 
   constructor(private readonly options: ConcurrencyLimiterOptions) {
@@ -248,11 +320,13 @@ export class ConcurrencyLimiter {
   }
 
   /**
-   * Takes a place for `activationId`, leased by its id so that whoever ends
-   * the activation can release it; throws OpenWhisk's 429 when `namespace`
-   * has its limit in flight. Idempotent per id.
+   * Takes a place for `activationId` that whoever ends the activation can
+   * release: leased by its id, or, with `returns`, lent from this limiter's
+   * own; throws OpenWhisk's 429 when `namespace` has its limit in flight.
+   * Idempotent per id.
    */
   async acquire(namespace: string, activationId: string, ttlMs: number = LEASE_TTL_MS): Promise<void> {
+    if (this.options.returns) return this.hold(namespace, activationId);
     const limit = concurrencyLimit(await this.limitsOf(namespace));
     for (let attempt = 0; ; attempt++) {
       // A parked place of ours gives way to the activation in the same round trip.
@@ -271,59 +345,139 @@ export class ConcurrencyLimiter {
 
   /**
    * Takes a place for `activationId` from this limiter's own (asking the
-   * authority when it has none to spare); only this limiter can release it.
-   * For activations whose end this process sees. Idempotent per id.
+   * authority when it has none to spare); only this limiter can release it
+   * (or, with `returns`, the end of the activation heard of anywhere).
+   * Idempotent per id.
    */
   async hold(namespace: string, activationId: string): Promise<void> {
     const limit = concurrencyLimit(await this.limitsOf(namespace));
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ; ) {
       // Fetched again after every wait: a pool left empty is dropped meanwhile.
-      let pool = this.pool(namespace);
+      const pool = this.pool(namespace);
       if (pool.byActivation.has(activationId)) return;
       const now = this.now();
       const fresh = this.takeParked(pool, (place) => place.expiresAt - now >= LEASE_TTL_MS - RENEW_AFTER_MS);
       if (fresh) return this.assign(pool, fresh, activationId);
-      // Parked places too old to hand out go back in the round trip that takes a new one.
+      const asking = this.asks.get(namespace);
+      if (asking) {
+        // Another miss is asking: what it brings beyond its own need is parked here.
+        await asking.catch(() => undefined);
+        continue;
+      }
+      // Parked places too old to hand out go back in the round trip that takes new ones.
       const stale: string[] = [];
       for (let place = this.takeParked(pool, () => true); place; place = this.takeParked(pool, () => true)) stale.push(place.id);
-      const id = `${PLACE_PREFIX}${this.holder}:${++this.serial}`;
       const ours = pool.places.size;
-      const answer = await this.options.authority.settle(namespace, { release: stale, acquire: [id], ttlMs: LEASE_TTL_MS, limit });
-      pool = this.pool(namespace);
-      if (answer.admitted.length > 0) {
-        // Its expiry is counted from before the round trip: the authority's is no earlier.
-        return this.assign(pool, { id, expiresAt: now + LEASE_TTL_MS, parkedAt: pool.parkings }, activationId);
-      }
-      this.dropIfEmpty(namespace, pool);
-      if (!(await this.waitForParked(answer, ours, attempt))) {
+      const answer = await this.ask(namespace, limit, activationId, stale);
+      if (answer.admitted.length > 0) return;
+      if (!(await this.waitForParked(answer, ours, attempt++))) {
         throw new WhiskError(429, Messages.tooManyConcurrentRequests(answer.count, limit));
       }
     }
   }
 
   /**
-   * Frees the activation's place: a held one stays with this limiter for the
-   * next activation (and goes back PARKED_MS later if none takes it), an
-   * acquired one is released at the authority. Releasing an activation that
-   * holds none does nothing.
+   * One round trip for places: gives back `stale` ones, asks for
+   * placesToAsk new ones, hands the first to `activationId` and parks the
+   * others.
+   */
+  private async ask(namespace: string, limit: number, activationId: string, stale: string[]): Promise<Settlement> {
+    const now = this.now();
+    const size = placesToAsk(limit, this.lastAsks.get(namespace), now);
+    this.lastAsks.delete(namespace);
+    this.lastAsks.set(namespace, { at: now, size });
+    if (this.lastAsks.size > ASKS_KEPT) this.lastAsks.delete(this.lastAsks.keys().next().value!);
+    const ids = Array.from({ length: size }, () => `${PLACE_PREFIX}${this.holder}:${++this.serial}`);
+    const asking = this.options.authority.settle(namespace, { release: stale, acquire: ids, ttlMs: LEASE_TTL_MS, limit });
+    this.asks.set(namespace, asking);
+    let answer: Settlement;
+    try {
+      answer = await asking;
+    } finally {
+      if (this.asks.get(namespace) === asking) this.asks.delete(namespace);
+    }
+    const current = this.pool(namespace);
+    const spare = [...answer.admitted];
+    // Their expiry is counted from before the round trip: the authority's is no earlier.
+    const first = current.byActivation.has(activationId) ? undefined : spare.shift();
+    if (first) this.assign(current, { id: first, expiresAt: now + LEASE_TTL_MS, parkedAt: current.parkings }, activationId);
+    if (spare.length > 0) {
+      current.parkings++;
+      for (const id of spare) current.places.set(id, { id, expiresAt: now + LEASE_TTL_MS, parkedAt: current.parkings });
+      this.scheduleReturn(namespace, current);
+    }
+    this.dropIfEmpty(namespace, current);
+    return answer;
+  }
+
+  /**
+   * Frees the activation's place: a held (or lent) one stays with this
+   * limiter for the next activation (and goes back PARKED_MS later if none
+   * takes it); one this limiter does not hold goes to its lender (`returns`)
+   * or is released at the authority. Releasing an activation that holds
+   * none does nothing.
    */
   async release(namespace: string, activationId: string): Promise<void> {
+    if (this.park(namespace, activationId)) return;
+    await this.releaseElsewhere(namespace, activationId);
+  }
+
+  /** Takes back the places lent to these activations of `namespace`, which ended in another process; ids lent by other limiters are none of this one's. */
+  returned(namespace: string, activationIds: readonly string[]): void {
+    for (const id of activationIds) this.park(namespace, id);
+  }
+
+  /** Parks the place `activationId` holds here, answering whether it held one. */
+  private park(namespace: string, activationId: string): boolean {
     const pool = this.pools.get(namespace);
     const place = pool?.byActivation.get(activationId);
-    if (pool && place) {
-      pool.byActivation.delete(activationId);
-      place.activation = undefined;
-      if (place.expiresAt <= this.now()) {
-        // Its lease has expired: the place is the authority's again.
-        pool.places.delete(place.id);
-        this.dropIfEmpty(namespace, pool);
-        return;
-      }
-      place.parkedAt = ++pool.parkings;
-      this.scheduleReturn(namespace, pool);
-      return;
+    if (!pool || !place) return false;
+    pool.byActivation.delete(activationId);
+    place.activation = undefined;
+    if (place.expiresAt <= this.now()) {
+      // Its lease has expired: the place is the authority's again.
+      pool.places.delete(place.id);
+      this.dropIfEmpty(namespace, pool);
+      return true;
     }
-    await this.releaseAcquired(namespace, activationId);
+    place.parkedAt = ++pool.parkings;
+    this.scheduleReturn(namespace, pool);
+    return true;
+  }
+
+  /**
+   * For a limiter whose process stops: gives its parked places back to the
+   * authority and answers those in use (lent to activations still queued or
+   * running elsewhere), which it forgets, for another limiter to adopt and
+   * take back when their ends are heard of. Places nobody adopts expire.
+   */
+  async leave(): Promise<PlaceInUse[]> {
+    const inUse: PlaceInUse[] = [];
+    const giveBack: Promise<unknown>[] = [];
+    const now = this.now();
+    for (const [namespace, pool] of this.pools) {
+      const parked: string[] = [];
+      for (const place of pool.places.values()) {
+        if (place.expiresAt <= now) continue;
+        if (place.activation) inUse.push({ namespace, id: place.id, expiresAt: place.expiresAt, activationId: place.activation });
+        else parked.push(place.id);
+      }
+      if (parked.length > 0) giveBack.push(this.options.authority.settle(namespace, { release: parked, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 }));
+    }
+    this.pools.clear();
+    await Promise.all(giveBack);
+    return inUse;
+  }
+
+  /** Takes over places another limiter left in use (leave): they come back here when their activations' ends are heard of. */
+  adopt(places: readonly PlaceInUse[]): void {
+    const now = this.now();
+    for (const { namespace, id, expiresAt, activationId } of places) {
+      if (expiresAt <= now) continue;
+      const pool = this.pool(namespace);
+      if (pool.byActivation.has(activationId) || pool.places.has(id)) continue;
+      this.assign(pool, { id, expiresAt, parkedAt: pool.parkings }, activationId);
+    }
   }
 
   /** Places this limiter holds for `namespace` now, and how many of them are in use. */
@@ -375,14 +529,29 @@ export class ConcurrencyLimiter {
    */
   private async waitForParked(answer: Settlement, ours: number, attempt: number): Promise<boolean> {
     if (attempt >= REFUSAL_RETRIES || answer.pooled <= ours) return false;
-    await this.sleep(PARKED_MS + 10);
+    // Their give-back is due by then; the slack is for its round trip and a late timer on a busy machine.
+    await this.sleep(PARKED_MS + RETURN_EARLY_MS);
     return true;
   }
 
-  /** Gives back, PARKED_MS from now, the places that are unused since now. */
+  /**
+   * Gives back, PARKED_MS from now, the places that are unused since now;
+   * a give-back scheduled already that runs no more than RETURN_EARLY_MS
+   * sooner takes them instead.
+   */
   private scheduleReturn(namespace: string, pool: Pool): void {
-    const since = pool.parkings;
-    const work = this.sleep(PARKED_MS).then(() => this.returnParked(namespace, pool, since));
+    const now = this.now();
+    const latest = pool.returning;
+    if (latest && latest.at - now >= PARKED_MS - RETURN_EARLY_MS) {
+      latest.until = pool.parkings;
+      return;
+    }
+    const returning = { at: now + PARKED_MS, until: pool.parkings };
+    pool.returning = returning;
+    const work = this.sleep(PARKED_MS).then(() => {
+      if (pool.returning === returning) pool.returning = undefined;
+      return this.returnParked(namespace, pool, returning.until);
+    });
     const logged = work.catch((err) => console.error(`giving back places of ${namespace} failed (they expire):`, err));
     this.options.keepAlive?.(logged);
   }
@@ -400,8 +569,12 @@ export class ConcurrencyLimiter {
     await this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
   }
 
-  /** Releases an acquired activation's lease; releases of one namespace that meet in flight go together. */
-  private async releaseAcquired(namespace: string, activationId: string): Promise<void> {
+  /**
+   * Releases a place this limiter does not hold: to its lender with
+   * `returns`, else the activation's own lease at the authority. Releases of
+   * one namespace that meet in flight go together.
+   */
+  private async releaseElsewhere(namespace: string, activationId: string): Promise<void> {
     let batch = this.releases.get(namespace);
     if (!batch) {
       batch = { ids: new Set() };
@@ -415,7 +588,10 @@ export class ConcurrencyLimiter {
       }
       const ids = [...batch.ids];
       batch.ids.clear();
-      const flight = this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
+      const { returns } = this.options;
+      const flight = returns
+        ? returns.send(namespace, ids)
+        : this.options.authority.settle(namespace, { release: ids, acquire: [], ttlMs: LEASE_TTL_MS, limit: 0 });
       batch.flight = flight;
       try {
         await flight;

@@ -29,6 +29,7 @@ import { connectNats } from "./nats-connection.js";
 import { diskAssets } from "./console-assets.js";
 import { activationStream, consumeActivations, DEFAULT_DELIVERY, ensureActivationStream } from "./nats.js";
 import { opsEndpoints } from "./ops.js";
+import { joinPlaceReturns, natsPlaceReturns } from "./place-returns.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { queueDepth } from "./queue-depth.js";
 import { closeServer, listen } from "./serve.js";
@@ -125,7 +126,9 @@ export async function startController(
 
   const deferred = new Set<Promise<unknown>>();
   const alarms = new PostgresAlarms(pool);
-  const concurrency = observedConcurrency(postgresConcurrency(pool, store), metrics);
+  const limiter = postgresConcurrency(pool, store, natsPlaceReturns(nats, stream));
+  const returns = joinPlaceReturns(nats, stream, limiter);
+  const concurrency = observedConcurrency(limiter, metrics);
   const platform: Platform = {
     store,
     dispatcher: new MembershipDispatcher(nats, stream, membership),
@@ -186,6 +189,7 @@ export async function startController(
       await closeServer(server);
       await closeServer(opsServer);
       await Promise.all(deferred);
+      await returns.leave();
       membership.stop();
       await nats.drain();
       await pool.end();

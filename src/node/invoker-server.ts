@@ -32,11 +32,12 @@ import type { InvokerConfig } from "./config.js";
 import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-http-client.js";
 import { joinMesh } from "./invoker-mesh.js";
 import { connectNats } from "./nats-connection.js";
-import { dispatchWork } from "./nats.js";
+import { activationStream, dispatchWork } from "./nats.js";
 import { createPool, PostgresSql } from "./postgres.js";
 import { preinstalled, pythonRunnerSource, runnerSource } from "./runner-source.js";
 import { NodeMetrics } from "./metrics.js";
 import { opsEndpoints } from "./ops.js";
+import { joinPlaceReturns, natsPlaceReturns } from "./place-returns.js";
 import { listen, closeServer } from "./serve.js";
 import { postgresConcurrency, postgresThrottle } from "./postgres-throttle.js";
 import { WorkerdSupervisor } from "./workerd/supervisor.js";
@@ -93,7 +94,9 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     return false;
   };
   const throttle = postgresThrottle(pool, store);
-  const concurrency = postgresConcurrency(pool, store);
+  const stream = activationStream(config.stream);
+  const concurrency = postgresConcurrency(pool, store, natsPlaceReturns(nats, stream));
+  const returns = joinPlaceReturns(nats, stream, concurrency);
   const executor = new ActivationExecutor({
     store,
     recordActivation,
@@ -185,6 +188,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
       await closeServer(server);
       console.log(`edgewhisk invoker ${config.id}: drained; ${records.recorded} activation(s) recorded since start`);
       await mesh.leave();
+      await returns.leave();
       await supervisor.stop();
       await nats.drain();
       await pool.end();

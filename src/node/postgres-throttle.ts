@@ -1,16 +1,17 @@
 // The Throttle and ConcurrencyGate ports of the Node host: controllers (any
 // number of replicas) take rate tokens in batches from per-namespace
-// counters in PostgreSQL, each taking under a row lock, and a lease per
-// activation or place from per-namespace lease rows, each taking under the
-// namespace's advisory lock, so replicas never hand out more than the limit.
+// counters in PostgreSQL, each taking under a row lock, and leases of
+// places (several at a time, lent to queued activations too) from
+// per-namespace lease rows, each taking under the namespace's advisory
+// lock, so replicas never hand out more than the limit.
 // The rows and their SQL are src/store/throttle-rows.ts; this wires them to
 // core's decisions inside one transaction each.
 import type pg from "pg";
-import { ConcurrencyLimiter, settleLeases } from "../core/concurrency.js";
+import { ConcurrencyLimiter, settleLeases, type PlaceReturns } from "../core/concurrency.js";
 import { RateGate, takeTokens } from "../core/throttle.js";
-import type { ConcurrencyGate, GrantAuthority, LeaseAuthority, Throttle } from "../ports/admission.js";
+import type { GrantAuthority, LeaseAuthority, Throttle } from "../ports/admission.js";
 import type { Store } from "../ports/store.js";
-import { deleteLeases, lockLeases, lockMinuteCount, putLease, saveMinuteCount } from "../store/throttle-rows.js";
+import { deleteLeases, lockLeases, lockMinuteCount, putLeases, saveMinuteCount } from "../store/throttle-rows.js";
 import { PostgresSql } from "./postgres.js";
 
 export function postgresAuthority(pool: pg.Pool): GrantAuthority {
@@ -47,13 +48,18 @@ export function postgresLeaseAuthority(pool: pg.Pool, now: () => number = Date.n
         const at = now();
         const decision = settleLeases(leases, change, at);
         await deleteLeases(tx, namespace, [...decision.expired, ...change.release]);
-        for (const activationId of decision.admitted) await putLease(tx, namespace, { activationId, expiresAt: at + change.ttlMs });
+        await putLeases(tx, namespace, decision.admitted, at + change.ttlMs);
         return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
       });
     },
   };
 }
 
-export function postgresConcurrency(pool: pg.Pool, store: Store): ConcurrencyGate {
-  return new ConcurrencyLimiter({ authority: postgresLeaseAuthority(pool), limitsOf: (namespace) => store.getNamespaceLimits(namespace) });
+/** With `returns` (place-returns.ts), queued activations are lent this limiter's places instead of taking leases of their own. */
+export function postgresConcurrency(pool: pg.Pool, store: Store, returns?: PlaceReturns): ConcurrencyLimiter {
+  return new ConcurrencyLimiter({
+    authority: postgresLeaseAuthority(pool),
+    limitsOf: (namespace) => store.getNamespaceLimits(namespace),
+    ...(returns ? { returns } : {}),
+  });
 }

@@ -56,11 +56,12 @@ export async function deleteLeases(tx: SqlQueries, namespace: string, activation
   await tx.run("DELETE FROM concurrency_leases WHERE namespace = ? AND activation_id = ANY(?)", [namespace, activationIds]);
 }
 
-/** Holds (or extends) an activation's place until `expiresAt`. */
-export async function putLease(tx: SqlQueries, namespace: string, lease: Lease): Promise<void> {
+/** Holds (or extends) places, an activation's or a limiter's, until `expiresAt`: one statement however many. */
+export async function putLeases(tx: SqlQueries, namespace: string, activationIds: readonly string[], expiresAt: number): Promise<void> {
+  if (activationIds.length === 0) return;
   await tx.run(
-    "INSERT INTO concurrency_leases (namespace, activation_id, expires_at) VALUES (?, ?, ?) " +
+    "INSERT INTO concurrency_leases (namespace, activation_id, expires_at) SELECT ?, id, ? FROM unnest(?::text[]) AS id " +
       "ON CONFLICT (namespace, activation_id) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-    [namespace, lease.activationId, lease.expiresAt],
+    [namespace, expiresAt, activationIds],
   );
 }

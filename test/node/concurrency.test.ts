@@ -1,15 +1,20 @@
 // concurrentInvocations on the Node host: leases in PostgreSQL, taken by
 // controller replicas (each its own pool) under the namespace's advisory lock;
-// places a replica holds for blocking invokes are leases too.
+// places a replica holds for blocking invokes, or lends to queued
+// activations, are leases too, and the ends of those activations reach the
+// lender over NATS.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConcurrencyLimiter, LEASE_TTL_MS, PARKED_MS } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
+import { activationStream } from "../../src/node/nats.js";
+import { joinPlaceReturns, natsPlaceReturns, type PlaceReturnsMember } from "../../src/node/place-returns.js";
 import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/postgres-throttle.js";
 import { SqlStore } from "../../src/store/sql-store.js";
-import { createTestDatabase, testServices } from "./services.js";
+import { createTestDatabase, testServices, testStreamName } from "./services.js";
 
 const services = await testServices();
 
@@ -112,5 +117,95 @@ describe.skipIf(!services)("PostgreSQL concurrency leases", () => {
     await one[1]!.release("held", "queued");
     await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
     expect(await leases("held")).toEqual([]);
+  });
+});
+
+describe.skipIf(!services)("places lent to queued activations, returned over NATS", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: pg.Pool;
+  let store: SqlStore;
+  let connections: NatsConnection[];
+  const stream = activationStream(`EDGEWHISK_TEST_RETURNS_${Date.now().toString(36).toUpperCase()}`);
+
+  beforeAll(async () => {
+    database = await createTestDatabase(services!);
+    pool = createPool(database.url);
+    await applyMigrations(pool);
+    store = new SqlStore(new PostgresSql(pool));
+    connections = await Promise.all([0, 1, 2].map(() => connect({ servers: services!.natsUrl })));
+  });
+
+  afterAll(async () => {
+    await Promise.all((connections ?? []).map((nc) => nc.close()));
+    await pool?.end();
+    await database?.drop();
+  });
+
+  const members: PlaceReturnsMember[] = [];
+  /** A controller's or invoker's limiter on its own connection, hearing the others' returns. */
+  const process = (nc: NatsConnection) => {
+    const limiter = postgresConcurrency(pool, store, natsPlaceReturns(nc, stream));
+    members.push(joinPlaceReturns(nc, stream, limiter));
+    return limiter;
+  };
+  /** Until every message published so far has reached every connection: the server has them all after the first round, has passed them on before the second's answers. */
+  const delivered = async () => {
+    await Promise.all(connections.map((nc) => nc.flush()));
+    await Promise.all(connections.map((nc) => nc.flush()));
+  };
+  const leases = async (namespace: string) =>
+    (await pool.query("SELECT activation_id FROM concurrency_leases WHERE namespace = $1", [namespace])).rows.map((row) => row.activation_id as string);
+
+  it("lends a controller's place to a queued activation and takes it back when the invoker that ran it releases it", async () => {
+    await store.putNamespaceLimits("lent", { concurrentInvocations: 2 });
+    const [controllerA, controllerB, invoker] = connections.map(process);
+    await controllerA!.acquire("lent", "q1");
+    await controllerB!.acquire("lent", "q2");
+    expect(await leases("lent")).toEqual([expect.stringMatching(/^place:/), expect.stringMatching(/^place:/)]);
+    expect(await outcome(controllerA!.acquire("lent", "q3"))).toBe("429 Too many concurrent requests in flight (count: 2, allowed: 2).");
+
+    await invoker!.release("lent", "q1");
+    await delivered();
+    expect(controllerA!.held("lent")).toEqual({ places: 1, inUse: 0 });
+    expect(controllerB!.held("lent")).toEqual({ places: 1, inUse: 1 });
+    // The place A took back is A's next activation's, with no round trip to PostgreSQL.
+    const before = await leases("lent");
+    await controllerA!.acquire("lent", "q3");
+    expect(await leases("lent")).toEqual(before);
+    expect(await outcome(controllerB!.acquire("lent", "q4"))).toBe("429 Too many concurrent requests in flight (count: 2, allowed: 2).");
+
+    await invoker!.release("lent", "q2");
+    await invoker!.release("lent", "q3");
+    await delivered();
+    await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
+    expect(await leases("lent")).toEqual([]);
+    await Promise.all(members.splice(0).map((member) => member.leave()));
+  });
+
+  it("hands the places a stopping controller lent to a live process, which takes them back when their activations end", async () => {
+    await store.putNamespaceLimits("handed", { concurrentInvocations: 3 });
+    const [stopping, live, invoker] = connections.map(process);
+    const [leaving] = members.slice(-3);
+    await stopping!.acquire("handed", "q1");
+    await stopping!.acquire("handed", "q2");
+    await stopping!.hold("handed", "blocking");
+    await stopping!.release("handed", "blocking");
+    expect(await leases("handed")).toHaveLength(3);
+
+    // Its parked place goes back to PostgreSQL; the two in use go to another process, which is the only one listening for adoptions now.
+    await leaving!.leave();
+    expect(await leases("handed")).toHaveLength(2);
+    expect(stopping!.held("handed")).toEqual({ places: 0, inUse: 0 });
+    expect(live!.held("handed").inUse + invoker!.held("handed").inUse).toBe(2);
+    const adopter = live!.held("handed").inUse === 2 ? live! : invoker!;
+
+    await invoker!.release("handed", "q1");
+    await delivered();
+    expect(adopter.held("handed")).toEqual({ places: 2, inUse: 1 });
+    // q2's place is still counted: the namespace has two left.
+    await live!.acquire("handed", "q3");
+    await live!.acquire("handed", "q4");
+    expect(await outcome(live!.acquire("handed", "q5"))).toBe("429 Too many concurrent requests in flight (count: 3, allowed: 3).");
+    await Promise.all(members.splice(0).map((member) => member.leave()));
   });
 });

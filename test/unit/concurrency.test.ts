@@ -5,9 +5,12 @@ import {
   LEASE_TTL_MS,
   MemoryLeaseAuthority,
   PARKED_MS,
+  placesToAsk,
   RENEW_AFTER_MS,
+  RETURN_EARLY_MS,
   settleLeases,
   type LeaseAuthority,
+  type PlaceReturns,
 } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
 import type { NamespaceLimits } from "../../src/core/throttle.js";
@@ -282,6 +285,163 @@ describe("ConcurrencyLimiter", () => {
     for (const id of ["a", "b", "c", "d"]) await gate.acquire("ns", id);
     await Promise.all(["a", "b", "c", "d"].map((id) => gate.release("ns", id)));
     expect(released).toEqual([["a"], ["b", "c", "d"]]);
+    expect(memory.size("ns")).toBe(0);
+  });
+});
+
+describe("placesToAsk", () => {
+  it("asks for one place, doubling while asks follow each other within PARKED_MS, at most a twentieth of the limit", () => {
+    expect(placesToAsk(1_000, undefined, 0)).toBe(1);
+    expect(placesToAsk(1_000, { at: 0, size: 4 }, PARKED_MS - 1)).toBe(8);
+    expect(placesToAsk(1_000, { at: 0, size: 4 }, PARKED_MS)).toBe(1);
+    expect(placesToAsk(1_000, { at: 0, size: 32 }, 1)).toBe(50);
+    expect(placesToAsk(30, { at: 0, size: 4 }, 1)).toBe(1);
+    expect(placesToAsk(100_000_000, { at: 0, size: 800 }, 1)).toBe(1_000);
+  });
+});
+
+/** Limiters that hear of each other's returns, as the processes of one installation do (NATS on the Node host). */
+function lenders(authority: LeaseAuthority, limit: number, clock: { now: number }, count: number) {
+  const sent: string[][] = [];
+  const gates: ConcurrencyLimiter[] = [];
+  const returns: PlaceReturns = {
+    send: async (namespace, ids) => {
+      sent.push([...ids]);
+      for (const gate of gates) gate.returned(namespace, ids);
+    },
+  };
+  for (let i = 0; i < count; i++) {
+    gates.push(new ConcurrencyLimiter({ authority, limitsOf: async () => ({ concurrentInvocations: limit }), now: () => clock.now, returns }));
+  }
+  return { gates, sent };
+}
+
+describe("ConcurrencyLimiter lending places to queued activations", () => {
+  it("lends its own places, and takes each back when the activation's end is heard of in another process", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gates: [controller, invoker], sent } = lenders(authority, 10, clock, 2);
+    await controller!.acquire("ns", "q1");
+    expect(authority.calls).toBe(1);
+    expect(authority.ids("ns")).toEqual([expect.stringMatching(/^place:/)]);
+    // The invoker that ran it holds no place of it: the release goes to every limiter, the lender takes it back.
+    await invoker!.release("ns", "q1");
+    expect(sent).toEqual([["q1"]]);
+    expect(controller!.held("ns")).toEqual({ places: 1, inUse: 0 });
+    for (let i = 2; i <= 20; i++) {
+      await controller!.acquire("ns", `q${i}`);
+      await invoker!.release("ns", `q${i}`);
+    }
+    expect(authority.calls).toBe(1);
+    // Released again, or never lent: nobody holds it, nothing changes.
+    await invoker!.release("ns", "q20");
+    await controller!.release("ns", "never");
+    expect(controller!.held("ns")).toEqual({ places: 1, inUse: 0 });
+    await pause(PARKED_MS + 20);
+    expect(authority.size("ns")).toBe(0);
+  });
+
+  it("keeps the namespace's limit across lenders, refusing with OpenWhisk's 429, and admits again once a place comes back", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gates: [a, b, invoker] } = lenders(authority, 3, clock, 3);
+    await a!.acquire("ns", "a1");
+    await a!.acquire("ns", "a2");
+    await b!.acquire("ns", "b1");
+    expect(await refusal(b!.acquire("ns", "b2"))).toBe("Too many concurrent requests in flight (count: 3, allowed: 3).");
+    expect(await refusal(a!.hold("ns", "blocking"))).toBe("Too many concurrent requests in flight (count: 3, allowed: 3).");
+    expect(authority.size("ns")).toBe(3);
+    // a1 ends at an invoker: its place goes back to A, parked, and from there to the authority, where B finds it.
+    await invoker!.release("ns", "a1");
+    await b!.acquire("ns", "b2");
+    expect(b!.held("ns")).toEqual({ places: 2, inUse: 2 });
+    expect(authority.size("ns")).toBe(3);
+  });
+
+  it("frees a lent place whose end is never heard of once its lease expires", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const instant = async () => {};
+    const lender = lenders(authority, 1, clock, 1).gates[0]!;
+    const other = limiter(authority, { ns: { concurrentInvocations: 1 } }, clock, instant).gate;
+    await lender.acquire("ns", "lost");
+    expect(await refusal(other.hold("ns", "next"))).toBe("Too many concurrent requests in flight (count: 1, allowed: 1).");
+    clock.now += LEASE_TTL_MS;
+    await other.hold("ns", "next");
+    expect(authority.size("ns")).toBe(1);
+  });
+
+  it("has misses that meet wait for one ask, asking for places in doubling blocks while the load rises, and gives back spares unused", async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryLeaseAuthority(() => clock.now);
+    const asked: number[] = [];
+    const authority: LeaseAuthority = {
+      settle: async (ns, change) => {
+        if (change.acquire.length) asked.push(change.acquire.length);
+        await pause(2);
+        return memory.settle(ns, change);
+      },
+    };
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 1_000 } }, clock);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => gate.hold("ns", `h${i}`)));
+    expect(asked).toEqual([1, 2, 4, 8, 16]);
+    expect(gate.held("ns")).toEqual({ places: 31, inUse: 20 });
+    expect(memory.size("ns")).toBe(31);
+    await pause(PARKED_MS + 20);
+    expect(memory.size("ns")).toBe(20);
+    // Asked again later, one at a time.
+    clock.now += PARKED_MS;
+    await gate.hold("ns", "later");
+    expect(asked.at(-1)).toBe(1);
+  });
+});
+
+describe("ConcurrencyLimiter leaving", () => {
+  it("gives back its parked places and hands those in use to another limiter, which takes them back when they end", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const { gates: [leaving, staying, invoker] } = lenders(authority, 3, clock, 3);
+    await leaving!.acquire("ns", "q1");
+    await leaving!.hold("ns", "done");
+    await leaving!.release("ns", "done");
+    const inUse = await leaving!.leave();
+    expect(inUse).toEqual([{ namespace: "ns", id: expect.stringMatching(/^place:/), expiresAt: expect.any(Number), activationId: "q1" }]);
+    expect(authority.ids("ns")).toEqual([inUse[0]!.id]);
+    expect(leaving!.held("ns")).toEqual({ places: 0, inUse: 0 });
+    staying!.adopt(inUse);
+    expect(staying!.held("ns")).toEqual({ places: 1, inUse: 1 });
+    await invoker!.release("ns", "q1");
+    expect(staying!.held("ns")).toEqual({ places: 1, inUse: 0 });
+    // Adopted places are leases like its own: handed to its next activation, given back once unused.
+    await staying!.acquire("ns", "q2");
+    expect(authority.ids("ns")).toEqual([inUse[0]!.id]);
+  });
+});
+
+describe("ConcurrencyLimiter giving back parked places", () => {
+  it("gives back places parked one after another in one round trip, none of them later than PARKED_MS nor sooner than RETURN_EARLY_MS before", async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryLeaseAuthority(() => clock.now);
+    const released: string[][] = [];
+    const authority: LeaseAuthority = {
+      settle: async (ns, change) => {
+        if (change.release.length) released.push([...change.release]);
+        return memory.settle(ns, change);
+      },
+    };
+    // A limit of 20 takes one place per ask: no spares.
+    const { gate } = limiter(authority, { ns: { concurrentInvocations: 20 } }, clock);
+    for (let i = 0; i < 6; i++) await gate.hold("ns", `h${i}`);
+    const start = clock.now;
+    // Five end within RETURN_EARLY_MS of the first; the sixth just after.
+    for (const [i, at] of [0, 20, 40, 50, RETURN_EARLY_MS].entries()) {
+      clock.now = start + at;
+      await gate.release("ns", `h${i}`);
+    }
+    clock.now = start + RETURN_EARLY_MS + 1;
+    await gate.release("ns", "h5");
+    await pause(PARKED_MS + 20);
+    expect(released.map((ids) => ids.length)).toEqual([5, 1]);
     expect(memory.size("ns")).toBe(0);
   });
 });
