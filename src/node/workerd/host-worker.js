@@ -97,53 +97,50 @@ function decodeModules(modules) {
   return decoded;
 }
 
-let pyodideModules;
+let pythonFiles;
 
 /**
- * The Pyodide files a Python isolate boots from (src/runtime/python/), added
- * to its module set here rather than sent: this worker reads them from the
- * build's files (child.ts binds them as a read-only disk service) on its
- * first Python isolate and holds them. Not as modules of this worker: those
- * cost every child ~80 MB from its start (measured: 131 MB idle against 53),
- * Python or not. The wasm goes to the loader as bytes, which compiles it.
+ * What every Python isolate gets from this worker, read from the build's
+ * files (child.ts binds them as a read-only disk service) on its first
+ * Python isolate and held: the Pyodide files and the snapshot codec, added to
+ * the isolate's module set rather than sent, and the packed memory snapshot
+ * (python-snapshot.js, 15 MB) each new one starts from. The wasm is the
+ * module child.ts compiled into this worker: a loader given the module
+ * shares its compiled code, one given bytes compiles them again for every
+ * isolate (0.1-0.3 s each).
  */
-async function withPyodide(modules, env) {
+function pythonRuntime(env) {
   const file = async (name) => {
     const res = await env.PYTHON_FILES.fetch(`http://files/${name}`);
     if (!res.ok) throw new Error(`Python file ${name}: ${res.status}`);
     return res;
   };
-  pyodideModules ??= Promise.all([
+  pythonFiles ??= Promise.all([
     file("pyodide.mjs").then((res) => res.text()),
     file("pyodide.asm.mjs").then((res) => res.text()),
-    file("pyodide.asm.wasm").then((res) => res.arrayBuffer()),
+    import("./pyodide.asm.wasm"),
     file("python_stdlib.zip").then((res) => res.arrayBuffer()),
     file("pyodide-lock.json").then((res) => res.json()),
+    file("python-snapshot.js").then((res) => res.text()),
+    file("snapshot.bin").then((res) => res.arrayBuffer()),
   ]).then(
-    ([loader, asm, wasm, stdlib, lock]) => ({
-      "pyodide.mjs": { js: loader },
-      "pyodide.asm.mjs": { js: asm },
-      "pyodide.asm.wasm": { wasm },
-      "python_stdlib.zip": { data: stdlib },
-      "pyodide-lock.json": { json: lock },
+    ([loader, asm, wasm, stdlib, lock, codec, packed]) => ({
+      modules: {
+        "pyodide.mjs": { js: loader },
+        "pyodide.asm.mjs": { js: asm },
+        "pyodide.asm.wasm": wasm.default,
+        "python_stdlib.zip": { data: stdlib },
+        "pyodide-lock.json": { json: lock },
+        "python-snapshot.js": { js: codec },
+      },
+      packed,
     }),
     (err) => {
-      pyodideModules = undefined;
+      pythonFiles = undefined;
       throw err;
     },
   );
-  return { ...modules, ...(await pyodideModules) };
-}
-
-/** The memory snapshot a new Python isolate starts from, streamed from the build's files as it is read. */
-async function pythonSnapshot(env) {
-  if (!env.PYTHON_FILES) return null;
-  const meta = await env.PYTHON_FILES.fetch("http://files/snapshot.json");
-  // Raw: inflating 30 MB would cost every cold start more than reading it does.
-  const file = await env.PYTHON_FILES.fetch("http://files/snapshot.bin");
-  if (!meta.ok || !file.ok) return null;
-  const { bytes } = await meta.json();
-  return { stream: file.body, bytes, gzip: false };
+  return pythonFiles;
 }
 
 async function run(body, env, ctx) {
@@ -168,7 +165,7 @@ async function run(body, env, ctx) {
       compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
       ...(body.allowExperimental ? { allowExperimental: true } : {}),
       mainModule: body.mainModule,
-      modules: body.python ? await withPyodide(modules, env) : modules,
+      modules: body.python ? { ...modules, ...(await pythonRuntime(env)).modules } : modules,
       env: {},
       // The isolate reaches the network only through its gateway, and
       // none of this worker's bindings.
@@ -179,7 +176,7 @@ async function run(body, env, ctx) {
     const runner = worker.getEntrypoint("Runner");
     let reply = await runner.run(body.request);
     // A Python isolate's first run asks for its snapshot (src/runtime/isolate/python-runner.js).
-    if (reply?.needsSnapshot) reply = await runner.run(body.request, await pythonSnapshot(env));
+    if (reply?.needsSnapshot) reply = await runner.run(body.request, { packed: (await pythonRuntime(env)).packed });
     return Response.json({ reply, cold });
   } catch (err) {
     if (missing) return Response.json({ missing: true }, { status: 409 });
