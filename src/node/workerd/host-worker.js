@@ -143,42 +143,111 @@ function pythonRuntime(env) {
   return pythonFiles;
 }
 
+/**
+ * A Python isolate booted ahead of its action (at most one per child, once
+ * the child has run Python): the next new Python action is given to it, so
+ * its cold start skips the interpreter's boot, and a new spare boots after
+ * it. A spare serves the one action it is given and never another: it is
+ * taken out before its first run, and its loader id is then that action's
+ * isolate alone (`claimed`). It is given only to an action whose isolate it
+ * matches: the same runner, flags and API host (its gateway's).
+ */
+let spare;
+let sparesStarted = 0;
+const SPARE_AFTER_MS = 50;
+/** Action isolate ids served by a former spare → that spare's loader id. */
+const claimed = new Map();
+
+const spareFit = (body, apiHost) =>
+  JSON.stringify([apiHost, body.compatibilityDate, body.compatibilityFlags ?? null, body.mainModule, body.modules?.[body.mainModule]]);
+
+function startSpare(body, env, ctx, apiHost) {
+  if (spare) return Promise.resolve();
+  const runnerModule = body.modules[body.mainModule];
+  const worker = env.LOADER.get(`python-spare~${++sparesStarted}`, async () => ({
+    compatibilityDate: body.compatibilityDate,
+    compatibilityFlags: body.compatibilityFlags ?? [],
+    mainModule: body.mainModule,
+    modules: { [body.mainModule]: runnerModule, ...(await pythonRuntime(env)).modules },
+    env: {},
+    globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
+  }));
+  const entry = { id: `python-spare~${sparesStarted}`, fit: spareFit(body, apiHost) };
+  entry.ready = pythonRuntime(env)
+    .then(({ packed }) => worker.getEntrypoint("Runner").prepare({ packed }))
+    .then(
+      () => true,
+      () => {
+        if (spare === entry) spare = undefined;
+        return false;
+      },
+    );
+  spare = entry;
+  return entry.ready;
+}
+
+function withoutMain(modules, mainModule) {
+  const { [mainModule]: _main, ...rest } = modules;
+  return rest;
+}
+
+/** The spare for this new Python isolate, taken out for good; undefined when there is none that fits. */
+async function takeSpare(body, apiHost) {
+  if (!body.python || !body.modules || !spare || spare.fit !== spareFit(body, apiHost)) return undefined;
+  const taken = spare;
+  spare = undefined;
+  if (!(await taken.ready)) return undefined;
+  claimed.set(body.id, taken.id);
+  return taken;
+}
+
 async function run(body, env, ctx) {
   let cold = false;
   let missing = false;
   // The gateway knows one API host, fixed when the isolate loads; the
   // supervisor gives a caller that came in on another its own isolate id.
   const apiHost = String(body.request?.apiHost ?? "");
-  const worker = env.LOADER.get(body.id, async () => {
-    cold = true;
-    // The supervisor sends modules only for ids this child has not loaded;
-    // an evicted isolate is rebuilt under a new id once it says so.
-    if (!body.modules) {
-      missing = true;
-      throw new Error("module set needed");
-    }
-    if (body.python && !env.PYTHON_FILES) throw new Error("Python actions need the files of `node scripts/build-python.mjs`, which this host lacks");
-    const modules = decodeModules(body.modules);
-    return {
-      compatibilityDate: body.compatibilityDate,
-      // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
-      compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
-      ...(body.allowExperimental ? { allowExperimental: true } : {}),
-      mainModule: body.mainModule,
-      modules: body.python ? { ...modules, ...(await pythonRuntime(env)).modules } : modules,
-      env: {},
-      // The isolate reaches the network only through its gateway, and
-      // none of this worker's bindings.
-      globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
-    };
-  });
+  const taken = await takeSpare(body, apiHost);
+  // A stub serves the request that made it only: the spare's is got again by its id.
+  const load = () =>
+    env.LOADER.get(claimed.get(body.id) ?? body.id, async () => {
+      cold = true;
+      // The supervisor sends modules only for ids this child has not loaded;
+      // an evicted isolate is rebuilt under a new id once it says so.
+      if (!body.modules) {
+        missing = true;
+        throw new Error("module set needed");
+      }
+      if (body.python && !env.PYTHON_FILES) throw new Error("Python actions need the files of `node scripts/build-python.mjs`, which this host lacks");
+      const modules = decodeModules(body.modules);
+      return {
+        compatibilityDate: body.compatibilityDate,
+        // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
+        compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
+        ...(body.allowExperimental ? { allowExperimental: true } : {}),
+        mainModule: body.mainModule,
+        modules: body.python ? { ...modules, ...(await pythonRuntime(env)).modules } : modules,
+        env: {},
+        // The isolate reaches the network only through its gateway, and
+        // none of this worker's bindings.
+        globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
+      };
+    });
   try {
-    const runner = worker.getEntrypoint("Runner");
-    let reply = await runner.run(body.request);
+    const runner = load().getEntrypoint("Runner");
+    // A spare was loaded without the action: its first run brings the action's modules.
+    const action = taken ? withoutMain(decodeModules(body.modules), body.mainModule) : undefined;
+    let reply = await runner.run(body.request, undefined, action);
     // A Python isolate's first run asks for its snapshot (src/runtime/isolate/python-runner.js).
-    if (reply?.needsSnapshot) reply = await runner.run(body.request, { packed: (await pythonRuntime(env)).packed });
-    return Response.json({ reply, cold });
+    if (reply?.needsSnapshot) reply = await runner.run(body.request, { packed: (await pythonRuntime(env)).packed }, action);
+    // This child runs Python: the next new Python action finds a spare.
+    // After a pause: booting it takes this one thread for a few tenths of a
+    // second, which at once would hold back the reply being written now.
+    if (body.python && body.modules) ctx.waitUntil(scheduler.wait(SPARE_AFTER_MS).then(() => startSpare(body, env, ctx, apiHost)));
+    return Response.json({ reply, cold: cold || taken !== undefined });
   } catch (err) {
+    // A failed spare is not run again: the supervisor sends the set for a fresh isolate.
+    if (taken) claimed.delete(body.id);
     if (missing) return Response.json({ missing: true }, { status: 409 });
     return Response.json({ error: err instanceof Error ? err.message : String(err) }, { status: 500 });
   }

@@ -258,22 +258,28 @@ function initEnvironment(env) {
   );
 }
 
-/** The action's code: `action.py` (a script) or `action.zip` (an archive), per python-action.json. */
-async function actionCode() {
-  const { default: action } = await import("./python-action.json");
+/**
+ * The action's code: `action.py` (a script) or `action.zip` (an archive), per
+ * python-action.json; modules of this isolate, or, in a spare, the same
+ * modules as the host passed them to `run` (`given`).
+ */
+async function actionCode(given) {
+  const action = given ? given["python-action.json"].json : (await import("./python-action.json")).default;
   if (action.initError !== undefined) return { initError: action.initError };
-  if (action.archive) return { source: undefined, archive: new Uint8Array((await import("./action.zip")).default) };
-  return { source: (await import("./action.py")).default, archive: undefined };
+  if (action.archive) return { source: undefined, archive: new Uint8Array(given ? given["action.zip"].data : (await import("./action.zip")).default) };
+  return { source: given ? given["action.py"].text : (await import("./action.py")).default, archive: undefined };
 }
 
 let ready;
+/** A spare's interpreter, booted by `prepare` before any action was given to this isolate. */
+let prepared;
 
 /** Boots and loads the action once per isolate; the activation that does it gets the init's log lines. */
-async function initialize(request, snapshot, sink) {
+async function initialize(request, snapshot, sink, given) {
   const started = Date.now();
-  const code = await actionCode();
+  const code = await actionCode(given);
   if (code.initError !== undefined) return { initError: code.initError, initMs: 0 };
-  const py = await bootPython({ snapshot });
+  const py = await (prepared ?? bootPython({ snapshot }));
   const write = (stream) => (line) => currentSink?.write(stream, line);
   py.setStdout({ batched: write("stdout") });
   py.setStderr({ batched: write("stderr") });
@@ -305,11 +311,11 @@ function execute(launcher, request) {
   return { outcome: "result", result };
 }
 
-async function run(request, snapshot) {
+async function run(request, snapshot, given) {
   const sink = new LogSink(request.logLimitBytes);
   if (!ready) {
-    if (snapshot === undefined) return { needsSnapshot: true };
-    ready = initialize(request, snapshot, sink);
+    if (snapshot === undefined && !prepared) return { needsSnapshot: true };
+    ready = initialize(request, snapshot, sink, given);
   }
   let state;
   let initMs;
@@ -342,8 +348,23 @@ async function makeSnapshot() {
 }
 
 export class Runner extends WorkerEntrypoint {
-  run(request, snapshot) {
-    return run(request, snapshot);
+  /** `action`: the action's modules, for a spare (`prepare`) that was loaded without them. */
+  run(request, snapshot, action) {
+    return run(request, snapshot, action);
+  }
+
+  /**
+   * Boots the interpreter from `snapshot` before any action is given: the
+   * host keeps such a spare and gives it to the next new Python action,
+   * whose first `run` then passes its modules. One action per isolate still:
+   * `ready` is set once, by that first run.
+   */
+  async prepare(snapshot) {
+    prepared ??= bootPython({ snapshot }).catch((err) => {
+      prepared = undefined;
+      throw err;
+    });
+    await prepared;
   }
 
   /** The packed snapshot as the Cloudflare host keeps it: a gzip stream. */
