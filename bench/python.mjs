@@ -28,7 +28,7 @@ import { api, median, percentile, startLocalServer } from "./local-server.mjs";
 const args = process.argv.slice(2);
 const compareAt = args.indexOf("--compare");
 const compareRoot = compareAt >= 0 ? resolve(args[compareAt + 1]) : undefined;
-const numbers = args.filter((arg, i) => !arg.startsWith("--") && i !== compareAt + 1);
+const numbers = args.filter((arg, i) => !arg.startsWith("--") && (compareAt < 0 || i !== compareAt + 1));
 const coldSamples = Number(numbers[0] ?? 12);
 const warmSamples = Number(numbers[1] ?? 200);
 
