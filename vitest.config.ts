@@ -33,7 +33,7 @@ export default defineConfig(async () => ({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            // TEST_PYTHON_SNAPSHOTS: a bucket for test/worker/python-snapshots.test.ts to hand
+            // TEST_PYTHON_SNAPSHOTS: a bucket for test/worker/python.test.ts to hand
             // to a PythonRuntime of its own; the Worker's PYTHON_SNAPSHOTS stays unbound.
             miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("migrations") }, r2Buckets: ["TEST_PYTHON_SNAPSHOTS"] },
           }),
