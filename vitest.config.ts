@@ -33,7 +33,9 @@ export default defineConfig(async () => ({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("migrations") } },
+            // TEST_PYTHON_SNAPSHOTS: a bucket for test/worker/python.test.ts to hand
+            // to a PythonRuntime of its own; the Worker's PYTHON_SNAPSHOTS stays unbound.
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("migrations") }, r2Buckets: ["TEST_PYTHON_SNAPSHOTS"] },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["./test/worker/apply-migrations.ts"] },

@@ -4,10 +4,11 @@
 // - the Pyodide files of the npm `pyodide` package (CPython compiled to
 //   WebAssembly, its stdlib zip and the JavaScript that loads them), and a
 //   lock file holding only its `info` (no packages: nothing is downloaded);
-// - a memory snapshot of a booted interpreter (snapshot.bin, and gzipped in
-//   snapshot.bin.gz; its raw size in snapshot.json), made inside workerd by the Python runner itself:
-//   one made in Node does not restore in workerd. Restoring it starts an
-//   isolate in about half a second instead of two to three.
+// - a memory snapshot of a booted interpreter (snapshot.bin, packed as
+//   src/runtime/isolate/python-snapshot.js says, with the codec beside it),
+//   made inside workerd by the Python runner itself: one made in Node does
+//   not restore in workerd. Restoring it starts an isolate in a few tenths
+//   of a second instead of two to three.
 // Runs on `npm install`/`npm ci` (`prepare`) and with --if-missing before
 // start, test and deploy; a stamp (pyodide, workerd and runner versions)
 // says when the snapshot must be made again.
@@ -18,13 +19,13 @@ import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 
 const require = createRequire(import.meta.url);
 const root = new URL("..", import.meta.url).pathname;
 const cache = join(root, "node_modules/.cache/edgewhisk-python");
 const pyodideDir = join(root, "node_modules/pyodide");
 const runnerPath = join(root, "src/runtime/isolate/python-runner.js");
+const codecPath = join(root, "src/runtime/isolate/python-snapshot.js");
 const workerd = require("workerd").default;
 
 // The container image installs packages before it copies src/ (Dockerfile), and runs this again after.
@@ -35,7 +36,7 @@ if (!existsSync(runnerPath)) {
 
 const pyodideVersion = JSON.parse(readFileSync(join(pyodideDir, "package.json"), "utf8")).version;
 const workerdVersion = JSON.parse(readFileSync(join(root, "node_modules/workerd/package.json"), "utf8")).version;
-const runnerDigest = createHash("sha256").update(readFileSync(runnerPath)).digest("hex").slice(0, 16);
+const runnerDigest = createHash("sha256").update(readFileSync(runnerPath)).update(readFileSync(codecPath)).digest("hex").slice(0, 16);
 const stamp = `pyodide ${pyodideVersion}, workerd ${workerdVersion}, runner ${runnerDigest}`;
 const stampFile = join(cache, "stamp.txt");
 
@@ -55,17 +56,16 @@ for (const name of ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide.mjs", "pyo
 }
 const { info } = JSON.parse(readFileSync(join(pyodideDir, "pyodide-lock.json"), "utf8"));
 place("pyodide-lock.json", (path) => writeFileSync(path, JSON.stringify({ info, packages: {} })));
+place("python-snapshot.js", (path) => copyFileSync(codecPath, path));
 copyFileSync(runnerPath, join(cache, "python-runner.js"));
 
 const started = Date.now();
 const snapshot = await makeSnapshot();
-// Raw for the local hosts (no inflating on every cold start), gzip where it travels.
+// Not gzipped: the local hosts hand it to each new isolate as it is.
 place("snapshot.bin", (path) => writeFileSync(path, snapshot));
-place("snapshot.bin.gz", (path) => writeFileSync(path, gzipSync(snapshot, { level: 6 })));
-place("snapshot.json", (path) => writeFileSync(path, JSON.stringify({ bytes: snapshot.length, stamp })));
-rmSync(join(cache, "python-runner.js"));
+for (const old of ["python-runner.js", "snapshot.bin.gz", "snapshot.json"]) rmSync(join(cache, old), { force: true });
 writeFileSync(stampFile, stamp);
-console.log(`edgewhisk: Python snapshot made in ${Date.now() - started} ms (${snapshot.length} bytes raw) for ${stamp}`);
+console.log(`edgewhisk: Python snapshot made in ${Date.now() - started} ms (${snapshot.length} bytes packed) for ${stamp}`);
 
 /** Serves the Python runner as a workerd worker of its own and asks it for a snapshot. */
 async function makeSnapshot() {
@@ -79,6 +79,7 @@ const config :Workerd.Config = (
 const maker :Workerd.Worker = (
   modules = [
     (name = "python-runner.js", esModule = embed "python-runner.js"),
+    (name = "python-snapshot.js", esModule = embed "python-snapshot.js"),
     (name = "pyodide.mjs", esModule = embed "pyodide.mjs"),
     (name = "pyodide.asm.mjs", esModule = embed "pyodide.asm.mjs"),
     (name = "pyodide.asm.wasm", wasm = embed "pyodide.asm.wasm"),

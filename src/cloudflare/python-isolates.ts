@@ -11,18 +11,18 @@
 // the same runner and Pyodide read it instead of making it again.
 import lock from "../../node_modules/.cache/edgewhisk-python/pyodide-lock.json";
 import pythonRunnerSource from "../runtime/isolate/python-runner.js";
+import pythonSnapshotSource from "../runtime/isolate/python-snapshot.js";
 import { sha256Hex } from "../core/digest.js";
 import { ISOLATE_COMPATIBILITY_DATE } from "../invoker/worker-loader.js";
 import { PYTHON_RUNNER_MODULE } from "../runtime/python/python-modules.js";
 
 export { pythonRunnerSource };
 
-/** What the Python runner's `run` takes on a cold isolate: a stream (gzip unless `gzip: false`) and the raw size. */
-export interface PythonSnapshot {
-  stream: ReadableStream<Uint8Array>;
-  bytes: number;
-  gzip?: boolean;
-}
+/**
+ * What the Python runner's `run` takes on a cold isolate: the packed snapshot
+ * (src/runtime/isolate/python-snapshot.js) as bytes, or as a stream, gzipped or not.
+ */
+export type PythonSnapshot = { packed: ArrayBuffer } | { stream: ReadableStream<Uint8Array>; gzip: boolean };
 
 type PyodideModules = Record<string, WorkerLoaderModule | WebAssembly.Module>;
 let pyodideFiles: Promise<PyodideModules> | undefined;
@@ -45,28 +45,41 @@ export function pyodideModules(): Promise<PyodideModules> {
     "pyodide.asm.wasm": wasm.default,
     "python_stdlib.zip": { data: stdlib.default },
     "pyodide-lock.json": { json: lock },
+    "python-snapshot.js": { js: pythonSnapshotSource },
   }));
   return pyodideFiles;
 }
 
 interface SnapshotMaker {
-  makeSnapshot(): Promise<PythonSnapshot>;
+  makeSnapshot(): Promise<{ stream: ReadableStream<Uint8Array> }>;
 }
 
 /** A maker isolate may take this long: booting CPython without a snapshot takes seconds. */
 const MAKER_CPU_MS = 60_000;
 
+/** The gzipped packed snapshot a Worker isolate holds (6 MB), once made or fetched. */
+export interface HeldSnapshot {
+  current?: Promise<ArrayBuffer>;
+}
+
 /**
- * The snapshot this Worker isolate holds (6 MB), shared by every invoker
- * object it runs: each action has an invoker object of its own, and one
- * snapshot per action would cost each action's first cold start seconds.
+ * The snapshot this Worker isolate holds, shared by every invoker object it
+ * runs: each action has an invoker object of its own, and one snapshot per
+ * action would cost each action's first cold start seconds.
  */
-let held: Promise<{ gzip: ArrayBuffer; bytes: number }> | undefined;
+const held: HeldSnapshot = {};
+
+async function sha256OfBytes(bytes: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 export class PythonRuntime {
+  /** `cache` is where the snapshot is held: by default this Worker isolate's, shared by all its invokers. */
   constructor(
     private readonly loader: WorkerLoader,
     private readonly bucket?: R2Bucket,
+    private readonly cache: HeldSnapshot = held,
   ) {}
 
   /** The Pyodide modules a Python isolate's set is completed with. */
@@ -76,19 +89,33 @@ export class PythonRuntime {
 
   /** A fresh stream of the snapshot for one new isolate. */
   async snapshot(): Promise<PythonSnapshot> {
-    held ??= this.fetchOrMake().catch((err) => {
-      held = undefined;
+    this.cache.current ??= this.fetchOrMake().catch((err) => {
+      this.cache.current = undefined;
       throw err;
     });
-    const { gzip, bytes } = await held;
-    return { stream: new Response(gzip).body!, bytes };
+    return { stream: new Response(await this.cache.current).body!, gzip: true };
   }
 
-  private async fetchOrMake(): Promise<{ gzip: ArrayBuffer; bytes: number }> {
-    // Runner and Pyodide together decide what a snapshot holds.
-    const key = `python-snapshot/${lock.info.python}-${(await sha256Hex(pythonRunnerSource)).slice(0, 16)}.gz`;
+  /**
+   * Where the snapshot is kept in the bucket: the runner, the codec and
+   * Pyodide's build (its loader carries the build id a snapshot must match)
+   * together decide what it holds.
+   */
+  static async bucketKey(): Promise<string> {
+    const { default: pyodideLoader } = await import("../../node_modules/.cache/edgewhisk-python/pyodide.mjs");
+    const digest = await sha256Hex(`${pyodideLoader}\n${pythonRunnerSource}\n${pythonSnapshotSource}`);
+    return `python-snapshot/${lock.info.python}-${digest.slice(0, 16)}.gz`;
+  }
+
+  private async fetchOrMake(): Promise<ArrayBuffer> {
+    const key = await PythonRuntime.bucketKey();
     const stored = await this.bucket?.get(key);
-    if (stored) return { gzip: await stored.arrayBuffer(), bytes: Number(stored.customMetadata?.bytes) };
+    if (stored) {
+      // Trusted only whole: a short or altered object would restore a broken interpreter.
+      const gzip = await stored.arrayBuffer();
+      if (stored.customMetadata?.sha256 === (await sha256OfBytes(gzip))) return gzip;
+      console.warn(`the Python snapshot ${key} in PYTHON_SNAPSHOTS does not match its digest: making it again`);
+    }
     const maker = this.loader.get(`python-snapshot-maker~${key}`, async () => ({
       compatibilityDate: ISOLATE_COMPATIBILITY_DATE,
       compatibilityFlags: [],
@@ -98,9 +125,9 @@ export class PythonRuntime {
       globalOutbound: null,
       limits: { cpuMs: MAKER_CPU_MS },
     }));
-    const { stream, bytes } = await maker.getEntrypoint<Rpc.WorkerEntrypointBranded & SnapshotMaker>("Runner").makeSnapshot();
+    const { stream } = await maker.getEntrypoint<Rpc.WorkerEntrypointBranded & SnapshotMaker>("Runner").makeSnapshot();
     const gzip = await new Response(stream).arrayBuffer();
-    await this.bucket?.put(key, gzip, { customMetadata: { bytes: String(bytes) } });
-    return { gzip, bytes };
+    await this.bucket?.put(key, gzip, { customMetadata: { sha256: await sha256OfBytes(gzip) } });
+    return gzip;
   }
 }

@@ -2,6 +2,7 @@
 // isolate host), booted from the real Pyodide files and memory snapshot:
 // OpenWhisk's Python runtime semantics, error texts included.
 import { zipSync, strToU8 } from "fflate";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToBase64 } from "../../src/core/base64.js";
 import { pythonRunnerSource, runnerSource } from "../../src/node/runner-source.js";
@@ -35,6 +36,19 @@ function runRequest(params: Record<string, unknown>, fields: Partial<RunRequest>
     logLimitBytes: 1024 * 1024,
     ...fields,
   };
+}
+
+/** Until the child has used no CPU for 200 ms: what it set going in its background (a spare interpreter) is done. */
+async function childIdle(supervisor: WorkerdSupervisor): Promise<void> {
+  const pid = supervisor.status().children[0].pid!;
+  const cpu = () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  for (let i = 0, last = -1; i < 100 && cpu() !== last; i++) {
+    last = cpu();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 const zipBase64 = (files: Record<string, string>) =>
@@ -140,5 +154,21 @@ site.addsitedir(os.path.realpath(os.path.join(bin_dir, "../lib/python3.11/site-p
     const run = await supervisor.run(spec("spin", "def main(args):\n    while True:\n        pass\n", { timeoutMs: 1_500 }), runRequest({}, { deadline: Date.now() + 1_500 }));
     expect(run.reply.outcome).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  it("gives each new Python action an interpreter of its own, the spare a child boots ahead included", async () => {
+    // Each marks the interpreter it runs in, and answers the mark it found there first.
+    const marking = (name: string) => `import builtins\ndef main(args):\n    seen = getattr(builtins, "owner", None)\n    builtins.owner = "${name}"\n    return {"seen": seen}\n`;
+    await supervisor.run(spec("mark-first", marking("first")), runRequest({}));
+    for (const name of ["a", "b", "c"]) {
+      // The child boots its spare once it is idle; the next new action takes it.
+      await childIdle(supervisor);
+      const run = await supervisor.run(spec(`mark-${name}`, marking(name)), runRequest({}));
+      expect(run).toMatchObject({ cold: true, reply: { outcome: "result", result: { seen: null } } });
+    }
+    for (const name of ["a", "b", "c"]) {
+      const again = await supervisor.run(spec(`mark-${name}`, marking(name)), runRequest({}));
+      expect(again).toMatchObject({ cold: false, reply: { outcome: "result", result: { seen: name } } });
+    }
   });
 });

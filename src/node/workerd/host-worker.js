@@ -97,53 +97,108 @@ function decodeModules(modules) {
   return decoded;
 }
 
-let pyodideModules;
+let pythonFiles;
 
 /**
- * The Pyodide files a Python isolate boots from (src/runtime/python/), added
- * to its module set here rather than sent: this worker reads them from the
- * build's files (child.ts binds them as a read-only disk service) on its
- * first Python isolate and holds them. Not as modules of this worker: those
- * cost every child ~80 MB from its start (measured: 131 MB idle against 53),
- * Python or not. The wasm goes to the loader as bytes, which compiles it.
+ * What every Python isolate gets from this worker, read from the build's
+ * files (child.ts binds them as a read-only disk service) on its first
+ * Python isolate and held: the Pyodide files and the snapshot codec, added to
+ * the isolate's module set rather than sent, and the packed memory snapshot
+ * (python-snapshot.js, 15 MB) each new one starts from. The wasm is the
+ * module child.ts compiled into this worker: a loader given the module
+ * shares its compiled code, one given bytes compiles them again for every
+ * isolate (0.1-0.3 s each).
  */
-async function withPyodide(modules, env) {
+function pythonRuntime(env) {
   const file = async (name) => {
     const res = await env.PYTHON_FILES.fetch(`http://files/${name}`);
     if (!res.ok) throw new Error(`Python file ${name}: ${res.status}`);
     return res;
   };
-  pyodideModules ??= Promise.all([
+  pythonFiles ??= Promise.all([
     file("pyodide.mjs").then((res) => res.text()),
     file("pyodide.asm.mjs").then((res) => res.text()),
-    file("pyodide.asm.wasm").then((res) => res.arrayBuffer()),
+    import("./pyodide.asm.wasm"),
     file("python_stdlib.zip").then((res) => res.arrayBuffer()),
     file("pyodide-lock.json").then((res) => res.json()),
+    file("python-snapshot.js").then((res) => res.text()),
+    file("snapshot.bin").then((res) => res.arrayBuffer()),
   ]).then(
-    ([loader, asm, wasm, stdlib, lock]) => ({
-      "pyodide.mjs": { js: loader },
-      "pyodide.asm.mjs": { js: asm },
-      "pyodide.asm.wasm": { wasm },
-      "python_stdlib.zip": { data: stdlib },
-      "pyodide-lock.json": { json: lock },
+    ([loader, asm, wasm, stdlib, lock, codec, packed]) => ({
+      modules: {
+        "pyodide.mjs": { js: loader },
+        "pyodide.asm.mjs": { js: asm },
+        "pyodide.asm.wasm": wasm.default,
+        "python_stdlib.zip": { data: stdlib },
+        "pyodide-lock.json": { json: lock },
+        "python-snapshot.js": { js: codec },
+      },
+      packed,
     }),
     (err) => {
-      pyodideModules = undefined;
+      pythonFiles = undefined;
       throw err;
     },
   );
-  return { ...modules, ...(await pyodideModules) };
+  return pythonFiles;
 }
 
-/** The memory snapshot a new Python isolate starts from, streamed from the build's files as it is read. */
-async function pythonSnapshot(env) {
-  if (!env.PYTHON_FILES) return null;
-  const meta = await env.PYTHON_FILES.fetch("http://files/snapshot.json");
-  // Raw: inflating 30 MB would cost every cold start more than reading it does.
-  const file = await env.PYTHON_FILES.fetch("http://files/snapshot.bin");
-  if (!meta.ok || !file.ok) return null;
-  const { bytes } = await meta.json();
-  return { stream: file.body, bytes, gzip: false };
+/**
+ * A Python isolate booted ahead of its action (at most one per child, once
+ * the child has run Python): the next new Python action is given to it, so
+ * its cold start skips the interpreter's boot, and a new spare boots after
+ * it. A spare serves the one action it is given and never another: it is
+ * taken out before its first run, and its loader id is then that action's
+ * isolate alone (`claimed`). It is given only to an action whose isolate it
+ * matches: the same runner, flags and API host (its gateway's).
+ */
+let spare;
+let sparesStarted = 0;
+const SPARE_AFTER_MS = 50;
+/** Action isolate ids served by a former spare → that spare's loader id. */
+const claimed = new Map();
+
+const spareFit = (body, apiHost) =>
+  JSON.stringify([apiHost, body.compatibilityDate, body.compatibilityFlags ?? null, body.mainModule, body.modules?.[body.mainModule]]);
+
+function startSpare(body, env, ctx, apiHost) {
+  if (spare) return Promise.resolve();
+  const runnerModule = body.modules[body.mainModule];
+  const worker = env.LOADER.get(`python-spare~${++sparesStarted}`, async () => ({
+    compatibilityDate: body.compatibilityDate,
+    compatibilityFlags: body.compatibilityFlags ?? [],
+    mainModule: body.mainModule,
+    modules: { [body.mainModule]: runnerModule, ...(await pythonRuntime(env)).modules },
+    env: {},
+    globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
+  }));
+  const entry = { id: `python-spare~${sparesStarted}`, fit: spareFit(body, apiHost) };
+  entry.ready = pythonRuntime(env)
+    .then(({ packed }) => worker.getEntrypoint("Runner").prepare({ packed }))
+    .then(
+      () => true,
+      () => {
+        if (spare === entry) spare = undefined;
+        return false;
+      },
+    );
+  spare = entry;
+  return entry.ready;
+}
+
+function withoutMain(modules, mainModule) {
+  const { [mainModule]: _main, ...rest } = modules;
+  return rest;
+}
+
+/** The spare for this new Python isolate, taken out for good; undefined when there is none that fits. */
+async function takeSpare(body, apiHost) {
+  if (!body.python || !body.modules || !spare || spare.fit !== spareFit(body, apiHost)) return undefined;
+  const taken = spare;
+  spare = undefined;
+  if (!(await taken.ready)) return undefined;
+  claimed.set(body.id, taken.id);
+  return taken;
 }
 
 async function run(body, env, ctx) {
@@ -152,36 +207,47 @@ async function run(body, env, ctx) {
   // The gateway knows one API host, fixed when the isolate loads; the
   // supervisor gives a caller that came in on another its own isolate id.
   const apiHost = String(body.request?.apiHost ?? "");
-  const worker = env.LOADER.get(body.id, async () => {
-    cold = true;
-    // The supervisor sends modules only for ids this child has not loaded;
-    // an evicted isolate is rebuilt under a new id once it says so.
-    if (!body.modules) {
-      missing = true;
-      throw new Error("module set needed");
-    }
-    if (body.python && !env.PYTHON_FILES) throw new Error("Python actions need the files of `node scripts/build-python.mjs`, which this host lacks");
-    const modules = decodeModules(body.modules);
-    return {
-      compatibilityDate: body.compatibilityDate,
-      // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
-      compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
-      ...(body.allowExperimental ? { allowExperimental: true } : {}),
-      mainModule: body.mainModule,
-      modules: body.python ? await withPyodide(modules, env) : modules,
-      env: {},
-      // The isolate reaches the network only through its gateway, and
-      // none of this worker's bindings.
-      globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
-    };
-  });
+  const taken = await takeSpare(body, apiHost);
+  // A stub serves the request that made it only: the spare's is got again by its id.
+  const load = () =>
+    env.LOADER.get(claimed.get(body.id) ?? body.id, async () => {
+      cold = true;
+      // The supervisor sends modules only for ids this child has not loaded;
+      // an evicted isolate is rebuilt under a new id once it says so.
+      if (!body.modules) {
+        missing = true;
+        throw new Error("module set needed");
+      }
+      if (body.python && !env.PYTHON_FILES) throw new Error("Python actions need the files of `node scripts/build-python.mjs`, which this host lacks");
+      const modules = decodeModules(body.modules);
+      return {
+        compatibilityDate: body.compatibilityDate,
+        // Code generation for this isolate, as the supervisor decided (src/invoker/code-generation.ts).
+        compatibilityFlags: body.compatibilityFlags ?? ["nodejs_compat"],
+        ...(body.allowExperimental ? { allowExperimental: true } : {}),
+        mainModule: body.mainModule,
+        modules: body.python ? { ...modules, ...(await pythonRuntime(env)).modules } : modules,
+        env: {},
+        // The isolate reaches the network only through its gateway, and
+        // none of this worker's bindings.
+        globalOutbound: ctx.exports.Gateway({ props: { apiHost } }),
+      };
+    });
   try {
-    const runner = worker.getEntrypoint("Runner");
-    let reply = await runner.run(body.request);
+    const runner = load().getEntrypoint("Runner");
+    // A spare was loaded without the action: its first run brings the action's modules.
+    const action = taken ? withoutMain(decodeModules(body.modules), body.mainModule) : undefined;
+    let reply = await runner.run(body.request, undefined, action);
     // A Python isolate's first run asks for its snapshot (src/runtime/isolate/python-runner.js).
-    if (reply?.needsSnapshot) reply = await runner.run(body.request, await pythonSnapshot(env));
-    return Response.json({ reply, cold });
+    if (reply?.needsSnapshot) reply = await runner.run(body.request, { packed: (await pythonRuntime(env)).packed }, action);
+    // This child runs Python: the next new Python action finds a spare.
+    // After a pause: booting it takes this one thread for a few tenths of a
+    // second, which at once would hold back the reply being written now.
+    if (body.python && body.modules) ctx.waitUntil(scheduler.wait(SPARE_AFTER_MS).then(() => startSpare(body, env, ctx, apiHost)));
+    return Response.json({ reply, cold: cold || taken !== undefined });
   } catch (err) {
+    // A failed spare is not run again: the supervisor sends the set for a fresh isolate.
+    if (taken) claimed.delete(body.id);
     if (missing) return Response.json({ missing: true }, { status: 409 });
     return Response.json({ error: err instanceof Error ? err.message : String(err) }, { status: 500 });
   }

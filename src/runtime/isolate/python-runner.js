@@ -6,10 +6,10 @@
 // Protocol: RPC `Runner.run(RunRequest, snapshot?)` answering a RunReply,
 // like src/runtime/isolate/runner.js, with one step more on a cold isolate:
 // it answers `{needsSnapshot: true}` until the host passes `snapshot`, a
-// stream of a memory snapshot made inside workerd (`{stream, bytes, gzip?}`:
-// bytes is the raw size; gzip unless `gzip: false`), or `null` to boot
-// without one (seconds slower). `Runner.makeSnapshot()` boots plainly and answers a
-// snapshot (an invoker on first use; GET /snapshot answers it raw for
+// memory snapshot made inside workerd and packed (python-snapshot.js):
+// `{packed}` (its bytes) or `{stream, gzip}`; or `null` to boot without one
+// (seconds slower). `Runner.makeSnapshot()` boots plainly and answers a
+// snapshot (an invoker on first use; GET /snapshot answers it unzipped for
 // scripts/build-python.mjs).
 //
 // No nodejs_compat here: under it Emscripten takes its Node code paths.
@@ -22,6 +22,7 @@ import createPyodideModule from "./pyodide.asm.mjs";
 import pyodideWasm from "./pyodide.asm.wasm";
 import stdlibZip from "./python_stdlib.zip";
 import pyodideLock from "./pyodide-lock.json";
+import { bytesReader, packSnapshot, pourSnapshot, readSnapshotFront } from "./python-snapshot.js";
 
 const encoder = new TextEncoder();
 const BOOT_ORIGIN = "https://pyodide.invalid/";
@@ -193,78 +194,18 @@ function instantiateWasm(imports, success) {
   return {};
 }
 
-/** The snapshot's header (magic, length, hiwire state), read off the front of its stream. */
-async function readSnapshotHeader(reader) {
-  let buffer = new Uint8Array(0);
-  let headerLength;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the Python snapshot ended inside its header");
-    const next = new Uint8Array(buffer.length + value.length);
-    next.set(buffer);
-    next.set(value, buffer.length);
-    buffer = next;
-    if (headerLength === undefined && buffer.length >= 8) headerLength = new DataView(buffer.buffer).getUint32(4, true);
-    if (headerLength !== undefined && buffer.length >= headerLength) {
-      return { header: buffer.slice(0, headerLength), rest: buffer.subarray(headerLength) };
-    }
-  }
+/** A reader of the packed snapshot (python-snapshot.js) however the host hands it over. */
+function snapshotReader(snapshot) {
+  if (snapshot.packed) return bytesReader(new Uint8Array(snapshot.packed));
+  return (snapshot.gzip ? snapshot.stream.pipeThrough(new DecompressionStream("gzip")) : snapshot.stream).getReader();
 }
 
-const BLOCK = 65_536;
-
-/**
- * Writes the rest of the stream into the new wasm memory. A 30 MB buffer
- * never exists in the isolate, and all-zero 64 KiB blocks are skipped: fresh
- * wasm memory is zero already, and writing them would only make pages resident.
- */
-async function pourSnapshot(heap, first, reader, memoryBytes) {
-  if (heap.length !== memoryBytes) throw new Error(`wasm memory ${heap.length} != snapshot ${memoryBytes}`);
-  const stage = new Uint8Array(BLOCK);
-  const stage32 = new Int32Array(stage.buffer);
-  let fill = 0;
-  let offset = 0;
-  const flush = () => {
-    let zero = true;
-    for (let i = 0; i < stage32.length; i++) {
-      if (stage32[i] !== 0) {
-        zero = false;
-        break;
-      }
-    }
-    if (!zero) heap.set(fill === BLOCK ? stage : stage.subarray(0, fill), offset);
-    offset += fill;
-    fill = 0;
-  };
-  const take = (chunk) => {
-    for (let i = 0; i < chunk.length; ) {
-      const n = Math.min(BLOCK - fill, chunk.length - i);
-      stage.set(chunk.subarray(i, i + n), fill);
-      fill += n;
-      i += n;
-      if (fill === BLOCK) flush();
-    }
-  };
-  take(first);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    take(value);
-  }
-  if (fill) {
-    stage.fill(0, fill);
-    flush();
-  }
-  if (offset !== memoryBytes) throw new Error(`the Python snapshot is short: ${offset} of ${memoryBytes} bytes`);
-}
-
-/** A running interpreter: from the snapshot stream when given, else booted from scratch. */
+/** A running interpreter: from the packed snapshot when given, else booted from scratch. */
 async function bootPython({ snapshot, makeSnapshot = false }) {
-  let stream;
+  let restore;
   if (snapshot) {
-    const reader = (snapshot.gzip === false ? snapshot.stream : snapshot.stream.pipeThrough(new DecompressionStream("gzip"))).getReader();
-    const { header, rest } = await readSnapshotHeader(reader);
-    stream = { header, rest, reader, memoryBytes: snapshot.bytes - header.length };
+    const reader = snapshotReader(snapshot);
+    restore = { front: await readSnapshotFront(reader), reader };
   }
   const py = await withBootShims(() =>
     loadPyodide({
@@ -272,14 +213,14 @@ async function bootPython({ snapshot, makeSnapshot = false }) {
       packageBaseUrl: BOOT_ORIGIN,
       lockFileContents: pyodideLock,
       // Only the header: pyodide then copies nothing, and pourSnapshot fills memory.
-      ...(stream ? { _loadSnapshot: stream.header } : {}),
+      ...(restore ? { _loadSnapshot: restore.front.header } : {}),
       ...(makeSnapshot ? { _makeSnapshot: true } : {}),
       createPyodideModule: (settings) => {
         settings.instantiateWasm = instantiateWasm;
-        if (!stream) return createPyodideModule(settings);
-        settings.INITIAL_MEMORY = stream.memoryBytes;
+        if (!restore) return createPyodideModule(settings);
+        settings.INITIAL_MEMORY = restore.front.memoryBytes;
         return createPyodideModule(settings).then(async (module) => {
-          await pourSnapshot(module.HEAPU8, stream.rest, stream.reader, stream.memoryBytes);
+          await pourSnapshot(module.HEAPU8, restore.front, restore.reader);
           return module;
         });
       },
@@ -288,7 +229,7 @@ async function bootPython({ snapshot, makeSnapshot = false }) {
   // pyodide keeps its config alive; the header need not stay.
   py._api.config._loadSnapshot = undefined;
   // A snapshot holds both already (compiling the launcher costs a cold start 0.1-0.3 s).
-  if (!stream) py.runPython(`${PRELOADED}\n${LAUNCHER}`);
+  if (!restore) py.runPython(`${PRELOADED}\n${LAUNCHER}`);
   return py;
 }
 
@@ -317,22 +258,28 @@ function initEnvironment(env) {
   );
 }
 
-/** The action's code: `action.py` (a script) or `action.zip` (an archive), per python-action.json. */
-async function actionCode() {
-  const { default: action } = await import("./python-action.json");
+/**
+ * The action's code: `action.py` (a script) or `action.zip` (an archive), per
+ * python-action.json; modules of this isolate, or, in a spare, the same
+ * modules as the host passed them to `run` (`given`).
+ */
+async function actionCode(given) {
+  const action = given ? given["python-action.json"].json : (await import("./python-action.json")).default;
   if (action.initError !== undefined) return { initError: action.initError };
-  if (action.archive) return { source: undefined, archive: new Uint8Array((await import("./action.zip")).default) };
-  return { source: (await import("./action.py")).default, archive: undefined };
+  if (action.archive) return { source: undefined, archive: new Uint8Array(given ? given["action.zip"].data : (await import("./action.zip")).default) };
+  return { source: given ? given["action.py"].text : (await import("./action.py")).default, archive: undefined };
 }
 
 let ready;
+/** A spare's interpreter, booted by `prepare` before any action was given to this isolate. */
+let prepared;
 
 /** Boots and loads the action once per isolate; the activation that does it gets the init's log lines. */
-async function initialize(request, snapshot, sink) {
+async function initialize(request, snapshot, sink, given) {
   const started = Date.now();
-  const code = await actionCode();
+  const code = await actionCode(given);
   if (code.initError !== undefined) return { initError: code.initError, initMs: 0 };
-  const py = await bootPython({ snapshot });
+  const py = await (prepared ?? bootPython({ snapshot }));
   const write = (stream) => (line) => currentSink?.write(stream, line);
   py.setStdout({ batched: write("stdout") });
   py.setStderr({ batched: write("stderr") });
@@ -364,11 +311,11 @@ function execute(launcher, request) {
   return { outcome: "result", result };
 }
 
-async function run(request, snapshot) {
+async function run(request, snapshot, given) {
   const sink = new LogSink(request.logLimitBytes);
   if (!ready) {
-    if (snapshot === undefined) return { needsSnapshot: true };
-    ready = initialize(request, snapshot, sink);
+    if (snapshot === undefined && !prepared) return { needsSnapshot: true };
+    ready = initialize(request, snapshot, sink, given);
   }
   let state;
   let initMs;
@@ -394,21 +341,36 @@ async function run(request, snapshot) {
   }
 }
 
-/** A memory snapshot of a freshly booted interpreter with PRELOADED imported (raw, not gzipped). */
+/** A memory snapshot of a freshly booted interpreter with PRELOADED imported, packed (python-snapshot.js). */
 async function makeSnapshot() {
   const py = await bootPython({ makeSnapshot: true });
-  return py.makeMemorySnapshot();
+  return packSnapshot(py.makeMemorySnapshot());
 }
 
 export class Runner extends WorkerEntrypoint {
-  run(request, snapshot) {
-    return run(request, snapshot);
+  /** `action`: the action's modules, for a spare (`prepare`) that was loaded without them. */
+  run(request, snapshot, action) {
+    return run(request, snapshot, action);
   }
 
-  /** The snapshot as the host keeps it: a gzip stream, and its raw size. */
+  /**
+   * Boots the interpreter from `snapshot` before any action is given: the
+   * host keeps such a spare and gives it to the next new Python action,
+   * whose first `run` then passes its modules. One action per isolate still:
+   * `ready` is set once, by that first run.
+   */
+  async prepare(snapshot) {
+    prepared ??= bootPython({ snapshot }).catch((err) => {
+      prepared = undefined;
+      throw err;
+    });
+    await prepared;
+  }
+
+  /** The packed snapshot as the Cloudflare host keeps it: a gzip stream. */
   async makeSnapshot() {
     const snapshot = await makeSnapshot();
-    return { stream: new Blob([snapshot]).stream().pipeThrough(new CompressionStream("gzip")), bytes: snapshot.length };
+    return { stream: new Blob([snapshot]).stream().pipeThrough(new CompressionStream("gzip")), gzip: true };
   }
 }
 

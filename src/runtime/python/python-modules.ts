@@ -9,8 +9,8 @@ import type { ActionModules, ModuleSource } from "../modules.js";
 
 export const PYTHON_RUNNER_MODULE = "python-runner.js";
 
-/** The modules every Python isolate imports besides its own set, added by the host. */
-export const PYODIDE_MODULE_NAMES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"] as const;
+/** The modules every Python isolate imports besides its own set, added by the host (the last is the snapshot codec, src/runtime/isolate/python-snapshot.js). */
+export const PYODIDE_MODULE_NAMES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json", "python-snapshot.js"] as const;
 
 export interface PythonSource {
   code: string;
