@@ -14,6 +14,7 @@
 // is only re-queued after the longest a live message may take (queue retries
 // and dead-lettering, plus the longest action timeout). That holds where one
 // server run owns the queue, which is what `npm start` is.
+import type { ActivationRecord } from "../core/activation.js";
 import { LIMITS } from "../core/limits.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
@@ -56,6 +57,27 @@ export class JournaledDispatcher implements Dispatcher {
       await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Journals `messages` and stores `record` in one write, then queues the
+   * messages. One the queue then refuses stays journaled, as the record
+   * already logs its activation as started: the sweep sends it again (at
+   * once after a restart; after CURRENT_BOOT_GRACE_MS while this run lives,
+   * and a local queue refuses only as its server goes down).
+   */
+  async dispatchRecorded(messages: DispatchMessage[], record: ActivationRecord): Promise<void> {
+    const at = this.now();
+    await this.store.journalWithRecord(
+      messages.map((message) => ({ ...journalKey(message), message, boot: this.boot, at })),
+      record,
+    );
+    const sent = await Promise.allSettled(messages.map((message) => this.queue.dispatch(message)));
+    sent.forEach((result, at) => {
+      if (result.status === "rejected") {
+        console.error(`activation ${journalKey(messages[at]!).activationId} not queued, left to the journal sweep:`, result.reason);
+      }
+    });
   }
 
   /**
