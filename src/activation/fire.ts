@@ -7,6 +7,8 @@
 // OpenWhisk's controller activates the rules itself: the rule activations
 // are queued and the trigger's record written before the 202, so a fire
 // costs one queue trip and one store write besides its rule activations'.
+// Where accepted work is journaled (`npm start`), the rule activations'
+// journal entries go in that same write (Dispatcher.dispatchRecorded).
 // Should that fail part way (a store or queue error), the fire is queued
 // and its consumer carries it out again, so the id answered still ends with
 // a record. An alarm's fire goes through the queue (acceptFire).
@@ -27,7 +29,7 @@ import type { Dispatcher, TriggerFire } from "../ports/dispatcher.js";
 import type { Identity } from "../ports/identity.js";
 import type { InvokeRequest } from "../ports/invokers.js";
 import type { Store } from "../ports/store.js";
-import { leasePlace, releasePlace, startActivation } from "./start.js";
+import { assertInvocable, leasePlace, releasePlace, startActivation } from "./start.js";
 
 /** A fire as its caller makes it. */
 export interface FireRequest {
@@ -106,6 +108,9 @@ function resending(dispatcher: Dispatcher): Dispatcher {
   return {
     dispatch: (message) => dispatcher.dispatch({ ...message, resent: true }),
     adopt: dispatcher.adopt && ((message) => dispatcher.adopt!({ ...message, resent: true })),
+    dispatchRecorded:
+      dispatcher.dispatchRecorded &&
+      ((messages, record) => dispatcher.dispatchRecorded!(messages.map((message) => ({ ...message, resent: true })), record)),
   };
 }
 
@@ -140,7 +145,7 @@ export async function carryOutFire(
     deps = { ...deps, dispatcher: resending(deps.dispatcher) };
   }
   const args = fireArguments(fire.triggerParams, fire.headers, fire.payload);
-  const outcomes: (RuleOutcome | { rule: string; action: string; request: InvokeRequest })[] = [];
+  const outcomes: (RuleOutcome | AdmittedRule)[] = [];
   for (const [rule, entry] of Object.entries(fire.rules)) {
     const actionRef = refOfPathAndName(entry.action);
     const action = qualifiedName(actionRef);
@@ -170,22 +175,7 @@ export async function carryOutFire(
       outcomes.push(refusedOutcome(rule, action, err));
     }
   }
-  const started = await Promise.allSettled(
-    outcomes.map(async (outcome): Promise<RuleOutcome> => {
-      if (!("request" in outcome)) return outcome;
-      const { rule, action, request } = outcome;
-      try {
-        await startActivation(deps, request);
-        return { rule, action, statusCode: 0, success: true, activationId: request.activationId };
-      } catch (err) {
-        if (err instanceof WhiskError) return refusedOutcome(rule, action, err);
-        throw err;
-      }
-    }),
-  );
-  const failed = started.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
-  await deps.store.putActivation(
+  const record = (ruleOutcomes: RuleOutcome[]) =>
     triggerActivation({
       activationId: fire.activationId,
       namespace: fire.identity.namespace,
@@ -194,9 +184,70 @@ export async function carryOutFire(
       version: fire.triggerVersion,
       start: fire.receivedAt,
       payload: fire.payload,
-      outcomes: started.map((result) => (result as PromiseFulfilledResult<RuleOutcome>).value),
+      outcomes: ruleOutcomes,
+    });
+  if (deps.dispatcher.dispatchRecorded) {
+    // The journal entries of the rule activations and the fire's record in one store write.
+    const ready = await invocableRules(deps, outcomes);
+    const requests = ready.flatMap((outcome) => ("request" in outcome ? [outcome.request] : []));
+    try {
+      await deps.dispatcher.dispatchRecorded(
+        requests.map((request) => ({ type: "invoke", request })),
+        record(ready.map((outcome) => ("request" in outcome ? startedOutcome(outcome) : outcome))),
+      );
+    } catch (err) {
+      await releaseAdmitted(deps.concurrency, ready);
+      throw err;
+    }
+    return;
+  }
+  const started = await Promise.allSettled(
+    outcomes.map(async (outcome): Promise<RuleOutcome> => {
+      if (!("request" in outcome)) return outcome;
+      try {
+        await startActivation(deps, outcome.request);
+        return startedOutcome(outcome);
+      } catch (err) {
+        if (err instanceof WhiskError) return refusedOutcome(outcome.rule, outcome.action, err);
+        throw err;
+      }
     }),
   );
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  await deps.store.putActivation(record(started.map((result) => (result as PromiseFulfilledResult<RuleOutcome>).value)));
+}
+
+type AdmittedRule = { rule: string; action: string; request: InvokeRequest };
+
+function startedOutcome({ rule, action, request }: AdmittedRule): RuleOutcome {
+  return { rule, action, statusCode: 0, success: true, activationId: request.activationId };
+}
+
+/**
+ * The admitted rules whose action the caller may invoke now, the others
+ * logged as refused with their places given back. When the check itself
+ * fails (the store), every place taken is given back and the error thrown.
+ */
+async function invocableRules(deps: FireDeps, outcomes: readonly (RuleOutcome | AdmittedRule)[]): Promise<(RuleOutcome | AdmittedRule)[]> {
+  const checked = await Promise.allSettled(
+    outcomes.map(async (outcome) => {
+      if (!("request" in outcome)) return outcome;
+      try {
+        await assertInvocable(deps, outcome.request);
+        return outcome;
+      } catch (err) {
+        if (!(err instanceof WhiskError)) throw err;
+        await releasePlace(deps.concurrency, outcome.request);
+        return refusedOutcome(outcome.rule, outcome.action, err);
+      }
+    }),
+  );
+  if (checked.some((result) => result.status === "rejected")) {
+    await releaseAdmitted(deps.concurrency, outcomes);
+    throw (checked.find((result) => result.status === "rejected") as PromiseRejectedResult).reason;
+  }
+  return checked.map((result) => (result as PromiseFulfilledResult<RuleOutcome | AdmittedRule>).value);
 }
 
 /** Gives back the places taken for rules not yet started (a fire that stops before queueing them). */

@@ -1,7 +1,8 @@
 // The accepted-dispatch journal, for hosts whose queue may lose what it was
 // given (`npm start`: miniflare keeps Queues in memory, so a killed or
 // restarted server drops every message it held). Each message is journaled
-// in the store before it is queued, and the entry counts as done once an
+// in the store as it is queued, both before its id is answered (or, for a
+// fire's rule activations, before they are queued), and the entry counts as done once an
 // activation record with its id exists. A sweep finds entries that cannot be
 // done any more and queues them again, or, after MAX_ATTEMPTS, records the
 // activation as a whisk internal error, so every accepted id ends with a
@@ -14,6 +15,7 @@
 // is only re-queued after the longest a live message may take (queue retries
 // and dead-lettering, plus the longest action timeout). That holds where one
 // server run owns the queue, which is what `npm start` is.
+import type { ActivationRecord } from "../core/activation.js";
 import { LIMITS } from "../core/limits.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
@@ -46,16 +48,47 @@ export class JournaledDispatcher implements Dispatcher {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Journals the message and queues it at once, side by side: the caller
+   * answers its id only once both are done, so whatever it answered is
+   * journaled before any crash could lose it, and a journal entry written
+   * after its activation was recorded is pruned like any other. A message
+   * the queue refused is forgotten (the caller gets the error, not an id);
+   * one queued but not journaled still runs, though its caller gets the
+   * error.
+   */
   async dispatch(message: DispatchMessage): Promise<void> {
     const key = journalKey(message);
-    await this.adopt(message);
-    try {
-      await this.queue.dispatch(message);
-    } catch (err) {
-      // Not accepted (the caller gets the error, not an id): nothing to recover later.
-      await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
-      throw err;
+    const [journaled, queued] = await Promise.allSettled([this.adopt(message), this.queue.dispatch(message)]);
+    if (queued.status === "rejected") {
+      if (journaled.status === "fulfilled") await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
+      throw queued.reason;
     }
+    if (journaled.status === "rejected") {
+      console.error(`activation ${key.activationId} queued but not journaled; its caller is answered an error:`, journaled.reason);
+      throw journaled.reason;
+    }
+  }
+
+  /**
+   * Journals `messages` and stores `record` in one write, then queues the
+   * messages. One the queue then refuses stays journaled, as the record
+   * already logs its activation as started: the sweep sends it again (at
+   * once after a restart; after CURRENT_BOOT_GRACE_MS while this run lives,
+   * and a local queue refuses only as its server goes down).
+   */
+  async dispatchRecorded(messages: DispatchMessage[], record: ActivationRecord): Promise<void> {
+    const at = this.now();
+    await this.store.journalWithRecord(
+      messages.map((message) => ({ ...journalKey(message), message, boot: this.boot, at })),
+      record,
+    );
+    const sent = await Promise.allSettled(messages.map((message) => this.queue.dispatch(message)));
+    sent.forEach((result, at) => {
+      if (result.status === "rejected") {
+        console.error(`activation ${journalKey(messages[at]!).activationId} not queued, left to the journal sweep:`, result.reason);
+      }
+    });
   }
 
   /**

@@ -30,19 +30,24 @@ export async function releasePlace(gate: ConcurrencyGate | undefined, request: I
 }
 
 /**
- * Queues the activation; one that cannot be queued gives back its place.
- * With `resolutions` (a controller's invokes), a recent resolution stands in
- * for reading the action again.
+ * Throws OpenWhisk's error when the caller cannot invoke the action now
+ * (absent, not accessible). With `resolutions` (a controller's), a recent
+ * resolution stands in for reading the action again.
  */
+export async function assertInvocable(deps: { store: Store; resolutions?: ResolutionCache }, request: InvokeRequest): Promise<void> {
+  const { action, identity } = request;
+  await (deps.resolutions
+    ? deps.resolutions.resolve(deps.store, action, identity.namespace)
+    : resolveAction(deps.store, action, identity.namespace));
+}
+
+/** Queues the activation; one that cannot be queued gives back its place. */
 export async function startActivation(
   deps: { store: Store; dispatcher: Dispatcher; concurrency?: ConcurrencyGate; resolutions?: ResolutionCache },
   request: InvokeRequest,
 ) {
   try {
-    const { action, identity } = request;
-    await (deps.resolutions
-      ? deps.resolutions.resolve(deps.store, action, identity.namespace)
-      : resolveAction(deps.store, action, identity.namespace));
+    await assertInvocable(deps, request);
     await deps.dispatcher.dispatch({ type: "invoke", request });
   } catch (err) {
     await releasePlace(deps.concurrency, request);

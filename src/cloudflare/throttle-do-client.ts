@@ -12,10 +12,28 @@ let gate: RateGate | undefined;
 let invokerGate: RateGate | undefined;
 let limiter: ConcurrencyLimiter | undefined;
 
+const ids = new Map<string, DurableObjectId>();
+const MAX_IDS = 1_000;
+
+/**
+ * A namespace's object, by an id cached per isolate: deriving one hashes the
+ * name, and a queued activation asks its namespace's object twice (its place
+ * taken, then given back). Stubs are not cached: they belong to a request.
+ */
+function throttleOf(namespace: DurableObjectNamespace<NamespaceThrottle>, name: string): DurableObjectStub<NamespaceThrottle> {
+  let id = ids.get(name);
+  if (!id) {
+    if (ids.size >= MAX_IDS) ids.delete(ids.keys().next().value!);
+    id = namespace.idFromName(name);
+    ids.set(name, id);
+  }
+  return namespace.get(id);
+}
+
 /** The isolate's gate; its tokens and cached limits outlive a request, the bindings it is given do not matter. */
 export function rateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): Throttle {
   gate ??= new RateGate({
-    authority: (ns, kind, minute, wanted, limit) => namespace.get(namespace.idFromName(ns)).grant(kind, minute, wanted, limit),
+    authority: (ns, kind, minute, wanted, limit) => throttleOf(namespace, ns).grant(kind, minute, wanted, limit),
     limitsOf: (ns) => store.getNamespaceLimits(ns),
   });
   return gate;
@@ -29,7 +47,7 @@ export function rateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, s
  */
 export function invokerRateGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): Throttle {
   invokerGate ??= new RateGate({
-    authority: (ns, kind, minute, wanted, limit) => namespace.get(namespace.idFromName(ns)).grant(kind, minute, wanted, limit),
+    authority: (ns, kind, minute, wanted, limit) => throttleOf(namespace, ns).grant(kind, minute, wanted, limit),
     limitsOf: (ns) => store.getNamespaceLimits(ns),
     batch: () => 1,
   });
@@ -44,7 +62,7 @@ export function invokerRateGate(namespace: DurableObjectNamespace<NamespaceThrot
  */
 export function concurrencyGate(namespace: DurableObjectNamespace<NamespaceThrottle>, store: Store): ConcurrencyGate {
   limiter ??= new ConcurrencyLimiter({
-    authority: { settle: (ns, change) => namespace.get(namespace.idFromName(ns)).settleLeases(change) },
+    authority: { settle: (ns, change) => throttleOf(namespace, ns).settleLeases(change) },
     limitsOf: (ns) => store.getNamespaceLimits(ns),
     keepAlive: waitUntil,
   });

@@ -26,16 +26,46 @@ export class NamespaceThrottle extends DurableObject<Env> {
     return grant;
   }
 
+  /**
+   * The leases as stored, mirrored in memory: every settle needs them all
+   * (the namespace's count in flight), and listing a few hundred from storage
+   * on each of them cost more than the rest of a queued activation's
+   * admission. Storage stays the record; the mirror is read from it once per
+   * object lifetime and written through.
+   */
+  private leases: Map<string, number> | undefined;
+
+  private leaseMirror(): Map<string, number> {
+    if (!this.leases) {
+      this.leases = new Map();
+      for (const [key, expiresAt] of this.ctx.storage.kv.list<number>({ prefix: LEASE })) this.leases.set(key.slice(LEASE.length), expiresAt);
+    }
+    return this.leases;
+  }
+
   /** Ends the leases `change` releases, then takes or extends those it acquires while the namespace has room. */
   settleLeases(change: LeaseChange): Settlement {
     const kv = this.ctx.storage.kv;
+    const held = this.leaseMirror();
     const now = Date.now();
     const leases: Lease[] = [];
-    for (const [key, expiresAt] of kv.list<number>({ prefix: LEASE })) leases.push({ activationId: key.slice(LEASE.length), expiresAt });
+    for (const [activationId, expiresAt] of held) leases.push({ activationId, expiresAt });
     const decision = settleLeases(leases, change, now);
-    for (const id of decision.expired) kv.delete(LEASE + id);
-    for (const id of change.release) kv.delete(LEASE + id);
-    for (const id of decision.admitted) kv.put(LEASE + id, now + change.ttlMs);
+    try {
+      for (const id of [...decision.expired, ...change.release]) {
+        if (!held.has(id)) continue;
+        kv.delete(LEASE + id);
+        held.delete(id);
+      }
+      for (const id of decision.admitted) {
+        kv.put(LEASE + id, now + change.ttlMs);
+        held.set(id, now + change.ttlMs);
+      }
+    } catch (err) {
+      // A failed write leaves storage as it is: read it again next time.
+      this.leases = undefined;
+      throw err;
+    }
     return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
   }
 
@@ -47,6 +77,7 @@ export class NamespaceThrottle extends DurableObject<Env> {
 
   /** Kept for controllers of the previous deployment while a new one rolls out (they release by id). */
   releaseLease(activationId: string): void {
+    this.leaseMirror().delete(activationId);
     this.ctx.storage.kv.delete(LEASE + activationId);
   }
 }

@@ -2,6 +2,7 @@
 // activations, trigger fires). Cloudflare Queues (src/cloudflare/queue.ts)
 // and NATS JetStream (src/node/nats.ts) implement it; what a consumer does
 // with a message is src/activation/dispatch.ts.
+import type { ActivationRecord } from "../core/activation.js";
 import type { EntityRef } from "../core/names.js";
 import type { Identity } from "./identity.js";
 import type { InvokeRequest } from "./invokers.js";
@@ -38,4 +39,12 @@ export interface Dispatcher {
    * accepted is lost with a process.
    */
   adopt?(message: DispatchMessage): Promise<void>;
+  /**
+   * Queues `messages` and records `record`, their cause (a fire's rule
+   * activations and the fire's record), where both can go in one store
+   * write: a dispatcher that journals writes the entries and the record in
+   * one transaction, then queues. Absent elsewhere: the caller queues, then
+   * records.
+   */
+  dispatchRecorded?(messages: DispatchMessage[], record: ActivationRecord): Promise<void>;
 }

@@ -70,11 +70,18 @@ export interface Store {
   deleteActivationsBefore(before: number): Promise<number>;
 
   /**
-   * Journals an accepted message before it is queued (src/activation/journal.ts):
+   * Journals an accepted message (src/activation/journal.ts):
    * adds the entry, or re-stamps an existing one with `boot` and `at` and
    * counts one more attempt.
    */
-  journalDispatch(entry: { activationId: string; namespace: string; message: DispatchMessage; boot: string; at: number }): Promise<void>;
+  journalDispatch(entry: JournalDraft): Promise<void>;
+  /**
+   * Journals `entries` as journalDispatch does and records `record` once, in
+   * one transaction: a fire's rule activations and the fire's own record
+   * (src/activation/journal.ts). False when a record with its id existed
+   * (the entries are journaled all the same).
+   */
+  journalWithRecord(entries: JournalDraft[], record: ActivationRecord): Promise<boolean>;
   /** Journal entries whose activation has no record, queued by another run than `otherThanBoot` or before `dispatchedBefore`; oldest first. */
   listJournal(query: { otherThanBoot: string; dispatchedBefore: number; limit: number }): Promise<JournalEntry[]>;
   /** Forgets the journal entries whose activation is recorded; returns how many. */
@@ -87,6 +94,15 @@ export interface Store {
   saveApi(api: Omit<StoredApi, "rev">, expectedRev: number | undefined): Promise<boolean>;
   /** Deletes an API if it is still at revision `expectedRev`; false on a concurrent change. */
   deleteApi(tenant: string, key: string, expectedRev: number): Promise<boolean>;
+}
+
+/** A message to journal: by its activation id, queued by server run `boot` at `at` (epoch ms). */
+export interface JournalDraft {
+  activationId: string;
+  namespace: string;
+  message: DispatchMessage;
+  boot: string;
+  at: number;
 }
 
 /** An accepted message kept until its activation is recorded (src/activation/journal.ts). */

@@ -10,7 +10,7 @@ import { isOfCollection, type AnyEntityDoc, type Collection, type EntityDraft } 
 import type { EntityRef } from "../core/names.js";
 import type { ApiDocument, StoredApi } from "../core/apis.js";
 import type { NamespaceLimits } from "../core/throttle.js";
-import type { ActivationFilter, CodeBlob, JournalEntry, ListPage, Store, StoredEntity, SubjectRecord } from "../ports/store.js";
+import type { ActivationFilter, CodeBlob, JournalDraft, JournalEntry, ListPage, Store, StoredEntity, SubjectRecord } from "../ports/store.js";
 import type { DispatchMessage } from "../ports/dispatcher.js";
 import type { SqlDatabase, SqlStatement } from "../ports/sql-database.js";
 
@@ -142,6 +142,20 @@ function activationInserts(record: ActivationRecord): SqlStatement[] {
     chunked ? null : json,
   );
   return [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+}
+
+/** Journals a message, or re-stamps its entry with this run and time and counts one more attempt. */
+function journalInsert(entry: JournalDraft): SqlStatement {
+  return sql(
+    `INSERT INTO dispatch_journal (activation_id, namespace, message, boot, dispatched_at, attempts) VALUES (?, ?, ?, ?, ?, 1)
+     ON CONFLICT (activation_id) DO UPDATE SET message = excluded.message, boot = excluded.boot,
+       dispatched_at = excluded.dispatched_at, attempts = dispatch_journal.attempts + 1`,
+    entry.activationId,
+    entry.namespace,
+    JSON.stringify(entry.message),
+    entry.boot,
+    entry.at,
+  );
 }
 
 function activationWhere(namespace: string, filter: ActivationFilter): SqlStatement {
@@ -364,13 +378,14 @@ export class SqlStore implements Store {
     return result.changes;
   }
 
-  async journalDispatch(entry: { activationId: string; namespace: string; message: DispatchMessage; boot: string; at: number }): Promise<void> {
-    await this.db.run(
-      `INSERT INTO dispatch_journal (activation_id, namespace, message, boot, dispatched_at, attempts) VALUES (?, ?, ?, ?, ?, 1)
-       ON CONFLICT (activation_id) DO UPDATE SET message = excluded.message, boot = excluded.boot,
-         dispatched_at = excluded.dispatched_at, attempts = dispatch_journal.attempts + 1`,
-      [entry.activationId, entry.namespace, JSON.stringify(entry.message), entry.boot, entry.at],
-    );
+  async journalDispatch(entry: JournalDraft): Promise<void> {
+    const { sql, params } = journalInsert(entry);
+    await this.db.run(sql, params);
+  }
+
+  async journalWithRecord(entries: JournalDraft[], record: ActivationRecord): Promise<boolean> {
+    const results = await this.db.batch([...entries.map(journalInsert), ...activationInserts(record)]);
+    return results[results.length - 1].changes > 0;
   }
 
   async listJournal(query: { otherThanBoot: string; dispatchedBefore: number; limit: number }): Promise<JournalEntry[]> {

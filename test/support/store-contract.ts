@@ -305,6 +305,31 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>,
         expect(await mine()).toEqual([]);
       });
 
+      it("journals entries and records an activation in one write, and records it only once", async () => {
+        const namespace = unique("ns");
+        const fire = hexId();
+        // Listed oldest first, then by id.
+        const [rule1, rule2] = [hexId(), hexId()].sort();
+        const record = activationRecord({ activationId: fire, namespace, name: "t", start: 1_790_000_000_000 });
+        const entries = [rule1, rule2].map((id) => ({ activationId: id, namespace, message: message(id, namespace), boot: "this-run", at: 70 }));
+        expect(await store.journalWithRecord(entries, record)).toBe(true);
+        expect(await store.getActivation(namespace, fire)).toEqual(record);
+        const query = { otherThanBoot: "other-run", dispatchedBefore: 0, limit: 1_000 };
+        const mine = async () =>
+          (await store.listJournal(query))
+            .filter((entry) => [rule1, rule2].includes(entry.activationId))
+            .map((entry) => [entry.activationId, entry.boot, entry.dispatchedAt, entry.attempts]);
+        expect(await mine()).toEqual([
+          [rule1, "this-run", 70, 1],
+          [rule2, "this-run", 70, 1],
+        ]);
+        // Again (a fire carried out twice): the record stays the first one, the entries count another attempt.
+        expect(await store.journalWithRecord(entries.slice(0, 1), { ...record, logs: ["again"] })).toBe(false);
+        expect((await store.getActivation(namespace, fire))?.logs).toEqual(record.logs);
+        expect((await mine()).map((row) => row[3])).toEqual([2, 1]);
+        for (const id of [rule1, rule2]) await store.deleteJournalEntry(id);
+      });
+
       it("answers at most `limit` entries", async () => {
         const namespace = unique("ns");
         const ids = [hexId(), hexId(), hexId()];

@@ -7,7 +7,8 @@ import { getAnnotation } from "../../src/core/entities.js";
 import { Messages } from "../../src/core/errors.js";
 import { handleDispatch } from "../../src/activation/dispatch.js";
 import { acceptFire, fireTrigger, ruleActivationId } from "../../src/activation/fire.js";
-import type { DispatchMessage } from "../../src/ports/dispatcher.js";
+import { JournaledDispatcher, sweepJournal } from "../../src/activation/journal.js";
+import type { Dispatcher, DispatchMessage } from "../../src/ports/dispatcher.js";
 import type { InvokeRequest } from "../../src/ports/invokers.js";
 import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
 import { API_HOST, createTestPlatform, identityOf, type TestPlatform } from "../support/platform.js";
@@ -271,6 +272,74 @@ describe("carrying out a fire", () => {
     await handleDispatch(t.queue.messages.shift()!, t.dispatchDeps);
     expect(await outcomesOf(fireId)).toEqual([["guest/a-log", 1, false, Messages.tooManyRequests(1, 0)]]);
     expect(t.queue.messages).toEqual([]);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+});
+
+describe("firing at once where accepted work is journaled (npm start)", () => {
+  /** The platform with its queue behind the dispatch journal, as `npm start` wires it. */
+  const journaled = (queue: Dispatcher = t.queue) => {
+    const dispatcher = new JournaledDispatcher(t.store, queue, "this-run");
+    return { platform: { ...t.platform, dispatcher }, deps: { ...t.dispatchDeps, dispatcher } };
+  };
+  const journal = async () =>
+    (await t.store.listJournal({ otherThanBoot: "other-run", dispatchedBefore: Date.now() + 1, limit: 100 })).map((entry) => entry.activationId);
+
+  it("journals the rule activations and writes the trigger's record in one store write, then queues them", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" }, "guest/to-mail": { action: "guest/mail" }, "guest/gone": { action: "guest/nothing" } });
+    const writes = { together: vi.spyOn(t.store, "journalWithRecord"), journal: vi.spyOn(t.store, "journalDispatch"), record: vi.spyOn(t.store, "putActivation") };
+    const fireId = (await fireAtOnce(journaled().platform))!;
+    const ids = [await ruleActivationId(fireId, "guest/to-log"), await ruleActivationId(fireId, "guest/to-mail")];
+    expect([writes.together.mock.calls.length, writes.journal.mock.calls.length, writes.record.mock.calls.length]).toEqual([1, 0, 0]);
+    expect((await journal()).sort()).toEqual([...ids].sort());
+    expect(invokes(t.queue.messages).map((request) => [request.activationId, request.leased])).toEqual([
+      [ids[0], true],
+      [ids[1], true],
+    ]);
+    expect(t.queue.messages.map((m) => m.resent)).toEqual([undefined, undefined]);
+    expect(await outcomesOf(fireId)).toEqual([
+      ["guest/to-log", 0, true, undefined],
+      ["guest/to-mail", 0, true, undefined],
+      ["guest/gone", 1, false, Messages.resourceDoesNotExist],
+    ]);
+    expect(await t.drain()).toEqual(["done", "done"]);
+    expect(await t.store.pruneJournal()).toBe(2);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+
+  it("leaves a rule activation the queue refused after the write to the journal sweep, which runs it once", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    const refusing: Dispatcher = { dispatch: () => Promise.reject(new Error("queue down")) };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const fireId = (await fireAtOnce(journaled(refusing).platform))!;
+    logged.mockRestore();
+    const id = await ruleActivationId(fireId, "guest/to-log");
+    expect(await outcomesOf(fireId)).toEqual([["guest/to-log", 0, true, undefined]]);
+    expect(t.queue.dispatched).toEqual([]);
+    expect(await journal()).toEqual([id]);
+    // This run's entry waits out its grace; a later run (or the same past it) re-queues it, marked resent.
+    expect(await sweepJournal({ store: t.store, queue: t.queue, boot: "next-run" })).toMatchObject({ requeued: 1 });
+    expect(t.queue.messages.map((m) => m.resent)).toEqual([true]);
+    expect(await t.drain()).toEqual(["done"]);
+    expect(t.isolates.runs).toHaveLength(1);
+    expect((await t.store.getActivation("guest", id))?.cause).toBe(fireId);
+    expect(t.concurrency.held("guest")).toBe(0);
+  });
+
+  it("writes nothing when the write fails, queues the fire marked resent, and its consumer finishes it once", async () => {
+    await putTrigger({ "guest/to-log": { action: "guest/log" } });
+    vi.spyOn(t.store, "journalWithRecord").mockRejectedValueOnce(new Error("D1 down"));
+    const { platform, deps } = journaled();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const fireId = (await fireAtOnce(platform))!;
+    logged.mockRestore();
+    expect(t.queue.messages.map((m) => [m.type, m.resent])).toEqual([["fire", true]]);
+    expect(t.concurrency.held("guest")).toBe(0);
+    expect(await handleDispatch(t.queue.messages.shift()!, deps)).toBe("done");
+    expect(t.queue.messages.map((m) => [m.type, m.resent])).toEqual([["invoke", true]]);
+    expect(await t.drain()).toEqual(["done"]);
+    expect(await outcomesOf(fireId)).toEqual([["guest/to-log", 0, true, undefined]]);
+    expect(t.isolates.runs).toHaveLength(1);
     expect(t.concurrency.held("guest")).toBe(0);
   });
 });

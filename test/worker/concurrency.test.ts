@@ -5,6 +5,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { NamespaceThrottle } from "../../src/cloudflare/throttle-do.js";
 import worker from "../../src/cloudflare/worker.js";
 import { ConcurrencyLimiter, PARKED_MS } from "../../src/core/concurrency.js";
 import { WhiskError } from "../../src/core/errors.js";
@@ -165,6 +166,20 @@ describe("concurrentInvocations", { timeout: 30_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect((await invoke("sleep", key, "blocking=true", { ms: 10 })).status).toBe(200);
     expect(await leasesLeftOf(name)).toEqual([]);
+  });
+
+  it("keeps its leases in storage: a new incarnation of the namespace's object counts the places taken before", async () => {
+    const { name } = await namespaceWith({});
+    const stub = env.THROTTLE.get(env.THROTTLE.idFromName(name));
+    const change = (release: string[], acquire: string[]) => ({ release, acquire, ttlMs: 60_000, limit: 3 });
+    expect((await stub.settleLeases(change([], ["a", "b"]))).admitted).toEqual(["a", "b"]);
+    expect((await stub.settleLeases(change(["a"], ["c"]))).admitted).toEqual(["c"]);
+    // What an object evicted and started again would answer: it holds b and c, so one more place is left.
+    const again = await runInDurableObject(stub, (_instance, state) =>
+      new NamespaceThrottle(state, env).settleLeases(change([], ["d", "e"])),
+    );
+    expect(again).toEqual({ admitted: ["d"], count: 2, pooled: 0 });
+    expect((await leasesOf(name)).sort()).toEqual(["lease:b", "lease:c", "lease:d"]);
   });
 
   it("enforces the limit `wskadmin limits set <ns> --concurrentInvocations N` stores", async () => {
