@@ -1,8 +1,7 @@
 // The accepted-dispatch journal, for hosts whose queue may lose what it was
 // given (`npm start`: miniflare keeps Queues in memory, so a killed or
 // restarted server drops every message it held). Each message is journaled
-// in the store as it is queued, both before its id is answered (or, for a
-// fire's rule activations, before they are queued), and the entry counts as done once an
+// in the store before it is queued, and the entry counts as done once an
 // activation record with its id exists. A sweep finds entries that cannot be
 // done any more and queues them again, or, after MAX_ATTEMPTS, records the
 // activation as a whisk internal error, so every accepted id ends with a
@@ -48,25 +47,15 @@ export class JournaledDispatcher implements Dispatcher {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Journals the message and queues it at once, side by side: the caller
-   * answers its id only once both are done, so whatever it answered is
-   * journaled before any crash could lose it, and a journal entry written
-   * after its activation was recorded is pruned like any other. A message
-   * the queue refused is forgotten (the caller gets the error, not an id);
-   * one queued but not journaled still runs, though its caller gets the
-   * error.
-   */
   async dispatch(message: DispatchMessage): Promise<void> {
     const key = journalKey(message);
-    const [journaled, queued] = await Promise.allSettled([this.adopt(message), this.queue.dispatch(message)]);
-    if (queued.status === "rejected") {
-      if (journaled.status === "fulfilled") await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
-      throw queued.reason;
-    }
-    if (journaled.status === "rejected") {
-      console.error(`activation ${key.activationId} queued but not journaled; its caller is answered an error:`, journaled.reason);
-      throw journaled.reason;
+    await this.adopt(message);
+    try {
+      await this.queue.dispatch(message);
+    } catch (err) {
+      // Not accepted (the caller gets the error, not an id): nothing to recover later.
+      await this.store.deleteJournalEntry(key.activationId).catch(() => undefined);
+      throw err;
     }
   }
 

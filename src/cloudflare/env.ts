@@ -46,7 +46,7 @@ export interface Env {
   ISOLATE_SIDECAR_SECRET?: string;
   /**
    * Set by `npm start` only, to an id of that server run: journal accepted
-   * messages in D1 before answering their ids, because local Queues keep messages
+   * messages in D1 before queueing them, because local Queues keep messages
    * in memory (src/activation/journal.ts). Deployed Queues are durable, so
    * deployed Workers leave it unset and pay no journal write.
    */

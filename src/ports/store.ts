@@ -70,7 +70,7 @@ export interface Store {
   deleteActivationsBefore(before: number): Promise<number>;
 
   /**
-   * Journals an accepted message (src/activation/journal.ts):
+   * Journals an accepted message before it is queued (src/activation/journal.ts):
    * adds the entry, or re-stamps an existing one with `boot` and `at` and
    * counts one more attempt.
    */
