@@ -198,6 +198,9 @@ async function execute(request) {
 }
 
 async function run(request) {
+  // The isolate has started (this module is evaluated); the action's own
+  // module is imported by the first activation, as OpenWhisk's /init.
+  if (request.prepare) return { outcome: "prepared", logs: [], truncated: false };
   const sink = new LogSink(request.logLimitBytes);
   return activationContext.run({ sink, env: activationEnvironment(request) }, async () => {
     let initMs;
