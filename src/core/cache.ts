@@ -29,6 +29,10 @@ export class ExpiringCache<V> {
     this.entries.set(key, { value, expires: this.now() + this.ttlMs });
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   deleteWhere(predicate: (key: string, value: V) => boolean): void {
     for (const [key, entry] of [...this.entries]) if (predicate(key, entry.value)) this.entries.delete(key);
   }

@@ -36,8 +36,10 @@ import type { RunReply, RunRequest } from "../runtime/protocol.js";
 import { DeadlineClock } from "../core/deadlines.js";
 import { sha256Hex } from "../core/digest.js";
 import { ExpiringCache } from "../core/cache.js";
-import { IsolateStartError, type IsolateHost } from "../ports/isolate-host.js";
-import { IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
+import { IsolateStartError, type IsolateHost, type IsolateSpec } from "../ports/isolate-host.js";
+import { isPythonKind } from "../core/kinds.js";
+import { firstSlotOf, IsolateSlots, type IsolateSlotOptions } from "./isolate-slots.js";
+import { RecentInvocations } from "./isolate-preparation.js";
 import type { CodeGenerationSetup } from "./code-generation.js";
 import { FunctionLiteralsByDigest, withPrecompiledFunctions } from "../runtime/precompiled-eval.js";
 import { runSequence, type ComponentInvoker } from "./sequence.js";
@@ -100,6 +102,8 @@ export class ActivationExecutor {
   private readonly code = new ExpiringCache<string>(60 * 60_000, 64);
   private readonly functionLiterals = new FunctionLiteralsByDigest();
   private readonly owners = new ExpiringCache<SubjectRecord>(RESOLVED_TTL_MS, 64);
+  /** Names run here lately: a refresh starts their new version's isolate. */
+  private readonly recent: RecentInvocations;
   private readonly deadlines: DeadlineClock;
   private readonly now: () => number;
   private readonly recordActivation: (record: ActivationRecord) => Promise<void>;
@@ -127,6 +131,7 @@ export class ActivationExecutor {
       if (stored !== false) deps.observer?.recorded(record);
     };
     this.resolutions = new ResolutionCache({ ttlMs: RESOLVED_TTL_MS, now: this.now });
+    this.recent = new RecentInvocations(RESOLVED_TTL_MS, 256, this.now);
   }
 
   /**
@@ -139,6 +144,7 @@ export class ActivationExecutor {
    * code included: the first invoke of a changed action (a new version, as
    * a client typically sends right after its update) then finds it in hand
    * instead of reading the store twice before it can start an isolate.
+   * Its isolate is started too (src/invoker/isolate-preparation.ts).
    */
   invalidate(refs: EntityRef[]): void {
     this.invalidations++;
@@ -149,15 +155,57 @@ export class ActivationExecutor {
     else void work; // refresh() settles every failure itself
   }
 
-  /** Resolves and loads the code of forgotten actions; one that fails is left to its next invoke, which meets the failure. */
+  /**
+   * Resolves and loads the code of forgotten actions, and starts the
+   * isolate of each that ran here since; one that fails is left to its next
+   * invoke, which meets the failure.
+   */
   private async refresh(forgotten: ForgottenResolution[]): Promise<void> {
     for (const { callerNamespace, addressed } of forgotten) {
       try {
         const action = await this.resolveShared(addressed, callerNamespace);
-        if (!isSequence(action.doc.exec) && action.codeDigest) await this.loadCode(action);
+        const { exec } = action.doc;
+        if (isSequence(exec) || !action.codeDigest) continue;
+        await this.loadCode(action);
+        const apiHost = this.recent.take(callerNamespace, addressed);
+        if (apiHost !== undefined && !isPythonKind(exec.kind)) await this.prepare(action, exec, callerNamespace, apiHost);
       } catch {
         // Deleted, or no longer reachable by that namespace: nothing to prepare.
       }
+    }
+  }
+
+  /**
+   * Starts the isolate an activation of `action` for `callerNamespace` on
+   * `apiHost` would get first (its invocation adding no init parameter),
+   * without loading the action's module. One that does not start is
+   * discarded: the activation starts its own and meets the failure there.
+   */
+  private async prepare(action: ResolvedAction, exec: StoredCodeExec, callerNamespace: string, apiHost: string): Promise<void> {
+    const { doc } = action;
+    const main = exec.main ?? "main";
+    const params = runtimeParams(action.params, {});
+    const key = firstSlotOf(await isolateKey(callerNamespace, action, main, params.init));
+    const deadline = this.now() + doc.limits.timeout;
+    const request: RunRequest = {
+      params: {},
+      initEnv: params.init,
+      mainName: entryFunctionName(main, exec.binary),
+      activationId: "",
+      transactionId: "",
+      namespace: callerNamespace,
+      actionName: fullyQualifiedName(action.ref),
+      actionVersion: doc.version,
+      apiHost,
+      deadline,
+      logLimitBytes: doc.limits.logs * MEGABYTE,
+      prepare: true,
+    };
+    try {
+      const run = await this.deadlines.race(this.deps.isolates.run(this.isolateSpec(action, exec, key, main), request), deadline + DEADLINE_GRACE_MS);
+      if (run?.reply.outcome !== "prepared") this.deps.isolates.discard(key);
+    } catch {
+      this.deps.isolates.discard(key);
     }
   }
 
@@ -327,6 +375,7 @@ export class ActivationExecutor {
     const mainName = entryFunctionName(main, exec.binary);
     const params = runtimeParams(action.params, request.params);
     const key = await isolateKey(request.identity.namespace, action, main, params.init);
+    this.recent.ran(request.identity.namespace, request.action, request.apiHost);
     // Waiting for a slot (when the invoker is at its bound) is waitTime, not part of the run.
     const slot = await this.slots.acquire(key, doc.limits.concurrency);
     try {
@@ -362,32 +411,15 @@ export class ActivationExecutor {
       deadline,
       logLimitBytes: doc.limits.logs * MEGABYTE,
     };
-    const spec = {
-      key,
-      memoryMb: doc.limits.memory,
-      timeoutMs: doc.limits.timeout,
-      codeGeneration: this.deps.codeGeneration?.mode,
-      build: async () => {
-        const code = await this.loadCode(action);
-        const set = actionModules(
-          this.deps.runnerSource,
-          { code, binary: exec.binary, main, kind: exec.kind },
-          this.deps.preinstalled,
-          this.deps.pythonRunnerSource,
-        );
-        const setup = this.deps.codeGeneration;
-        // Zip archives are not searched: their code is not in hand as text.
-        const searched = setup?.mode === "precompiled" && !exec.binary && exec.kind.startsWith("nodejs:");
-        return searched ? withPrecompiledFunctions(set, this.functionLiterals.of(code, action.codeDigest), setup.shimSource) : set;
-      },
-    };
+    const spec = this.isolateSpec(action, exec, key, main);
 
     let reply: RunReply;
     let cold = false;
     try {
       const run = await this.deadlines.race(this.deps.isolates.run(spec, runRequest), deadline + DEADLINE_GRACE_MS);
       reply = run ? run.reply : { outcome: "timeout", logs: [], truncated: false };
-      cold = run?.cold ?? false;
+      // The run that initialised the action: in the isolate it started, or in one started ahead of it (prepare).
+      cold = run !== undefined && (run.cold || run.reply.initMs !== undefined);
     } catch (err) {
       this.deps.isolates.discard(key);
       if (!(err instanceof IsolateStartError)) {
@@ -409,6 +441,29 @@ export class ActivationExecutor {
     });
     if (resultBytes !== undefined) this.resultBytes.set(record, resultBytes);
     return record;
+  }
+
+  /** The isolate an action's activations run in under `key`, and how its modules are built. */
+  private isolateSpec(action: ResolvedAction, exec: StoredCodeExec, key: string, main: string): IsolateSpec {
+    return {
+      key,
+      memoryMb: action.doc.limits.memory,
+      timeoutMs: action.doc.limits.timeout,
+      codeGeneration: this.deps.codeGeneration?.mode,
+      build: async () => {
+        const code = await this.loadCode(action);
+        const set = actionModules(
+          this.deps.runnerSource,
+          { code, binary: exec.binary, main, kind: exec.kind },
+          this.deps.preinstalled,
+          this.deps.pythonRunnerSource,
+        );
+        const setup = this.deps.codeGeneration;
+        // Zip archives are not searched: their code is not in hand as text.
+        const searched = setup?.mode === "precompiled" && !exec.binary && exec.kind.startsWith("nodejs:");
+        return searched ? withPrecompiledFunctions(set, this.functionLiterals.of(code, action.codeDigest), setup.shimSource) : set;
+      },
+    };
   }
 
   private record(
@@ -455,6 +510,9 @@ function responseOf(reply: RunReply, doc: StoredActionDoc): { response: Activati
     case "developer":
     case "init":
       return { response: developerError(reply.message) };
+    case "prepared":
+      // Only a preparation asks for this answer; an activation that gets it was not run.
+      return { response: whiskError("The action was not run.") };
   }
 }
 

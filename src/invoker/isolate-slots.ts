@@ -39,6 +39,12 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** The id of a key's slot `n`: the key its IsolateHost runs the slot's activations under. */
+const slotId = (key: string, n: number) => `${key}/${n}`;
+
+/** The slot an activation of an idle key gets, and the one that stays warm. */
+export const firstSlotOf = (key: string) => slotId(key, 0);
+
 /** The 503 of an invoker with every slot busy and its queue full. */
 export const overloaded = () => new WhiskError(503, Messages.systemOverloaded);
 
@@ -106,7 +112,7 @@ export class IsolateSlots {
   private slot(key: string, n: number): IsolateSlot {
     let released = false;
     return {
-      id: `${key}/${n}`,
+      id: slotId(key, n),
       release: () => {
         if (released) return;
         released = true;

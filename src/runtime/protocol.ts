@@ -19,6 +19,12 @@ export interface RunRequest {
   /** Epoch ms by which main must have answered. */
   deadline: number;
   logLimitBytes: number;
+  /**
+   * Start the isolate only: the runner answers `prepared` without loading
+   * the action's module, so no user code runs and the first activation
+   * still initialises it (src/invoker/isolate-preparation.ts).
+   */
+  prepare?: true;
 }
 
 interface ReplyCommon {
@@ -35,4 +41,5 @@ export type RunReply = ReplyCommon &
     | { outcome: "developer"; message: string }
     | { outcome: "init"; message: string }
     | { outcome: "timeout" }
+    | { outcome: "prepared" }
   );

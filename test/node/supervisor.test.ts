@@ -1,6 +1,6 @@
 // The workerd supervisor with real workerd children and the real runner.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { IsolateStartError, type IsolateSpec } from "../../src/ports/isolate-host.js";
+import { IsolateStartError, type IsolateRun, type IsolateSpec } from "../../src/ports/isolate-host.js";
 import { place } from "../../src/node/workerd/placement.js";
 import { WorkerdSupervisor } from "../../src/node/workerd/supervisor.js";
 import { runnerSource } from "../../src/node/runner-source.js";
@@ -69,6 +69,35 @@ describe("workerd supervisor", () => {
     const err = await supervisor.run(spec("broken", "function main( {"), runRequest({})).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IsolateStartError);
     expect((err as Error).message).toMatch(/^SyntaxError/);
+  });
+
+  it("starts an isolate ahead of its first activation without loading the action, which that activation initialises", async () => {
+    const code = "console.log('top level'); function main() { return { ok: true }; }";
+    const key = keyAt(0, "prepared");
+    const prepared = await supervisor.run(spec(key, code), { ...runRequest({}), prepare: true });
+    expect(prepared).toEqual({ cold: true, reply: { outcome: "prepared", logs: [], truncated: false } });
+    const first = await supervisor.run(spec(key, code), runRequest({}));
+    // The module's top-level line goes to the activation that imported it: the first, not the preparation.
+    expect(first).toMatchObject({ cold: false, reply: { outcome: "result", result: { ok: true } } });
+    expect(first.reply.logs).toEqual([expect.stringMatching(/stdout: top level$/)]);
+    expect(first.reply.initMs).toEqual(expect.any(Number));
+    const second = await supervisor.run(spec(key, code), runRequest({}));
+    expect(second.reply.initMs).toBeUndefined();
+  });
+
+  it("leaves an action's initialisation error to its first activation, in the same words as without a preparation", async () => {
+    const code = "throw new Error('no config'); function main() { return {}; }";
+    const unprepared = await supervisor.run(spec(keyAt(0, "throws"), code), runRequest({}));
+    const key = keyAt(1, "throwsPrepared");
+    expect((await supervisor.run(spec(key, code), { ...runRequest({}), prepare: true })).reply.outcome).toBe("prepared");
+    const first = await supervisor.run(spec(key, code), runRequest({}));
+    const words = ({ reply }: IsolateRun) => ({
+      ...reply,
+      initMs: typeof reply.initMs,
+      logs: reply.logs.map((line) => line.replace(/^\S+ /, "")),
+    });
+    expect(unprepared.reply).toMatchObject({ outcome: "init", message: expect.stringMatching(/^Initialization has failed due to: Error: no config/) });
+    expect(words(first)).toEqual(words(unprepared));
   });
 
   it("loads a discarded key's isolate afresh", async () => {

@@ -3,7 +3,7 @@
 // non-blocking, through either controller) stay on the invoker that holds
 // the action's warm isolate, so each action starts cold about once. Cold
 // starts are counted from the activation records (the executor annotates
-// initTime only on a run that started its isolate). Dispatch that ignored
+// initTime only on the run that initialised its isolate). Dispatch that ignored
 // the action (round robin, random) would start most actions cold on all
 // three invokers within 12 invokes.
 import pg from "pg";

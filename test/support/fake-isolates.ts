@@ -3,7 +3,9 @@
 // (src/runtime/isolate/runner.js): a thrown error is a developer error, a
 // rejected promise an application error, a non-object result refused,
 // console lines kept up to the log limit, the deadline answered as a
-// timeout. It records every run and can fail an isolate's start or crash it.
+// timeout; a preparation (RunRequest.prepare) starts the isolate and runs
+// nothing, and the first activation in an isolate reports its initMs. It
+// records every run and can fail an isolate's start or crash it.
 import type { IsolateHost, IsolateRun, IsolateSpec } from "../../src/ports/isolate-host.js";
 import { IsolateStartError } from "../../src/ports/isolate-host.js";
 import type { ActionModules } from "../../src/runtime/modules.js";
@@ -33,11 +35,15 @@ export interface FakeRun {
 
 export class FakeIsolates implements IsolateHost {
   readonly runs: FakeRun[] = [];
+  /** Isolates started ahead of their first activation (RunRequest.prepare), by key, in order. */
+  readonly prepared: string[] = [];
   readonly discarded: string[] = [];
   /** The module set each cold start built, by isolate key. */
   readonly built = new Map<string, ActionModules>();
   private readonly actions = new Map<string, FakeAction>();
   private readonly warm = new Set<string>();
+  /** Isolates whose first activation has run (the runner's initialisation). */
+  private readonly initialized = new Set<string>();
 
   /** Registers the function that runs for `actionName` (`/ns/name` or `/ns/pkg/name`). */
   define(actionName: string, action: FakeAction): this {
@@ -48,15 +54,25 @@ export class FakeIsolates implements IsolateHost {
   /** Forgets every warm isolate, as a host evicting idle ones would (not a discard by the invoker). */
   evictAll(): void {
     this.warm.clear();
+    this.initialized.clear();
   }
 
   discard(key: string): void {
     this.discarded.push(key);
     this.warm.delete(key);
+    this.initialized.delete(key);
   }
 
   async run(spec: IsolateSpec, request: RunRequest): Promise<IsolateRun> {
     const cold = !this.warm.has(spec.key);
+    if (request.prepare) {
+      this.prepared.push(spec.key);
+      if (cold) {
+        this.built.set(spec.key, await spec.build());
+        this.warm.add(spec.key);
+      }
+      return { reply: { outcome: "prepared", logs: [], truncated: false }, cold };
+    }
     const run: FakeRun = { key: spec.key, actionName: request.actionName, cold, request };
     this.runs.push(run);
     const action = this.actions.get(request.actionName);
@@ -66,6 +82,10 @@ export class FakeIsolates implements IsolateHost {
       this.warm.add(spec.key);
     }
     const reply = await runAction(action, request, cold);
+    if (!this.initialized.has(spec.key)) {
+      this.initialized.add(spec.key);
+      reply.initMs = 0;
+    }
     run.reply = reply;
     return { reply, cold };
   }

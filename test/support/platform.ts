@@ -119,7 +119,7 @@ export interface TestPlatform {
   drain(): Promise<Disposition[]>;
 }
 
-export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation" | "observer">> = {}): TestPlatform {
+export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "slots" | "recordActivation" | "observer" | "background">> = {}): TestPlatform {
   const { store } = memoryStore();
   const isolates = new FakeIsolates();
   const queue = new HeldQueue();

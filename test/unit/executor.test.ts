@@ -317,6 +317,57 @@ describe("executor: places and caches", () => {
     expect(getCode).toHaveBeenCalledTimes(1);
   });
 
+  it("starts the isolate of a changed action it was invoking without running its code, and the first invoke still initialises it", async () => {
+    const refreshes: Promise<void>[] = [];
+    t = createTestPlatform({ background: (work) => void refreshes.push(work) });
+    const action = await putAction(t.store, "guest/prepared", { code: "function main() { return { v: 1 }; }" });
+    let calls = 0;
+    t.isolates.define("/guest/prepared", (_p, run) => {
+      calls++;
+      return { version: run.request.actionVersion };
+    });
+    await t.executor.execute(invokeRequest(action));
+
+    const next = await storedAction(action, { code: "function main() { return { v: 2 }; }", version: "0.0.2" });
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+    t.executor.invalidate([action]);
+    await Promise.all(refreshes);
+    expect(t.isolates.prepared).toHaveLength(1);
+    expect(calls).toBe(1);
+    const [key] = t.isolates.prepared;
+    expect(t.isolates.built.get(key)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining("v: 2") });
+
+    const first = await t.executor.execute(invokeRequest(action));
+    const second = await t.executor.execute(invokeRequest(action));
+    expect(first.response.result).toEqual({ version: "0.0.2" });
+    // The activation ran in the isolate started for it, which its run initialised: OpenWhisk's initTime.
+    expect(t.isolates.runs[1]).toMatchObject({ key, cold: false });
+    expect(typeof annotation(first, "initTime")).toBe("number");
+    expect(t.isolates.runs[2].key).toBe(key);
+    expect(annotation(second, "initTime")).toBeUndefined();
+  });
+
+  it("starts no isolate for a changed action that no activation ran since the last one was started", async () => {
+    const refreshes: Promise<void>[] = [];
+    t = createTestPlatform({ background: (work) => void refreshes.push(work) });
+    const action = await putAction(t.store, "guest/idle");
+    t.isolates.define("/guest/idle", () => ({}));
+    await t.executor.execute(invokeRequest(action));
+    const getCode = vi.spyOn(t.store, "getCode");
+    for (const version of ["0.0.2", "0.0.3"]) {
+      const next = await storedAction(action, { code: `function main() { return { v: "${version}" }; }`, version });
+      const entity = (await t.store.getEntity(action))!;
+      expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+      t.executor.invalidate([action]);
+      await Promise.all(refreshes);
+      // Each update is read again, code included.
+      expect(getCode).toHaveBeenLastCalledWith(next.code.digest);
+    }
+    expect(t.isolates.prepared).toHaveLength(1);
+    expect(t.isolates.prepared[0]).toContain("@0.0.2#");
+  });
+
   it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {
     await t.store.createEntity({
       collection: "packages",

@@ -206,6 +206,21 @@ describe("logs", () => {
     ]);
   });
 
+  it("formats console arguments as node's util.format does, directives included", async () => {
+    await createAction(
+      "formats",
+      "function main() { console.log('%s has %d', 'x', 5); console.log('a', 'b', ''); console.log('100%', 'sure'); console.log(); console.log(['z'], 'y'); return {} }",
+    );
+    const res = await invoke("formats");
+    expect((res.body.logs as string[]).map((l) => l.replace(/^\S+ /, ""))).toEqual([
+      "stdout: x has 5",
+      "stdout: a b ",
+      "stdout: 100% sure",
+      "stdout: ",
+      "stdout: [ 'z' ] y",
+    ]);
+  });
+
   it("truncates logs at the action's limit with OpenWhisk's notice", async () => {
     await createAction("noisy", "function main() { for (let i = 0; i < 3; i++) console.log('line ' + i); return {} }", {
       limits: { logs: 0 },

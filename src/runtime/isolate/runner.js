@@ -10,12 +10,12 @@
 // answering a RunReply, or the same as JSON over POST to the default export.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { format } from "node:util";
 
 // The same object `node:process` exports (what an action's own import or
 // require gets), taken from the global: importing the module costs a new
 // isolate about 2 ms more to start (bare workerd, November 2026).
 const process = globalThis.process;
+const getBuiltinModule = process.getBuiltinModule.bind(process);
 
 // What belongs to one activation: its log sink and its __OW_* values. An
 // isolate may serve several activations of its namespace at once (limits.
@@ -48,6 +48,18 @@ class LogSink {
   }
 }
 
+// A line as console.log writes it: node:util's format, the stock runtime's.
+// Loaded at the first line that needs it, not when the isolate starts (it
+// cost a new isolate about a sixth of its start, bare workerd, November
+// 2026); strings alone, the first without a % directive, are what format
+// makes of them: joined by spaces.
+let utilFormat;
+function formatLine(args) {
+  if (!(typeof args[0] === "string" && args[0].includes("%")) && args.every((arg) => typeof arg === "string")) return args.join(" ");
+  utilFormat ??= getBuiltinModule("node:util").format;
+  return utilFormat(...args);
+}
+
 // Lines written outside any activation (module top level during init) go to
 // the activation that triggered the init, which holds the context then.
 for (const [method, stream] of [
@@ -62,7 +74,7 @@ for (const [method, stream] of [
   console[method] = (...args) => {
     const sink = activationContext.getStore()?.sink;
     if (sink?.truncated) return;
-    if (sink) sink.write(stream, format(...args));
+    if (sink) sink.write(stream, formatLine(args));
     else fallback(...args);
   };
 }
@@ -198,6 +210,9 @@ async function execute(request) {
 }
 
 async function run(request) {
+  // The isolate has started (this module is evaluated); the action's own
+  // module is imported by the first activation, as OpenWhisk's /init.
+  if (request.prepare) return { outcome: "prepared", logs: [], truncated: false };
   const sink = new LogSink(request.logLimitBytes);
   return activationContext.run({ sink, env: activationEnvironment(request) }, async () => {
     let initMs;
