@@ -15,10 +15,10 @@ const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
 /**
  * How long sealed batches gather before one D1 write takes them all: a D1
- * call cost about 2 ms of CPU under wrangler dev against some 0.15 ms per
- * record in it (November 2026), so at 20 ms a busy invoker paid a call for
- * every 2–4 records. Records are readable in D1 this much later (OpenWhisk
- * also stores them after the answer).
+ * call cost 2–3 ms of CPU under wrangler dev, a row in it a tenth of that
+ * or less (bench/stage-costs.mjs, November 2026), so at 20 ms an invoker
+ * paid a call for every 1–4 records. Records are readable in D1 this much
+ * later (OpenWhisk also stores them after the answer).
  */
 const FLUSH_DELAY_MS = 100;
 /** Sealed batches kept in memory for the next flush, at most this big; past it, the flush reads storage instead. */
