@@ -1,9 +1,11 @@
 // Write-behind for activation records in the invoker Durable Object. Records
 // finished together are put in the object's own storage (local, durable) as
 // one batch — one write and one commit for all of them — and their callers
-// get their answers once that batch is stored; batches then reach D1. An
-// alarm retries whatever a failed or interrupted flush left, so no record is
-// lost when D1 hiccups or the object is evicted.
+// get their answers once that batch is stored; batches then reach D1,
+// gathered for FLUSH_DELAY_MS so that a busy invoker writes many records per
+// D1 call (a call costs far more than a record in it). An alarm retries
+// whatever a failed or interrupted flush left, so no record is lost when D1
+// hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
 import type { Store } from "../ports/store.js";
 
@@ -11,7 +13,16 @@ const PREFIX = "outbox:";
 /** Durable Object storage values are capped near 2 MB: batches stay under 1 MB, bigger records go straight to the store. */
 const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
-const FLUSH_DELAY_MS = 20;
+/**
+ * How long sealed batches gather before one D1 write takes them all: a D1
+ * call cost 2–3 ms of CPU under wrangler dev, a row in it a tenth of that
+ * or less (bench/stage-costs.mjs, November 2026), so at 20 ms an invoker
+ * paid a call for every 1–4 records. Records are readable in D1 this much
+ * later (OpenWhisk also stores them after the answer).
+ */
+const FLUSH_DELAY_MS = 100;
+/** Sealed batches kept in memory for the next flush, at most this big; past it, the flush reads storage instead. */
+const MAX_SEALED_BYTES = 8_000_000;
 /**
  * A sealed batch also arms an alarm this far ahead, once per burst: if the
  * process dies before the flush (a killed `npm start`), the alarm wakes the
@@ -29,6 +40,15 @@ export class ActivationOutbox {
   private resolveBatch: (() => void) | undefined;
   private batches = 0;
   private alarmArmed = false;
+  /**
+   * The batches this object sealed and has not written to the store yet,
+   * by storage key: the flush that follows takes them from here instead of
+   * reading storage back. Dropped (and storage read instead) after a failed
+   * write or past MAX_SEALED_BYTES; kept again from the next flush that
+   * reads storage.
+   */
+  private sealed: Map<string, { records: ActivationRecord[]; bytes: number }> | undefined = new Map();
+  private sealedBytes = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -56,12 +76,15 @@ export class ActivationOutbox {
   private sealBatch(): void {
     if (this.batch.length === 0) return;
     const records = this.batch;
+    const bytes = this.batchBytes;
     const resolve = this.resolveBatch;
     this.batch = [];
     this.batchBytes = 0;
     this.batchStored = undefined;
     this.resolveBatch = undefined;
-    this.storage.kv.put(`${PREFIX}${Date.now()}-${this.batches++}`, records);
+    const key = `${PREFIX}${Date.now()}-${this.batches++}`;
+    this.storage.kv.put(key, records);
+    this.keepSealed(key, records, bytes);
     if (!this.alarmArmed) {
       this.alarmArmed = true;
       void this.storage.setAlarm(Date.now() + SAFETY_ALARM_MS);
@@ -75,9 +98,9 @@ export class ActivationOutbox {
       this.again = true;
       return;
     }
-    // A short pause gathers the records of busy moments into one D1 batch.
+    // A pause gathers the records of busy moments into one D1 batch.
     this.flushing = new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
-      .then(() => this.flush())
+      .then(() => this.flushSealed())
       .catch(async (err) => {
         console.error("activation outbox flush failed, retrying by alarm:", err);
         await this.storage.setAlarm(Date.now() + RETRY_MS);
@@ -99,10 +122,53 @@ export class ActivationOutbox {
 
   /** Writes every pending record to the store; safe to repeat (records are keyed by id). */
   async flush(): Promise<void> {
-    const pending = [...this.storage.kv.list<ActivationRecord[]>({ prefix: PREFIX })];
+    // Batches sealed from here on are kept in memory again; what storage holds now is written here.
+    if (!this.sealed) {
+      this.sealed = new Map();
+      this.sealedBytes = 0;
+    }
+    await this.write([...this.storage.kv.list<ActivationRecord[]>({ prefix: PREFIX })]);
+  }
+
+  /** Writes the batches this object sealed, from memory (or from storage when it stopped keeping them). */
+  private async flushSealed(): Promise<void> {
+    if (!this.sealed) return this.flush();
+    await this.write([...this.sealed].map(([key, { records }]) => [key, records]));
+  }
+
+  private async write(pending: [string, ActivationRecord[]][]): Promise<void> {
     if (pending.length === 0) return;
-    await this.store.putActivations(pending.flatMap(([, records]) => records));
-    for (const [key] of pending) this.storage.kv.delete(key);
+    try {
+      await this.store.putActivations(pending.flatMap(([, records]) => records));
+    } catch (err) {
+      // Storage keeps what was not written; the next flush reads it back rather than trust memory to hold it all.
+      this.sealed = undefined;
+      this.sealedBytes = 0;
+      throw err;
+    }
+    for (const [key] of pending) {
+      this.storage.kv.delete(key);
+      this.forgetSealed(key);
+    }
+  }
+
+  private keepSealed(key: string, records: ActivationRecord[], bytes: number): void {
+    if (!this.sealed) return;
+    if (this.sealedBytes + bytes > MAX_SEALED_BYTES) {
+      // Storage holds them all; the next flush reads it.
+      this.sealed = undefined;
+      this.sealedBytes = 0;
+      return;
+    }
+    this.sealed.set(key, { records, bytes });
+    this.sealedBytes += bytes;
+  }
+
+  private forgetSealed(key: string): void {
+    const batch = this.sealed?.get(key);
+    if (!batch) return;
+    this.sealed!.delete(key);
+    this.sealedBytes -= batch.bytes;
   }
 }
 

@@ -50,6 +50,52 @@ describe("activation outbox", () => {
     expect(await store.countActivations("guest", {})).toBe(3);
   });
 
+  it("writes the batches it sealed from memory, without reading storage back", async () => {
+    const list = vi.spyOn(storage.kv, "list");
+    const records = [record(1), record(2)];
+    await outbox.add(records[0]);
+    await outbox.add(records[1]);
+    expect(storage.values.size).toBe(2);
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(list).not.toHaveBeenCalled();
+    expect(await store.countActivations("guest", {})).toBe(2);
+  });
+
+  it("reads storage back once the batches it keeps for the store outgrow its memory, and loses none", async () => {
+    // The first D1 write hangs while batches pile up behind it.
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    const putActivations = store.putActivations.bind(store);
+    vi.spyOn(store, "putActivations").mockImplementationOnce(async (records) => {
+      await hanging;
+      await putActivations(records);
+    });
+    const list = vi.spyOn(storage.kv, "list");
+    // ~390 kB each as the outbox reckons: 2 a batch, past 8 MB after 11 batches.
+    const records = Array.from({ length: 24 }, (_, n) => record(n + 1, ["y".repeat(130_000)]));
+    for (let at = 0; at < records.length; at += 2) await Promise.all(records.slice(at, at + 2).map((r) => outbox.add(r)));
+    await vi.waitFor(() => expect(store.putActivations).toHaveBeenCalled());
+    expect(storage.values.size).toBe(12);
+    release();
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(list).toHaveBeenCalled();
+    expect(await store.countActivations("guest", {})).toBe(24);
+    vi.restoreAllMocks();
+  });
+
+  it("reads storage back after the store refused a write, and loses none", async () => {
+    vi.spyOn(store, "putActivations").mockRejectedValueOnce(new Error("D1 is down"));
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    await outbox.add(record(1));
+    await vi.waitFor(() => expect(storage.alarms).toHaveLength(2));
+    const list = vi.spyOn(storage.kv, "list");
+    await outbox.add(record(2));
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(list).toHaveBeenCalled();
+    expect(await store.countActivations("guest", {})).toBe(2);
+    vi.restoreAllMocks();
+  });
+
   it("writes a record too large for a storage value straight to the store", async () => {
     const big = record(9, ["x".repeat(400_000)]);
     await outbox.add(big);
