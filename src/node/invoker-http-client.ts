@@ -24,7 +24,14 @@ class NotDelivered extends Error {}
 /** The invoker took the request and the connection broke before its answer: it may have run it. */
 export class InvokerLost extends Error {}
 
-const agent = new http.Agent({ keepAlive: true });
+/**
+ * Idle connections are closed after 30 s by this side, before the invoker's
+ * server would (serve.ts KEEP_ALIVE_TIMEOUT_MS): a call never goes out on a
+ * connection the invoker is closing, which broke as "socket hang up" and
+ * was taken for an invoker lost mid-activation. (The timeout closes only
+ * idle sockets; a call that waits longer on its answer is left alone.)
+ */
+const agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
 
 /** Error codes meaning the request was not delivered. */
 const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);

@@ -3,10 +3,26 @@ import { serve, type ServerType } from "@hono/node-server";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
 
+/**
+ * How long an idle keep-alive connection stays open. Node's default (5 s)
+ * equals the idle timeout of Node's own client agent, so a client could send
+ * on a connection in the instant the server closed it and get "socket hang
+ * up" (seen with the npm openwhisk client under load, and between controller
+ * and invoker). The side that closes must be the client: this is longer
+ * than the clients' idle timeouts (Node's agents: 5 s; ours: 30 s) and than
+ * the 60 s idle timeout load balancers commonly use.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** `hostname` unset: all interfaces. */
 export function listen(fetch: FetchHandler, port: number, hostname?: string): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname }, () => resolve(server));
+    if ("keepAliveTimeout" in server) {
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // Kept above keepAliveTimeout, as Node's docs advise for servers behind proxies.
+      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+    }
     server.once("error", reject);
   });
 }
