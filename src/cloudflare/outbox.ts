@@ -2,8 +2,8 @@
 // finished together are put in the object's own storage (local, durable) as
 // one batch — one write and one commit for all of them — and their callers
 // get their answers once that batch is stored; batches then reach D1,
-// gathered for FLUSH_DELAY_MS so that a busy invoker writes many records per
-// D1 call (a call costs far more than a record in it). An alarm retries
+// gathered for FLUSH_DELAY_MS so that a busy invoker writes several records
+// per D1 call. An alarm retries
 // whatever a failed or interrupted flush left, so no record is lost when D1
 // hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
@@ -14,13 +14,14 @@ const PREFIX = "outbox:";
 const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
 /**
- * How long sealed batches gather before one D1 write takes them all: a D1
- * call cost 2–3 ms of CPU under wrangler dev, a row in it a tenth of that
- * or less (bench/stage-costs.mjs, November 2026), so at 20 ms an invoker
- * paid a call for every 1–4 records. Records are readable in D1 this much
- * later (OpenWhisk also stores them after the answer).
+ * How long sealed batches gather before one D1 write takes them all. A D1
+ * call costs far more than a record in it (about 2 ms of CPU against 0.15
+ * ms under wrangler dev, November 2026), but records must be readable
+ * soon after the answer: clients read an activation right after a blocking
+ * invoke (openwhisk-composer reads the activations a composition caused),
+ * and at 100 ms those reads were seen to miss (404).
  */
-const FLUSH_DELAY_MS = 100;
+const FLUSH_DELAY_MS = 20;
 /** Sealed batches kept in memory for the next flush, at most this big; past it, the flush reads storage instead. */
 const MAX_SEALED_BYTES = 8_000_000;
 /**
