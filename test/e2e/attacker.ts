@@ -18,13 +18,13 @@ export interface AttackTarget extends Target {
 }
 
 /** A host's target with an operator's hands: `wskadmin` runs the real wskadmin against the host's database. */
-export function withWskadmin(base: Target, wskadmin: (...args: string[]) => unknown): AttackTarget {
+export function withWskadmin(base: Target, wskadmin: (...args: string[]) => Promise<unknown>): AttackTarget {
   return {
     ...base,
-    createSubject: async (namespace, auth) => void wskadmin("user", "create", namespace, "--auth", auth),
-    deleteSubject: async (uuid) => void wskadmin("user", "delete", uuid),
+    createSubject: async (namespace, auth) => void (await wskadmin("user", "create", namespace, "--auth", auth)),
+    deleteSubject: async (uuid) => void (await wskadmin("user", "delete", uuid)),
     setLimits: async (namespace, limits) =>
-      void wskadmin("limits", "set", namespace, ...Object.entries(limits).flatMap(([field, value]) => [`--${field}`, String(value)])),
+      void (await wskadmin("limits", "set", namespace, ...Object.entries(limits).flatMap(([field, value]) => [`--${field}`, String(value)]))),
   };
 }
 

@@ -5,7 +5,7 @@ import { attackerScenarios, withWskadmin } from "./attacker.js";
 import { compositionScenarios } from "./compositions.js";
 import { fuzzScenarios } from "./fuzz.js";
 import { pythonScenarios } from "./python-scenarios.js";
-import { npmRun, startWranglerServer, type RunningServer } from "./server.js";
+import { npmRun, npmRunInBackground, startWranglerServer, type RunningServer } from "./server.js";
 
 let server: RunningServer;
 
@@ -25,8 +25,8 @@ webScenarios(target);
 pythonScenarios(target);
 compositionScenarios(target);
 attackerScenarios(() =>
-  withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
+  withWskadmin(target(), (...args) => npmRunInBackground(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );
 fuzzScenarios(() =>
-  withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
+  withWskadmin(target(), (...args) => npmRunInBackground(["wskadmin", "--", ...args], { EDGEWHISK_STATE: server.state, CI: "true" })),
 );

@@ -1,6 +1,6 @@
 // Starts the real local server (`npm start`: wrangler dev with D1, Queues,
 // Durable Objects and the Worker Loader) on free ports with its own state.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -64,6 +64,22 @@ export async function killGroup(child: ChildProcess): Promise<void> {
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** Runs an npm script to completion (e.g. wskadmin), failing loudly. */
+/**
+ * `npm run` without blocking this process: a test that goes on using its
+ * keep-alive HTTP connections afterwards must let its event loop see the
+ * ones the server closed meanwhile. Blocked for seconds (npmRun, under
+ * load), the client reused a connection the server had dropped after its
+ * idle timeout (15 s under wrangler dev) and failed with "socket hang up".
+ */
+export function npmRunInBackground(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("npm", ["run", "--silent", ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`npm run ${args.join(" ")} failed:\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 export function npmRun(args: string[], env: Record<string, string>): string {
   const result = spawnSync("npm", ["run", "--silent", ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`npm run ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);

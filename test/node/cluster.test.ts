@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attackerScenarios, withWskadmin } from "../e2e/attacker.js";
 import { fuzzScenarios } from "../e2e/fuzz.js";
 import { actionScenarios, client, packageScenarios, triggerScenarios, webScenarios } from "../e2e/scenarios.js";
-import { npmRun } from "../e2e/server.js";
+import { npmRunInBackground } from "../e2e/server.js";
 import { startCluster, type HostProcess, type NodeCluster } from "./cluster.js";
 import { testServices } from "./services.js";
 import { until } from "../support/until.js";
@@ -36,10 +36,10 @@ describe.skipIf(!services)("Node host: 2 controllers and 2 invokers on PostgreSQ
   triggerScenarios(target);
   webScenarios(target);
   attackerScenarios(() =>
-    withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
+    withWskadmin(target(), (...args) => npmRunInBackground(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
   );
   fuzzScenarios(() =>
-    withWskadmin(target(), (...args) => npmRun(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
+    withWskadmin(target(), (...args) => npmRunInBackground(["wskadmin", "--", ...args, "--database-url", cluster.databaseUrl], {})),
   );
 
   it("lets an action call the platform's own API with its key", async () => {
