@@ -13,25 +13,17 @@
 // server's whole process group; then the medians and the CPU ratio to the ceiling.
 import autocannon from "autocannon";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 const roots = process.argv[2].split(",");
 const kind = process.argv[3] ?? "invoke";
 const rounds = Number(process.argv[4] ?? 3);
 const duration = Number(process.argv[5] ?? 5);
-const { api, freePort, waitFor, AUTH } = await import("./local-server.mjs");
+const { api, freePort, groupCpuSeconds, waitFor, AUTH } = await import("./local-server.mjs");
 const HERE = new URL("..", import.meta.url).pathname;
-function groupCpuMs(pgid) {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    let stat;
-    try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10;
-}
+/** CPU ms the processes of a process group have used so far (local-server.mjs). */
+const groupCpuMs = (pgid) => groupCpuSeconds(pgid) * 1000;
 const servers = [];
 try {
   for (const root of roots) {

@@ -18,7 +18,8 @@
 // is missing a record.
 import { parseArgs } from "node:util";
 import { api, percentile, startLocalServer, startNodeCluster } from "./local-server.mjs";
-import { apiRetrying, groupCpuSeconds, prepare } from "./nonblocking.mjs";
+import { groupCpuSeconds } from "./local-server.mjs";
+import { apiRetrying, prepare } from "./nonblocking.mjs";
 
 const TRIGGER = "bench-tick";
 const ACTION = "hello";

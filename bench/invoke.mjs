@@ -20,11 +20,11 @@
 // the machine and what else runs on it: compare the ratios of one run.
 import autocannon from "autocannon";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AUTH, api, freePort, median, percentile, waitFor } from "./local-server.mjs";
+import { AUTH, api, freePort, groupCpuSeconds, median, percentile, waitFor } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -58,22 +58,8 @@ function serve(command, args, env = {}) {
   return { pgid: child.pid, stop };
 }
 
-/** CPU time (ms) the live processes of a process group have used so far. */
-function groupCpuMs(pgid) {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    // After the command's closing parenthesis: state, ppid, pgrp, ... utime (12th), stime (13th).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
-}
+/** CPU ms the processes of a process group have used so far (local-server.mjs). */
+const groupCpuMs = (pgid) => groupCpuSeconds(pgid) * 1000;
 
 async function serveWorker(config) {
   const [port, inspector] = await Promise.all([freePort(), freePort()]);

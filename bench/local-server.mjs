@@ -1,7 +1,7 @@
 // What the hand-run benchmarks share: `npm start` on free ports with a state
 // directory of its own, and wskadmin against that state.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -217,4 +217,28 @@ export async function startNodeCluster(prefix, { controllers = 1, invokers = 1, 
     wskadmin,
     stop,
   };
+}
+
+/**
+ * CPU seconds used so far by the processes of group `pgid` (Linux /proc; 0
+ * elsewhere). The bench machine is shared, so throughput swings with what
+ * else runs; CPU per activation does not, and tells the two paths apart.
+ */
+export function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  let entries = [];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    try {
+      // Fields after the command (which may hold spaces) start at state: pgrp is the 3rd, utime/stime/cutime/cstime the 12th–15th.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {}
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
 }

@@ -38,7 +38,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AUTH, api, median, percentile, startNodeCluster } from "./local-server.mjs";
-import { groupCpuSeconds } from "./nonblocking.mjs";
+import { groupCpuSeconds } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
   options: {

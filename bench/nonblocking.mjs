@@ -11,35 +11,11 @@
 // `measureNonBlocking(url, options)` does the same against a running server
 // (used by the CLI; bench/invoke.mjs may call it).
 import autocannon from "autocannon";
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AUTH, api, percentile, startLocalServer } from "./local-server.mjs";
+import { AUTH, api, groupCpuSeconds, percentile, startLocalServer } from "./local-server.mjs";
 
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 
-/**
- * CPU seconds used so far by the processes of group `pgid` (Linux /proc; 0
- * elsewhere). The bench machine is shared, so throughput swings with what
- * else runs; CPU per activation does not, and tells the two paths apart.
- */
-export function groupCpuSeconds(pgid) {
-  let ticks = 0;
-  let entries = [];
-  try {
-    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  } catch {
-    return 0;
-  }
-  for (const pid of entries) {
-    try {
-      // Fields after the command (which may hold spaces) start at state: pgrp is the 3rd, utime/stime/cutime/cstime the 12th–15th.
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1).split(" ");
-      if (Number(fields[2]) !== pgid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    } catch {}
-  }
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
 
 /** Warm blocking req/s of `path` (autocannon, after a short warm-up); throws on any non-2xx. */
 export async function blockingThroughput(url, path, { connections = 10, duration = 15, pgid } = {}) {

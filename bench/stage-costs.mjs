@@ -12,11 +12,11 @@
 //
 // Prints a Markdown table: the median of the rounds, and every round.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, median, waitFor } from "./local-server.mjs";
+import { freePort, groupCpuSeconds, median, waitFor } from "./local-server.mjs";
 
 const { values: options } = parseArgs({ options: { rounds: { type: "string", default: "3" }, scale: { type: "string", default: "1" } } });
 const ROUNDS = Number(options.rounds);
@@ -39,20 +39,8 @@ const STEPS = [
   ["timer-set-and-cleared", 20000, "a timer set and cleared in the Worker (the blocking wait's)"],
 ];
 
-function groupCpuMs(pgid) {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10;
-}
+/** CPU ms the processes of a process group have used so far (local-server.mjs). */
+const groupCpuMs = (pgid) => groupCpuSeconds(pgid) * 1000;
 
 const state = mkdtempSync(join(tmpdir(), "edgewhisk-stage-costs-"));
 const [port, inspector] = [await freePort(), await freePort()];
