@@ -157,6 +157,8 @@ let sparesStarted = 0;
 const SPARE_AFTER_MS = 50;
 /** Action isolate ids served by a former spare → that spare's loader id. */
 const claimed = new Map();
+/** The most entries `claimed` keeps, the oldest going first. */
+const CLAIMS_KEPT = 4_096;
 
 const spareFit = (body, apiHost) =>
   JSON.stringify([apiHost, body.compatibilityDate, body.compatibilityFlags ?? null, body.mainModule, body.modules?.[body.mainModule]]);
@@ -198,6 +200,10 @@ async function takeSpare(body, apiHost) {
   spare = undefined;
   if (!(await taken.ready)) return undefined;
   claimed.set(body.id, taken.id);
+  // Bounded: the supervisor never says when it drops an isolate id. An id
+  // forgotten while still in use is only loaded afresh (the supervisor
+  // sends its modules again when asked), never given another's isolate.
+  if (claimed.size > CLAIMS_KEPT) claimed.delete(claimed.keys().next().value);
   return taken;
 }
 
