@@ -5,6 +5,7 @@ import { apiOrigin, parseEgressRules } from "../core/egress.js";
 import { INVOKER_ID } from "../core/invoker-membership.js";
 import { formatCidr } from "../core/ip.js";
 import { activationRetentionMs } from "../store/retention.js";
+import { KEEP_ALIVE_TIMEOUT_MS } from "./serve.js";
 
 export interface EnvVar {
   name: string;
@@ -20,6 +21,11 @@ export const CONTROLLER_ENV: readonly EnvVar[] = [
     description: "HTTP port of /readyz and /metrics (default 9090), apart from the API's so the public load balancer never serves them",
   },
   { name: "DRAIN_TIMEOUT_MS", required: false, description: "longest a SIGTERM drain waits for work in hand before exiting (default 60000)" },
+  {
+    name: "KEEP_ALIVE_TIMEOUT_MS",
+    required: false,
+    description: "how long the API's port keeps an idle keep-alive connection (default 65000); above the idle timeout of any proxy in front",
+  },
   { name: "DATABASE_URL", required: true, description: "PostgreSQL connection URL" },
   { name: "NATS_URL", required: true, description: "NATS server URL (JetStream enabled)" },
   { name: "INVOKER_SECRET", required: true, description: "shared secret the invokers require of every call (Authorization: Bearer)" },
@@ -172,6 +178,8 @@ export interface ControllerConfig {
   port: number;
   /** Port of the operations endpoints (/readyz, /metrics), which the API's port does not serve. */
   opsPort: number;
+  /** How long the API's port keeps an idle keep-alive connection (KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
   databaseUrl: string;
   natsUrl: string;
   invokerSecret: string;
@@ -220,6 +228,7 @@ export function controllerConfig(env: Env = process.env): ControllerConfig {
   return {
     port: port("PORT", v.PORT, DEFAULT_CONTROLLER_PORT),
     opsPort: port("OPS_PORT", v.OPS_PORT, DEFAULT_OPS_PORT),
+    keepAliveTimeoutMs: count("KEEP_ALIVE_TIMEOUT_MS", v.KEEP_ALIVE_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, 3_600_000),
     databaseUrl: v.DATABASE_URL!,
     natsUrl: v.NATS_URL!,
     invokerSecret: secret(v.INVOKER_SECRET!),

@@ -167,7 +167,7 @@ export async function startController(
     } finally {
       leave();
     }
-  }, config.port);
+  }, config.port, undefined, config.keepAliveTimeoutMs);
   const opsServer: ServerType = await listen(async (request) => {
     if (new URL(request.url).pathname === "/healthz") return liveness();
     return ops(request) ?? new Response("not found", { status: 404 });

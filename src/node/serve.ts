@@ -15,13 +15,13 @@ type FetchHandler = (request: Request) => Response | Promise<Response>;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** `hostname` unset: all interfaces. */
-export function listen(fetch: FetchHandler, port: number, hostname?: string): Promise<ServerType> {
+export function listen(fetch: FetchHandler, port: number, hostname?: string, keepAliveTimeoutMs = KEEP_ALIVE_TIMEOUT_MS): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname }, () => resolve(server));
     if ("keepAliveTimeout" in server) {
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.keepAliveTimeout = keepAliveTimeoutMs;
       // Kept above keepAliveTimeout, as Node's docs advise for servers behind proxies.
-      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+      server.headersTimeout = keepAliveTimeoutMs + 1_000;
     }
     server.once("error", reject);
   });

@@ -3,6 +3,7 @@
 // server closing it ("socket hang up").
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controllerConfig } from "../../src/node/config.js";
 import { closeServer, KEEP_ALIVE_TIMEOUT_MS, listen } from "../../src/node/serve.js";
 
 type Server = Awaited<ReturnType<typeof listen>>;
@@ -48,4 +49,21 @@ describe("Node host HTTP servers", () => {
       socket.destroy();
     }
   }, 20_000);
+});
+
+describe("KEEP_ALIVE_TIMEOUT_MS", () => {
+  const required = { DATABASE_URL: "postgres://db/x", NATS_URL: "nats://nats:4222", INVOKER_SECRET: "s".repeat(32) };
+
+  it("sets how long the controller's API port keeps an idle connection, above a load balancer's", async () => {
+    expect(controllerConfig(required).keepAliveTimeoutMs).toBe(KEEP_ALIVE_TIMEOUT_MS);
+    const config = controllerConfig({ ...required, KEEP_ALIVE_TIMEOUT_MS: "620000" });
+    expect(config.keepAliveTimeoutMs).toBe(620_000);
+    expect(() => controllerConfig({ ...required, KEEP_ALIVE_TIMEOUT_MS: "soon" })).toThrow(/KEEP_ALIVE_TIMEOUT_MS/);
+    const server = await listen(() => new Response("ok"), 0, "127.0.0.1", config.keepAliveTimeoutMs);
+    try {
+      expect(server).toMatchObject({ keepAliveTimeout: 620_000 });
+    } finally {
+      await closeServer(server);
+    }
+  });
 });
