@@ -17,6 +17,7 @@ import { getEntityOf } from "../core/entity-reads.js";
 import { WhiskError } from "../core/errors.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
 import type { ResolutionCache } from "../core/resolve.js";
+import type { TriggerCache } from "../core/trigger-cache.js";
 import {
   fireArguments,
   inactiveRuleOutcome,
@@ -49,11 +50,13 @@ export interface FireDeps {
   concurrency?: ConcurrencyGate;
   /** A controller's recent resolutions stand in for reading a rule's action again. */
   resolutions?: ResolutionCache;
+  /** ... and its recent triggers for reading the fired trigger again. */
+  triggers?: TriggerCache;
 }
 
 /** The fire of `trigger` as it is now, under a new id; undefined (OpenWhisk's 204) when no rule is active. */
-async function newFire(store: Store, fire: FireRequest): Promise<TriggerFire | undefined> {
-  const { doc: trigger } = await getEntityOf(store, "triggers", fire.trigger);
+async function newFire(deps: { store: Store; triggers?: TriggerCache }, fire: FireRequest): Promise<TriggerFire | undefined> {
+  const { doc: trigger } = await (deps.triggers ? deps.triggers.get(deps.store, fire.trigger) : getEntityOf(deps.store, "triggers", fire.trigger));
   const rules = trigger.rules ?? {};
   if (!Object.values(rules).some((entry) => entry.status === "active")) return undefined;
   return {
@@ -77,7 +80,7 @@ async function newFire(store: Store, fire: FireRequest): Promise<TriggerFire | u
  * id of the trigger activation now queued.
  */
 export async function acceptFire(deps: { store: Store; dispatcher: Dispatcher }, fire: FireRequest): Promise<string | undefined> {
-  const accepted = await newFire(deps.store, fire);
+  const accepted = await newFire(deps, fire);
   if (!accepted) return undefined;
   await deps.dispatcher.dispatch({ type: "fire", fire: accepted });
   return accepted.activationId;
@@ -92,7 +95,7 @@ export async function acceptFire(deps: { store: Store; dispatcher: Dispatcher },
  * error (some rule activations may have been queued by then).
  */
 export async function fireTrigger(deps: FireDeps, fire: FireRequest): Promise<string | undefined> {
-  const accepted = await newFire(deps.store, fire);
+  const accepted = await newFire(deps, fire);
   if (!accepted) return undefined;
   try {
     await carryOutFire(accepted, deps, { repeat: false });

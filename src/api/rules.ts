@@ -19,15 +19,27 @@ import {
   updateRule,
   type RuleStatus,
 } from "../core/triggers.js";
+import type { Platform } from "../ports/platform.js";
 import type { Store } from "../ports/store.js";
 import { parseBody, readJson } from "./body.js";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { assertOwner, deleteEntity, putEntity, routeNamespace, routeRef } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 
-/** Rewrites a trigger's rule map, answering OpenWhisk's 409 when the trigger changed meanwhile. */
-async function writeTrigger(store: Store, trigger: StoredEntity<"triggers">, doc: TriggerDoc): Promise<void> {
-  if (!(await store.updateEntity({ ...trigger, doc }, trigger.rev))) throw new WhiskError(409, Messages.conflict);
+/**
+ * Rewrites a trigger's rule map, answering OpenWhisk's 409 when the trigger
+ * changed meanwhile; this controller's next fire of it reads it again.
+ */
+async function writeTrigger(
+  { store, triggers }: Pick<Platform, "store" | "triggers">,
+  trigger: StoredEntity<"triggers">,
+  doc: TriggerDoc,
+): Promise<void> {
+  try {
+    if (!(await store.updateEntity({ ...trigger, doc }, trigger.rev))) throw new WhiskError(409, Messages.conflict);
+  } finally {
+    triggers.forget([trigger.ref]);
+  }
 }
 
 async function statusOf(store: Store, rule: RuleDoc): Promise<RuleStatus> {
@@ -62,7 +74,8 @@ async function checkReferences(store: Store, callerNamespace: string, trigger: E
 async function list(c: ApiContext) {
   const namespace = routeNamespace(c);
   assertOwner(c.get("identity"), namespace);
-  const { store } = c.get("platform");
+  const platform = c.get("platform");
+  const { store } = platform;
   if (isTrue(c.req.query("count"))) return c.json({ rules: await store.countEntities(namespace, "rules") });
   const rules = await store.listEntities(namespace, "rules", listPage(c, "rules"));
   return c.json(rules.map((r) => r.doc));
@@ -71,7 +84,8 @@ async function list(c: ApiContext) {
 async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("platform");
+  const platform = c.get("platform");
+  const { store } = platform;
   const rule = await getEntityOf(store, "rules", ref);
   return c.json(ruleWithStatus(rule.doc, await statusOf(store, rule.doc)));
 }
@@ -80,7 +94,8 @@ async function put(c: ApiContext) {
   const identity = c.get("identity");
   const ref = routeRef(c);
   assertOwner(identity, ref);
-  const { store } = c.get("platform");
+  const platform = c.get("platform");
+  const { store } = platform;
   const body = parseBody(RulePut, await readJson(c));
   const key = ruleKey(ref.namespace, ref.name);
   const old = (await findEntityOf(store, "rules", ref))?.doc;
@@ -105,24 +120,25 @@ async function put(c: ApiContext) {
     else {
       const oldTrigger = await findEntityOf(store, "triggers", oldTriggerRef);
       status = ruleStatus(oldTrigger?.doc, key);
-      if (oldTrigger) await writeTrigger(store, oldTrigger, withRule(oldTrigger.doc, key, undefined, now));
+      if (oldTrigger) await writeTrigger(platform, oldTrigger, withRule(oldTrigger.doc, key, undefined, now));
     }
   }
-  await writeTrigger(store, trigger, withRule(trigger.doc, key, { action: pathAndName(actionRef), status }, now));
+  await writeTrigger(platform, trigger, withRule(trigger.doc, key, { action: pathAndName(actionRef), status }, now));
   return c.json(ruleWithStatus(rule.doc, status));
 }
 
 async function setStatus(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("platform");
+  const platform = c.get("platform");
+  const { store } = platform;
   const { status } = parseBody(RuleStatusPost, await readJson(c));
   const rule = await getEntityOf(store, "rules", ref);
   if ((await statusOf(store, rule.doc)) !== status) {
     const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.doc.trigger));
     if (!trigger) throw new WhiskError(404, "Only rules with existing triggers can be activated");
     const key = ruleKey(ref.namespace, ref.name);
-    await writeTrigger(store, trigger, withRule(trigger.doc, key, { action: rule.doc.action, status }, Date.now()));
+    await writeTrigger(platform, trigger, withRule(trigger.doc, key, { action: rule.doc.action, status }, Date.now()));
   }
   return c.text("OK", 200);
 }
@@ -130,10 +146,11 @@ async function setStatus(c: ApiContext) {
 async function remove(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const { store } = c.get("platform");
+  const platform = c.get("platform");
+  const { store } = platform;
   const rule = await getEntityOf(store, "rules", ref);
   const trigger = await findEntityOf(store, "triggers", refOfPathAndName(rule.doc.trigger));
-  if (trigger) await writeTrigger(store, trigger, withRule(trigger.doc, ruleKey(ref.namespace, ref.name), undefined, Date.now()));
+  if (trigger) await writeTrigger(platform, trigger, withRule(trigger.doc, ruleKey(ref.namespace, ref.name), undefined, Date.now()));
   const deleted = await deleteEntity(store, ref, "rules");
   return c.json(ruleWithStatus(deleted.doc, "inactive"));
 }

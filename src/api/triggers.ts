@@ -35,11 +35,16 @@ async function put(c: ApiContext) {
   assertOwner(c.get("identity"), ref);
   const body = parseBody(TriggerPut, await readJson(c));
   const now = Date.now();
-  const entity = await putEntity(c.get("platform").store, ref, "triggers", isTrue(c.req.query("overwrite")), {
-    create: async () => ({ doc: createTrigger(ref, body, now) }),
-    update: async (existing) => ({ doc: updateTrigger(existing.doc, body, now) }),
-  });
-  return c.json(entity.doc);
+  const platform = c.get("platform");
+  try {
+    const entity = await putEntity(platform.store, ref, "triggers", isTrue(c.req.query("overwrite")), {
+      create: async () => ({ doc: createTrigger(ref, body, now) }),
+      update: async (existing) => ({ doc: updateTrigger(existing.doc, body, now) }),
+    });
+    return c.json(entity.doc);
+  } finally {
+    platform.triggers.forget([ref]);
+  }
 }
 
 async function remove(c: ApiContext) {
@@ -55,8 +60,12 @@ async function remove(c: ApiContext) {
       (err) => console.error(`feed DELETE for /${ref.namespace}/${ref.name} failed:`, err),
     );
   }
-  const deleted = await deleteEntity(platform.store, ref, "triggers");
-  return c.json(deleted.doc);
+  try {
+    const deleted = await deleteEntity(platform.store, ref, "triggers");
+    return c.json(deleted.doc);
+  } finally {
+    platform.triggers.forget([ref]);
+  }
 }
 
 async function fire(c: ApiContext) {

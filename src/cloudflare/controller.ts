@@ -5,6 +5,7 @@
 import { createApp } from "../api/app.js";
 import { apiOrigin } from "../core/egress.js";
 import { ResolutionCache } from "../core/resolve.js";
+import { TriggerCache } from "../core/trigger-cache.js";
 import type { Platform } from "../ports/platform.js";
 import { seedPlatform } from "../store/seed.js";
 import { SqlStore } from "../store/sql-store.js";
@@ -19,6 +20,8 @@ import { concurrencyGate, rateGate } from "./throttle-do-client.js";
 
 /** Actions resolved for invokes, kept per isolate (every request of an isolate shares its D1). */
 const resolutions = new ResolutionCache();
+/** Triggers read for fires, likewise. */
+const triggers = new TriggerCache();
 
 export function platformFor(env: Env, ctx: ExecutionContext): Platform {
   const store = new SqlStore(new D1Sql(env.DB));
@@ -30,6 +33,7 @@ export function platformFor(env: Env, ctx: ExecutionContext): Platform {
     throttle: rateGate(env.THROTTLE, store),
     concurrency: concurrencyGate(env.THROTTLE, store),
     resolutions,
+    triggers,
     defer: (work) => ctx.waitUntil(work),
     // A malformed API_HOST fails every request loudly rather than hand actions a wrong host.
     apiHost: env.API_HOST ? apiOrigin(env.API_HOST) : undefined,

@@ -12,6 +12,7 @@ import { observedConcurrency, observedThrottle } from "../core/metrics.js";
 import { recordLostActivation } from "../activation/failures.js";
 import { createApp } from "../api/app.js";
 import { ResolutionCache } from "../core/resolve.js";
+import { TriggerCache } from "../core/trigger-cache.js";
 import type { Platform } from "../ports/platform.js";
 import { purgeExpiredActivations } from "../store/retention.js";
 import { seedPlatform } from "../store/seed.js";
@@ -137,6 +138,7 @@ export async function startController(
     throttle: observedThrottle(postgresThrottle(pool, store), metrics),
     concurrency,
     resolutions: new ResolutionCache(),
+    triggers: new TriggerCache(),
     ...(config.apiHost ? { apiHost: config.apiHost } : {}),
     defer(work) {
       const tracked = work.catch((err) => console.error("deferred work failed:", err)).finally(() => deferred.delete(tracked));

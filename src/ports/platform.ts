@@ -4,6 +4,7 @@
 // the invoker's (isolate-host.ts), the SQL store's (sql-database.ts) and the
 // admission authorities' (admission.ts).
 import type { ResolutionCache } from "../core/resolve.js";
+import type { TriggerCache } from "../core/trigger-cache.js";
 import type { AlarmService } from "./alarm-service.js";
 import type { ConcurrencyGate, Throttle } from "./admission.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -24,6 +25,12 @@ export interface Platform {
    * its own writes invalidate it at once.
    */
   resolutions: ResolutionCache;
+  /**
+   * The triggers this controller fired lately, kept for the next fires
+   * (src/core/trigger-cache.ts); one per controller process or isolate, so
+   * that its own writes invalidate it at once.
+   */
+  triggers: TriggerCache;
   /** Schedules work that must finish after the response (Workers: ctx.waitUntil). */
   defer(work: Promise<unknown>): void;
   /**

@@ -8,6 +8,7 @@ import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurr
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
 import { ResolutionCache } from "../../src/core/resolve.js";
+import { TriggerCache } from "../../src/core/trigger-cache.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
 import { componentRequest } from "../../src/invoker/component-request.js";
 import { handleDispatch, type DispatchDeps, type Disposition } from "../../src/activation/dispatch.js";
@@ -151,6 +152,7 @@ export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "
     throttle,
     concurrency,
     resolutions: new ResolutionCache({ now: options.now }),
+    triggers: new TriggerCache({ now: options.now }),
     defer: (work) => void deferred.push(work),
     apiHost: API_HOST,
   };

@@ -169,6 +169,35 @@ describe("firing", () => {
     expect(action.response.result.got.__ow_headers).not.toHaveProperty("authorization");
   });
 
+  it("sees its own trigger and rule changes at the next fire, though it keeps fired triggers (src/core/trigger-cache.ts)", async () => {
+    await trigger("t-cached", { parameters: [{ key: "v", value: "first" }] });
+    await rule("r-cached", "t-cached", "/_/record");
+    const fire = async () => {
+      const res = await call("POST", `${ns}/triggers/t-cached`, { body: {} });
+      if (res.status === 204) return undefined;
+      expect(res.status).toBe(202);
+      // The rule's action gets the trigger's parameters as this fire found them.
+      const [ruleLog] = (await waitForActivation(res.body.activationId)).logs.map((line: string) => JSON.parse(line));
+      return { v: (await waitForActivation(ruleLog.activationId)).response.result.got.v };
+    };
+    expect(await fire()).toEqual({ v: "first" });
+
+    // Kept now: the update must still reach the next fire.
+    await trigger("t-cached?overwrite=true", { parameters: [{ key: "v", value: "second" }] });
+    expect(await fire()).toEqual({ v: "second" });
+
+    await call("POST", `${ns}/rules/r-cached`, { body: { status: "inactive" } });
+    expect(await fire()).toBeUndefined();
+    await call("POST", `${ns}/rules/r-cached`, { body: { status: "active" } });
+    expect(await fire()).toEqual({ v: "second" });
+
+    expect((await call("DELETE", `${ns}/rules/r-cached`)).status).toBe(200);
+    expect(await fire()).toBeUndefined();
+    await rule("r-cached", "t-cached", "/_/record");
+    expect((await call("DELETE", `${ns}/triggers/t-cached`)).status).toBe(200);
+    expect((await call("POST", `${ns}/triggers/t-cached`, { body: {} })).status).toBe(404);
+  });
+
   it("logs a failed rule action as an application error without failing the fire", async () => {
     await createAction("short-lived", "function main() { return {} }");
     await trigger("t-gone");
