@@ -7,6 +7,7 @@
 // whatever a failed or interrupted flush left, so no record is lost when D1
 // hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
+import { GroupCommit } from "../core/group-commit.js";
 import type { Store } from "../ports/store.js";
 
 const PREFIX = "outbox:";
@@ -31,6 +32,18 @@ const MAX_SEALED_BYTES = 8_000_000;
  * reads D1 takes their activations for lost and runs them again.
  */
 const SAFETY_ALARM_MS = 2_000;
+
+/** Records in one gathered write at most: one D1 batch call of the store's putActivations. */
+const MAX_GATHERED_RECORDS = 50;
+/**
+ * The D1 writes of every outbox in this isolate, gathered: there is one
+ * invoker object per action, so 100 busy actions' outboxes each flushed
+ * about one record per D1 call where one busy action's flushed ten. A flush
+ * that starts while another object's write is in flight waits for it and
+ * goes with the others that came meanwhile. Each object still deletes its
+ * stored batches only once the write that carried them has succeeded.
+ */
+const recordWrites = new GroupCommit<ActivationRecord>(MAX_GATHERED_RECORDS);
 
 export class ActivationOutbox {
   private flushing: Promise<void> | undefined;
@@ -140,7 +153,8 @@ export class ActivationOutbox {
   private async write(pending: [string, ActivationRecord[]][]): Promise<void> {
     if (pending.length === 0) return;
     try {
-      await this.store.putActivations(pending.flatMap(([, records]) => records));
+      const records = pending.flatMap(([, batch]) => batch);
+      await recordWrites.add(records, (gathered) => this.store.putActivations(gathered));
     } catch (err) {
       // Storage keeps what was not written; the next flush reads it back rather than trust memory to hold it all.
       this.sealed = undefined;

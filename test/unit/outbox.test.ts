@@ -83,6 +83,31 @@ describe("activation outbox", () => {
     vi.restoreAllMocks();
   });
 
+  it("gathers the writes of several objects' outboxes that meet while one is in flight into one store call", async () => {
+    // One invoker object per action: their outboxes share this isolate's writes.
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    const putActivations = store.putActivations.bind(store);
+    const calls: string[][] = [];
+    vi.spyOn(store, "putActivations").mockImplementation(async (records) => {
+      calls.push(records.map((r) => r.activationId));
+      if (calls.length === 1) await hanging;
+      await putActivations(records);
+    });
+    const storages = [storage, new FakeObjectStorage(), new FakeObjectStorage()];
+    const outboxes = [outbox, ...storages.slice(1).map((s) => new ActivationOutbox(s as unknown as DurableObjectStorage, store))];
+    const records = [record(1), record(2), record(3)];
+    await outboxes[0]!.add(records[0]!);
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    await Promise.all([outboxes[1]!.add(records[1]!), outboxes[2]!.add(records[2]!)]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls).toHaveLength(1);
+    release();
+    await vi.waitFor(() => expect(storages.map((s) => s.values.size)).toEqual([0, 0, 0]));
+    expect(calls).toEqual([[records[0]!.activationId], [records[1]!.activationId, records[2]!.activationId]]);
+    expect(await store.countActivations("guest", {})).toBe(3);
+  });
+
   it("reads storage back after the store refused a write, and loses none", async () => {
     vi.spyOn(store, "putActivations").mockRejectedValueOnce(new Error("D1 is down"));
     vi.spyOn(console, "error").mockImplementation(() => undefined);
