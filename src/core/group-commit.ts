@@ -5,54 +5,99 @@
 // store call costs far more than a row in it (D1 under wrangler dev: about
 // ten rows' CPU).
 //
-// Each write is started by one of its own callers with that caller's
-// `commit` (on Workers, I/O belongs to the request or object that starts
-// it, and one whose answer is sent may be cut off), and every caller
-// returns with the write that carried its items. A failed write that
-// carried several callers' items is tried again by each of them alone, so
-// that one caller's bad item (or store) never fails another's.
+// On Workers, I/O belongs to the request (or object) that starts it, and a
+// request that only awaits a promise another request will settle is taken
+// for hung and cancelled. So each write is started by one of its own
+// callers with that caller's `commit` and awaited only by it; the others
+// whose items it carries learn its outcome from plain state, looking every
+// POLL_MS on timers of their own. A failed write that carried several
+// callers' items is tried again by each of them alone, so that one caller's
+// bad item never fails another's; items whose write has not ended after
+// STALL_MS (its caller gone) are written again by their own callers.
+
+/** How often a caller whose items another caller's write carries looks whether it has ended. */
+export const POLL_MS = 2;
+/** A write not ended after this long is taken for lost (its caller cancelled): its items are written again. */
+export const STALL_MS = 10_000;
 
 interface Waiter<T> {
   items: readonly T[];
-  written?: Promise<void>;
-  /** Whether its write carried other callers' items too. */
+  /** When a write took its items. */
+  takenAt?: number;
+  /** Set when that write ended. */
+  outcome?: { failed: false } | { failed: true; error: unknown };
+  /** Whether that write carried other callers' items too. */
   shared?: boolean;
 }
 
+export interface GroupCommitOptions {
+  /**
+   * How long a write waits, once due, for more callers to join it. Without
+   * it only callers that come while a write is in flight are gathered;
+   * with it, also those that come within this window of each other.
+   */
+  gatherMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class GroupCommit<T> {
   private readonly waiting: Waiter<T>[] = [];
-  private writing: Promise<void> | undefined;
+  /** The write in flight: when it started. */
+  private writing: { startedAt: number } | undefined;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly gatherMs: number;
 
   /** `maxItems`: items in one write at most (a caller's items are never split; a larger set goes alone). */
-  constructor(private readonly maxItems: number) {}
+  constructor(
+    private readonly maxItems: number,
+    options: GroupCommitOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.gatherMs = options.gatherMs ?? 0;
+  }
 
   /** Resolves once `items` are written, with whatever other callers' items went in the same write; rejects when they could not be. */
   async add(items: readonly T[], commit: (batch: T[]) => Promise<void>): Promise<void> {
     const mine: Waiter<T> = { items };
     this.waiting.push(mine);
-    while (!mine.written) {
-      if (this.writing) {
-        await this.writing;
+    while (!mine.outcome) {
+      const now = this.now();
+      if (mine.takenAt !== undefined) {
+        if (now - mine.takenAt > STALL_MS) return commit([...items]);
+      } else if (!this.writing || now - this.writing.startedAt > STALL_MS) {
+        await this.writeNext(commit);
         continue;
       }
-      const batch = this.takeBatch();
-      const written = start(commit, batch.flatMap((waiter) => waiter.items));
-      for (const waiter of batch) {
-        waiter.written = written;
-        waiter.shared = batch.length > 1;
-      }
-      // Settles when the write does, never rejects: its failure is its callers' to meet.
-      const writing: Promise<void> = written.then(
-        () => this.writeEnded(writing),
-        () => this.writeEnded(writing),
-      );
-      this.writing = writing;
+      await this.sleep(POLL_MS);
     }
-    if (!mine.shared) return mine.written;
-    await mine.written.catch(() => commit([...items]));
+    if (!mine.outcome.failed) return;
+    if (!mine.shared) throw mine.outcome.error;
+    await commit([...items]);
   }
 
-  private writeEnded(writing: Promise<void>): void {
+  /** Writes the oldest waiters' items (this caller's among them while it is among the oldest) with this caller's `commit`. */
+  private async writeNext(commit: (batch: T[]) => Promise<void>): Promise<void> {
+    const writing = { startedAt: this.now() };
+    this.writing = writing;
+    if (this.gatherMs > 0) await this.sleep(this.gatherMs);
+    const batch = this.takeBatch();
+    for (const waiter of batch) waiter.takenAt = this.now();
+    let outcome: NonNullable<Waiter<T>["outcome"]>;
+    try {
+      await commit(batch.flatMap((waiter) => waiter.items));
+      outcome = { failed: false };
+    } catch (error) {
+      outcome = { failed: true, error };
+    }
+    for (const waiter of batch) {
+      waiter.outcome = outcome;
+      waiter.shared = batch.length > 1;
+    }
     if (this.writing === writing) this.writing = undefined;
   }
 
@@ -67,14 +112,5 @@ export class GroupCommit<T> {
       taken++;
     }
     return this.waiting.splice(0, taken);
-  }
-}
-
-/** `commit(items)` as a promise, a synchronous throw included. */
-function start<T>(commit: (batch: T[]) => Promise<void>, items: T[]): Promise<void> {
-  try {
-    return commit(items);
-  } catch (err) {
-    return Promise.reject(err);
   }
 }

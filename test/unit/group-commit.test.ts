@@ -1,6 +1,6 @@
 // Writes gathered while one is in flight (src/core/group-commit.ts).
-import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../../src/core/group-commit.js";
+import { describe, expect, it, vi } from "vitest";
+import { GroupCommit, STALL_MS } from "../../src/core/group-commit.js";
 
 /** A store whose writes end when the test says so. */
 function controlledStore() {
@@ -11,6 +11,7 @@ function controlledStore() {
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("GroupCommit", () => {
   it("writes a lone item at once", async () => {
@@ -32,7 +33,7 @@ describe("GroupCommit", () => {
     expect(writes.map((w) => w.items)).toEqual([[1]]);
     writes[0]!.end();
     await first;
-    await tick();
+    await vi.waitFor(() => expect(writes).toHaveLength(2));
     expect(writes.map((w) => w.items)).toEqual([[1], [2, 3, 4]]);
     expect(writes[1]!.by).toBe("caller 2");
     expect(ended).toEqual([1]);
@@ -41,12 +42,25 @@ describe("GroupCommit", () => {
     expect(ended).toEqual([1, 2, 3, 4]);
   });
 
+  it("with gatherMs, waits that long for more callers before a write, then takes them all", async () => {
+    const { writes, commitAs } = controlledStore();
+    const commits = new GroupCommit<number>(10, { gatherMs: 30 });
+    const first = commits.add([1], commitAs("a"));
+    await tick();
+    expect(writes).toHaveLength(0);
+    const second = commits.add([2], commitAs("b"));
+    await vi.waitFor(() => expect(writes).toHaveLength(1));
+    expect(writes[0]).toMatchObject({ by: "a", items: [1, 2] });
+    writes[0]!.end();
+    await Promise.all([first, second]);
+  });
+
   it("keeps a write under maxItems, never splitting one caller's items", async () => {
     const { writes, commitAs } = controlledStore();
     const commits = new GroupCommit<number>(3);
     const all = [commits.add([0], commitAs("a")), commits.add([1, 2], commitAs("b")), commits.add([3, 4], commitAs("c")), commits.add([5, 6, 7, 8], commitAs("d"))];
     for (let at = 0; at < 4; at++) {
-      await tick();
+      await vi.waitFor(() => expect(writes).toHaveLength(at + 1));
       writes[at]!.end();
     }
     await Promise.all(all);
@@ -61,9 +75,9 @@ describe("GroupCommit", () => {
     const third = commits.add([3], commitAs("c"));
     writes[0]!.end();
     await first;
-    await tick();
+    await vi.waitFor(() => expect(writes).toHaveLength(2));
     writes[1]!.end(new Error("item 2 is bad"));
-    await tick();
+    await vi.waitFor(() => expect(writes).toHaveLength(4));
     expect(writes.slice(2).map((w) => [w.by, w.items])).toEqual([
       ["b", [2]],
       ["c", [3]],
@@ -80,6 +94,7 @@ describe("GroupCommit", () => {
     const first = commits.add([1, 2], commitAs("a"));
     writes[0]!.end(new Error("store down"));
     await expect(first).rejects.toThrow("store down");
+    await settle();
     expect(writes).toHaveLength(1);
     const next = commits.add([3], commitAs("b"));
     expect(writes.map((w) => w.items)).toEqual([[1, 2], [3]]);
@@ -95,5 +110,30 @@ describe("GroupCommit", () => {
       }),
     ).rejects.toThrow("no store");
     await expect(commits.add([2], async () => undefined)).resolves.toBeUndefined();
+  });
+
+  it("writes again the items of a write that never ended (its caller cancelled)", async () => {
+    const { writes, commitAs } = controlledStore();
+    let clock = 0;
+    const commits = new GroupCommit<number>(10, { now: () => clock, sleep: () => new Promise((resolve) => setTimeout(resolve, 1)) });
+    void commits.add([1], commitAs("gone"));
+    const waiting = commits.add([2], commitAs("b"));
+    const alsoWaiting = commits.add([3], commitAs("c"));
+    await settle();
+    expect(writes).toHaveLength(1);
+    clock += STALL_MS + 1;
+    await vi.waitFor(() => expect(writes).toHaveLength(2));
+    // A new write for those the lost one had not taken; it is not lost.
+    expect(writes[1]!.items).toEqual([2, 3]);
+    // That one stalls too: the other caller whose item it carries writes its own (its writer waits on its own write).
+    const writer = writes[1]!.by;
+    const [other, otherItem] = writer === "b" ? ["c", 3] : ["b", 2];
+    clock += STALL_MS + 1;
+    await vi.waitFor(() => expect(writes).toHaveLength(3));
+    expect([writes[2]!.by, writes[2]!.items]).toEqual([other, [otherItem]]);
+    writes[2]!.end();
+    await (other === "b" ? waiting : alsoWaiting);
+    writes[1]!.end();
+    await Promise.all([waiting, alsoWaiting]);
   });
 });
