@@ -16,8 +16,14 @@ class FakeObjectStorage {
     list: <T>({ prefix }: { prefix: string }): [string, T][] =>
       [...this.values].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)) as [string, T][],
   };
+  /** The alarm as set now, if any. */
+  alarm: number | undefined;
   async setAlarm(at: number) {
     this.alarms.push(at);
+    this.alarm = at;
+  }
+  async deleteAlarm() {
+    this.alarm = undefined;
   }
 }
 
@@ -48,6 +54,18 @@ describe("activation outbox", () => {
     expect(putActivations).toHaveBeenCalledTimes(1);
     expect(putActivations).toHaveBeenCalledWith(records);
     expect(await store.countActivations("guest", {})).toBe(3);
+  });
+
+  it("cancels its safety alarm once D1 has everything it sealed, and arms it again for the next record", async () => {
+    await outbox.add(record(1));
+    expect(storage.alarm).toBeDefined();
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+    await outbox.add(record(2));
+    expect(storage.alarm).toBeDefined();
+    expect(storage.alarms).toHaveLength(2);
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+    expect(await store.countActivations("guest", {})).toBe(2);
   });
 
   it("writes the batches it sealed from memory, without reading storage back", async () => {
