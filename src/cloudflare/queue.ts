@@ -4,16 +4,25 @@
 // itself is not durable (`npm start`), messages are journaled first.
 import { handleBatch, handleDeadLetter, type DispatchDeps } from "../activation/dispatch.js";
 import { JournaledDispatcher, JournalWrites } from "../activation/journal.js";
+import { GroupCommit } from "../core/group-commit.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
 import type { Store } from "../ports/store.js";
 import type { Env } from "./env.js";
 
+/** Messages sent in one call at most (Queues takes 100 a batch; a batch past its size limit fails and each is sent alone). */
+const MAX_GATHERED_MESSAGES = 20;
+/** The isolate's sends: concurrent requests' messages go in one sendBatch. */
+const sends = new GroupCommit<DispatchMessage>(MAX_GATHERED_MESSAGES);
+
 export class QueueDispatcher implements Dispatcher {
   constructor(private readonly queue: Queue<DispatchMessage>) {}
 
   async dispatch(message: DispatchMessage): Promise<void> {
-    await this.queue.send(message, { contentType: "json" });
+    await sends.add([message], async (messages) => {
+      if (messages.length === 1) await this.queue.send(messages[0]!, { contentType: "json" });
+      else await this.queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+    });
   }
 }
 
