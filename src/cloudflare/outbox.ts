@@ -34,6 +34,8 @@ const MAX_SEALED_BYTES = 8_000_000;
  * reads D1 takes their activations for lost and runs them again.
  */
 const SAFETY_ALARM_MS = 2_000;
+/** An object idle this long after its last write to D1 cancels its safety alarm (shorter than SAFETY_ALARM_MS). */
+const IDLE_DISARM_MS = 500;
 
 /** Records in one gathered write at most: one D1 batch call of the store's putActivations. */
 const MAX_GATHERED_RECORDS = 50;
@@ -57,6 +59,7 @@ export class ActivationOutbox {
   private resolveBatch: (() => void) | undefined;
   private batches = 0;
   private alarmArmed = false;
+  private disarming: ReturnType<typeof setTimeout> | undefined;
   /**
    * The batches this object sealed and has not written to the store yet,
    * by storage key: the flush that follows takes them from here instead of
@@ -172,17 +175,26 @@ export class ActivationOutbox {
   }
 
   /**
-   * Cancels the safety alarm once this object holds no record D1 lacks (what
-   * it sealed is written, nothing gathers): an invoker whose activations come
-   * seconds apart otherwise woke for an alarm after each of them, which cost
-   * more CPU than the activation's other storage and D1 writes together
-   * (November 2026, 100 actions under `npm start`). Only while it keeps its
-   * sealed batches in memory does it know that storage holds no other.
+   * Cancels the safety alarm once this object has held no record D1 lacks
+   * for IDLE_DISARM_MS (what it sealed is written, nothing gathers): an
+   * invoker whose activations came seconds apart otherwise woke for an
+   * alarm after each of them, and an alarm set and fired costs about ten
+   * times a storage put (bench/stage-costs.mjs). A busy object keeps its
+   * alarm (it fires every SAFETY_ALARM_MS), as a set and a delete per flush
+   * would cost more than that. Only while it keeps its sealed batches in
+   * memory does it know that storage holds no other.
    */
   private disarmWhenEmpty(): void {
-    if (!this.alarmArmed || !this.sealed || this.sealed.size > 0 || this.batch.length > 0) return;
-    this.alarmArmed = false;
-    void this.storage.deleteAlarm();
+    if (!this.alarmArmed) return;
+    const sealedAt = this.batches;
+    clearTimeout(this.disarming);
+    this.disarming = setTimeout(() => {
+      this.disarming = undefined;
+      const idle = this.batches === sealedAt && this.sealed?.size === 0 && this.batch.length === 0;
+      if (!this.alarmArmed || !idle) return;
+      this.alarmArmed = false;
+      void this.storage.deleteAlarm();
+    }, IDLE_DISARM_MS);
   }
 
   private keepSealed(key: string, records: ActivationRecord[], bytes: number): void {

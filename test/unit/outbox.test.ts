@@ -68,6 +68,16 @@ describe("activation outbox", () => {
     expect(await store.countActivations("guest", {})).toBe(2);
   });
 
+  it("keeps its safety alarm while records keep coming, instead of deleting and setting it for each", async () => {
+    await outbox.add(record(1));
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await outbox.add(record(2));
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(storage.alarms).toHaveLength(1);
+    expect(storage.alarm).toBeDefined();
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+  });
+
   it("writes the batches it sealed from memory, without reading storage back", async () => {
     const list = vi.spyOn(storage.kv, "list");
     const records = [record(1), record(2)];
