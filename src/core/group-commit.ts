@@ -13,12 +13,17 @@
 // POLL_MS on timers of their own. A failed write that carried several
 // callers' items is tried again by each of them alone, so that one caller's
 // bad item never fails another's; items whose write has not ended after
-// STALL_MS (its caller gone) are written again by their own callers.
+// stallMs (its caller gone: a cancelled request, an object reset mid-write)
+// are written again by their own callers, and the next write starts.
 
 /** How often a caller whose items another caller's write carries looks whether it has ended. */
 export const POLL_MS = 2;
-/** A write not ended after this long is taken for lost (its caller cancelled): its items are written again. */
-export const STALL_MS = 10_000;
+/**
+ * By default, a write not ended after this long is taken for lost: its items
+ * are written again (a store that keeps each item once, or an upsert, takes
+ * the repeat), and the writes of everyone else no longer wait for it.
+ */
+export const STALL_MS = 2_000;
 
 interface Waiter<T> {
   items: readonly T[];
@@ -37,6 +42,8 @@ export interface GroupCommitOptions {
    * with it, also those that come within this window of each other.
    */
   gatherMs?: number;
+  /** How long a write may take before it is taken for lost (default STALL_MS). */
+  stallMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -50,6 +57,7 @@ export class GroupCommit<T> {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly gatherMs: number;
+  private readonly stallMs: number;
 
   /** `maxItems`: items in one write at most (a caller's items are never split; a larger set goes alone). */
   constructor(
@@ -59,6 +67,7 @@ export class GroupCommit<T> {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.gatherMs = options.gatherMs ?? 0;
+    this.stallMs = options.stallMs ?? STALL_MS;
   }
 
   /** Resolves once `items` are written, with whatever other callers' items went in the same write; rejects when they could not be. */
@@ -68,8 +77,8 @@ export class GroupCommit<T> {
     while (!mine.outcome) {
       const now = this.now();
       if (mine.takenAt !== undefined) {
-        if (now - mine.takenAt > STALL_MS) return commit([...items]);
-      } else if (!this.writing || now - this.writing.startedAt > STALL_MS) {
+        if (now - mine.takenAt > this.stallMs) return commit([...items]);
+      } else if (!this.writing || now - this.writing.startedAt > this.stallMs) {
         await this.writeNext(commit);
         continue;
       }
