@@ -18,13 +18,14 @@
 // EDGEWHISK_TEST_* variables). Prints one Markdown table row.
 import autocannon from "autocannon";
 import { parseArgs } from "node:util";
-import { AUTH, median, startLocalServer, startNodeCluster } from "./local-server.mjs";
+import { AUTH, groupCpuSeconds, median, startLocalServer, startNodeCluster } from "./local-server.mjs";
 import { apiRetrying, prepare } from "./nonblocking.mjs";
 
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 
-/** Warm blocking load rotating over `names` (one rotation for all connections). */
-function load(url, names, { connections, duration, lockstep = false }) {
+/** Warm blocking load rotating over `names` (one rotation for all connections); with `pgid`, also the server's CPU ms per request. */
+function load(url, names, { connections, duration, lockstep = false, pgid }) {
+  const cpuBefore = pgid ? groupCpuSeconds(pgid) : 0;
   let next = 0;
   const paths = names.map((name) => `/api/v1/namespaces/_/actions/${name}?blocking=true&result=true`);
   const requests = lockstep
@@ -43,13 +44,14 @@ function load(url, names, { connections, duration, lockstep = false }) {
         if (result.non2xx || result.errors || result.timeouts) {
           return reject(new Error(`${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`));
         }
-        resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+        const cpuMs = pgid ? ((groupCpuSeconds(pgid) - cpuBefore) * 1000) / result.requests.total : NaN;
+        resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMs });
       },
     );
   });
 }
 
-export async function measureSpread(url, { actions = 100, duration = 10, rounds = 2, connections = 10, lockstep = false } = {}) {
+export async function measureSpread(url, { actions = 100, duration = 10, rounds = 2, connections = 10, lockstep = false, pgid } = {}) {
   const one = ["hello"];
   const many = Array.from({ length: actions }, (_, i) => `spread-${i}`);
   for (const name of many) {
@@ -65,11 +67,17 @@ export async function measureSpread(url, { actions = 100, duration = 10, rounds 
   await load(url, many, { connections, duration: 3, lockstep });
   const runs = { one: [], many: [] };
   for (let round = 0; round < rounds; round++) {
-    runs.one.push(await load(url, one, { connections, duration }));
-    runs.many.push(await load(url, many, { connections, duration, lockstep }));
-    console.error(`round ${round + 1}: one action ${runs.one.at(-1).rps} req/s, ${actions} actions ${runs.many.at(-1).rps} req/s`);
+    runs.one.push(await load(url, one, { connections, duration, pgid }));
+    runs.many.push(await load(url, many, { connections, duration, lockstep, pgid }));
+    const cpu = (r) => (Number.isNaN(r.cpuMs) ? "" : ` (${r.cpuMs.toFixed(1)} CPU ms each)`);
+    console.error(`round ${round + 1}: one action ${runs.one.at(-1).rps} req/s${cpu(runs.one.at(-1))}, ${actions} actions ${runs.many.at(-1).rps} req/s${cpu(runs.many.at(-1))}`);
   }
-  const summary = (xs) => ({ rps: median(xs.map((r) => r.rps)), p50: median(xs.map((r) => r.p50)), p99: median(xs.map((r) => r.p99)) });
+  const summary = (xs) => ({
+    rps: median(xs.map((r) => r.rps)),
+    p50: median(xs.map((r) => r.p50)),
+    p99: median(xs.map((r) => r.p99)),
+    cpuMs: median(xs.map((r) => r.cpuMs)),
+  });
   return { one: summary(runs.one), many: summary(runs.many) };
 }
 
@@ -106,6 +114,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       rounds: Number(values.rounds),
       connections: Number(values.connections),
       lockstep: values.lockstep,
+      pgid: server.pgid,
     });
     if (!values["no-head"]) {
       console.log(

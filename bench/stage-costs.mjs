@@ -8,7 +8,7 @@
 // counts no HTTP, and a step's cost is its own, not its share of a request
 // (a D1 call is made once per batch of records, not per record).
 //
-//   node bench/stage-costs.mjs [--rounds 3] [--scale 1]
+//   node bench/stage-costs.mjs [--rounds 3] [--scale 1] [--steps name,name]
 //
 // Prints a Markdown table: the median of the rounds, and every round.
 import { spawn } from "node:child_process";
@@ -18,16 +18,20 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, groupCpuSeconds, median, waitFor } from "./local-server.mjs";
 
-const { values: options } = parseArgs({ options: { rounds: { type: "string", default: "3" }, scale: { type: "string", default: "1" } } });
+const { values: options } = parseArgs({
+  options: { rounds: { type: "string", default: "3" }, scale: { type: "string", default: "1" }, steps: { type: "string" } },
+});
 const ROUNDS = Number(options.rounds);
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Each step and how many times a request repeats it. */
-const STEPS = [
+const ALL_STEPS = [
   ["object-rpc", 1000, "Worker → Durable Object RPC, answering null"],
   ["object-rpc-answering-a-record", 1000, "the same, answering a hello activation record"],
   ["storage-put-each", 1000, "object storage: put one batch of one record, its commit awaited (a timer)"],
   ["timer-fired-in-object", 2000, "a 0 ms timer fired in the object (the previous step's timer alone)"],
+  ["alarm-set-and-deleted", 500, "object alarm: set 60 s ahead, then deleted, each after a 0 ms timer (two timers included)"],
+  ["alarm-set-and-fired", 200, "object alarm: set for now and fired (its alarm() called)"],
   ["storage-list-one", 2000, "object storage: list a prefix holding one batch"],
   ["storage-get-put", 5000, "object storage: get and put a counter (a rate grant)"],
   ["d1-insert-1-per-call", 200, "D1: one batch call inserting 1 activation row"],
@@ -38,6 +42,8 @@ const STEPS = [
   ["executor-and-outbox-10-at-once", 2000, "the same, 10 activations at a time (records batched together)"],
   ["timer-set-and-cleared", 20000, "a timer set and cleared in the Worker (the blocking wait's)"],
 ];
+/** `--steps a,b`: only those steps (the empty request is always measured). */
+const STEPS = options.steps ? ALL_STEPS.filter(([name]) => options.steps.split(",").includes(name)) : ALL_STEPS;
 
 /** CPU ms the processes of a process group have used so far (local-server.mjs). */
 const groupCpuMs = (pgid) => groupCpuSeconds(pgid) * 1000;
@@ -76,7 +82,7 @@ try {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(
     [
-      `Command: \`node bench/stage-costs.mjs --rounds ${ROUNDS} --scale ${options.scale}\` (load average at the end: ${load})`,
+      `Command: \`node bench/stage-costs.mjs --rounds ${ROUNDS} --scale ${options.scale}${options.steps ? ` --steps ${options.steps}` : ""}\` (load average at the end: ${load})`,
       "",
       "| step | µs CPU each (median) | every round |",
       "|---|---|---|",

@@ -94,6 +94,13 @@ export class Stage extends DurableObject<Env> {
     return null;
   }
 
+  /** Called by the alarm-fired step's alarms. */
+  private alarmFired: (() => void) | undefined;
+
+  override async alarm(): Promise<void> {
+    this.alarmFired?.();
+  }
+
   record(): typeof RECORD {
     return RECORD;
   }
@@ -110,6 +117,23 @@ export class Stage extends DurableObject<Env> {
           kv.put(`each:${i % 64}`, [RECORD]);
           await new Promise((resolve) => setTimeout(resolve, 0));
         }
+        return;
+      case "alarm-set-and-deleted":
+        for (let i = 0; i < n; i++) {
+          void this.ctx.storage.setAlarm(Date.now() + 60_000);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          void this.ctx.storage.deleteAlarm();
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        return;
+      case "alarm-set-and-fired":
+        for (let i = 0; i < n; i++) {
+          await new Promise<void>((resolve) => {
+            this.alarmFired = resolve;
+            void this.ctx.storage.setAlarm(Date.now());
+          });
+        }
+        this.alarmFired = undefined;
         return;
       case "timer-fired-in-object":
         for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));

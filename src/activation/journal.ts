@@ -15,10 +15,11 @@
 // and dead-lettering, plus the longest action timeout). That holds where one
 // server run owns the queue, which is what `npm start` is.
 import type { ActivationRecord } from "../core/activation.js";
+import { GroupCommit } from "../core/group-commit.js";
 import { LIMITS } from "../core/limits.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
-import type { JournalEntry, Store } from "../ports/store.js";
+import type { JournalDraft, JournalEntry, Store } from "../ports/store.js";
 import { handleDeadLetter } from "./dispatch.js";
 
 /** Times a message is queued (the first time included) before its activation is recorded as failed. */
@@ -37,6 +38,23 @@ export function journalKey(message: DispatchMessage): { activationId: string; na
   return { activationId, namespace: identity.namespace };
 }
 
+/** Entries written in one store call at most; more wait for the next. */
+export const MAX_GATHERED_ENTRIES = 100;
+
+/**
+ * The journal writes of one process, gathered (src/core/group-commit.ts):
+ * an accept that arrives while another's entry is being written waits for
+ * that write and goes, with the others that arrived meanwhile, in the next
+ * one. Each accept still answers only once its own entry is written.
+ */
+export class JournalWrites {
+  private readonly commits = new GroupCommit<JournalDraft>(MAX_GATHERED_ENTRIES);
+
+  write(store: Store, entry: JournalDraft): Promise<void> {
+    return this.commits.add([entry], (entries) => store.journalDispatches(entries));
+  }
+}
+
 /** A Dispatcher that journals each message before handing it to the queue. */
 export class JournaledDispatcher implements Dispatcher {
   constructor(
@@ -45,6 +63,8 @@ export class JournaledDispatcher implements Dispatcher {
     /** This server run. */
     private readonly boot: string,
     private readonly now: () => number = Date.now,
+    /** Where given, journal entries are written gathered with those of other dispatchers sharing it. */
+    private readonly writes?: JournalWrites,
   ) {}
 
   async dispatch(message: DispatchMessage): Promise<void> {
@@ -86,7 +106,8 @@ export class JournaledDispatcher implements Dispatcher {
    * a live run has recorded; after a crash the next run queues it again.
    */
   async adopt(message: DispatchMessage): Promise<void> {
-    await this.store.journalDispatch({ ...journalKey(message), message, boot: this.boot, at: this.now() });
+    const entry = { ...journalKey(message), message, boot: this.boot, at: this.now() };
+    await (this.writes ? this.writes.write(this.store, entry) : this.store.journalDispatch(entry));
   }
 }
 

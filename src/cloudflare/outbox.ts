@@ -2,11 +2,13 @@
 // finished together are put in the object's own storage (local, durable) as
 // one batch — one write and one commit for all of them — and their callers
 // get their answers once that batch is stored; batches then reach D1,
-// gathered for FLUSH_DELAY_MS so that a busy invoker writes several records
-// per D1 call. An alarm retries
+// gathered for FLUSH_DELAY_MS with those of every other invoker object of
+// this isolate, so that busy invokers write several records per D1 call.
+// An alarm retries
 // whatever a failed or interrupted flush left, so no record is lost when D1
 // hiccups or the object is evicted.
 import type { ActivationRecord } from "../core/activation.js";
+import { GroupCommit } from "../core/group-commit.js";
 import type { Store } from "../ports/store.js";
 
 const PREFIX = "outbox:";
@@ -14,7 +16,8 @@ const PREFIX = "outbox:";
 const MAX_BATCH_BYTES = 1_000_000;
 const RETRY_MS = 1_000;
 /**
- * How long sealed batches gather before one D1 write takes them all. A D1
+ * How long sealed batches (of all of this isolate's invoker objects)
+ * gather before one D1 write takes them all. A D1
  * call costs far more than a record in it (about 2 ms of CPU against 0.15
  * ms under wrangler dev, November 2026), but records must be readable
  * soon after the answer: clients read an activation right after a blocking
@@ -31,6 +34,21 @@ const MAX_SEALED_BYTES = 8_000_000;
  * reads D1 takes their activations for lost and runs them again.
  */
 const SAFETY_ALARM_MS = 2_000;
+/** An object idle this long after its last write to D1 cancels its safety alarm (shorter than SAFETY_ALARM_MS). */
+const IDLE_DISARM_MS = 500;
+
+/** Records in one gathered write at most: one D1 batch call of the store's putActivations. */
+const MAX_GATHERED_RECORDS = 50;
+/**
+ * The D1 writes of every outbox in this isolate, gathered: there is one
+ * invoker object per action, and when each gathered only its own batches,
+ * 100 busy actions' outboxes each wrote about one record per D1 call where
+ * one busy action's wrote ten. Flushes of any objects that come within
+ * FLUSH_DELAY_MS of the first, or while a write is in flight, go in one
+ * write. Each object still deletes its stored batches only once the write
+ * that carried them has succeeded.
+ */
+const recordWrites = new GroupCommit<ActivationRecord>(MAX_GATHERED_RECORDS, { gatherMs: FLUSH_DELAY_MS });
 
 export class ActivationOutbox {
   private flushing: Promise<void> | undefined;
@@ -41,6 +59,7 @@ export class ActivationOutbox {
   private resolveBatch: (() => void) | undefined;
   private batches = 0;
   private alarmArmed = false;
+  private disarming: ReturnType<typeof setTimeout> | undefined;
   /**
    * The batches this object sealed and has not written to the store yet,
    * by storage key: the flush that follows takes them from here instead of
@@ -99,8 +118,8 @@ export class ActivationOutbox {
       this.again = true;
       return;
     }
-    // A pause gathers the records of busy moments into one D1 batch.
-    this.flushing = new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
+    // The shared writes pause (FLUSH_DELAY_MS) to gather the records of busy moments into one D1 batch.
+    this.flushing = Promise.resolve()
       .then(() => this.flushSealed())
       .catch(async (err) => {
         console.error("activation outbox flush failed, retrying by alarm:", err);
@@ -140,7 +159,8 @@ export class ActivationOutbox {
   private async write(pending: [string, ActivationRecord[]][]): Promise<void> {
     if (pending.length === 0) return;
     try {
-      await this.store.putActivations(pending.flatMap(([, records]) => records));
+      const records = pending.flatMap(([, batch]) => batch);
+      await recordWrites.add(records, (gathered) => this.store.putActivations(gathered));
     } catch (err) {
       // Storage keeps what was not written; the next flush reads it back rather than trust memory to hold it all.
       this.sealed = undefined;
@@ -151,6 +171,30 @@ export class ActivationOutbox {
       this.storage.kv.delete(key);
       this.forgetSealed(key);
     }
+    this.disarmWhenEmpty();
+  }
+
+  /**
+   * Cancels the safety alarm once this object has held no record D1 lacks
+   * for IDLE_DISARM_MS (what it sealed is written, nothing gathers): an
+   * invoker whose activations came seconds apart otherwise woke for an
+   * alarm after each of them, and an alarm set and fired costs about ten
+   * times a storage put (bench/stage-costs.mjs). A busy object keeps its
+   * alarm (it fires every SAFETY_ALARM_MS), as a set and a delete per flush
+   * would cost more than that. Only while it keeps its sealed batches in
+   * memory does it know that storage holds no other.
+   */
+  private disarmWhenEmpty(): void {
+    if (!this.alarmArmed) return;
+    const sealedAt = this.batches;
+    clearTimeout(this.disarming);
+    this.disarming = setTimeout(() => {
+      this.disarming = undefined;
+      const idle = this.batches === sealedAt && this.sealed?.size === 0 && this.batch.length === 0;
+      if (!this.alarmArmed || !idle) return;
+      this.alarmArmed = false;
+      void this.storage.deleteAlarm();
+    }, IDLE_DISARM_MS);
   }
 
   private keepSealed(key: string, records: ActivationRecord[], bytes: number): void {

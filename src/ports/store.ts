@@ -75,6 +75,8 @@ export interface Store {
    * counts one more attempt.
    */
   journalDispatch(entry: JournalDraft): Promise<void>;
+  /** Journals several entries as journalDispatch does, in one write (src/activation/journal.ts gathers them). */
+  journalDispatches(entries: JournalDraft[]): Promise<void>;
   /**
    * Journals `entries` as journalDispatch does and records `record` once, in
    * one transaction: a fire's rule activations and the fire's own record

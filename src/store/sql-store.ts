@@ -383,6 +383,10 @@ export class SqlStore implements Store {
     await this.db.run(sql, params);
   }
 
+  async journalDispatches(entries: JournalDraft[]): Promise<void> {
+    if (entries.length > 0) await this.db.batch(entries.map(journalInsert));
+  }
+
   async journalWithRecord(entries: JournalDraft[], record: ActivationRecord): Promise<boolean> {
     const results = await this.db.batch([...entries.map(journalInsert), ...activationInserts(record)]);
     return results[results.length - 1].changes > 0;

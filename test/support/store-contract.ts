@@ -285,6 +285,25 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>,
         for (const id of [a, b, c]) await store.deleteJournalEntry(id);
       });
 
+      it("journals several entries in one write as one by one, a repeated id counting one more attempt", async () => {
+        const namespace = unique("ns");
+        const [a, b] = [hexId(), hexId()];
+        await store.journalDispatches([]);
+        await store.journalDispatches([
+          { activationId: a, namespace, message: message(a, namespace), boot: "old-run", at: 10 },
+          { activationId: b, namespace, message: message(b, namespace), boot: "old-run", at: 20 },
+          { activationId: a, namespace, message: message(a, namespace), boot: "old-run", at: 30 },
+        ]);
+        const listed = (await store.listJournal({ otherThanBoot: "this-run", dispatchedBefore: 0, limit: 1_000 })).filter((entry) =>
+          [a, b].includes(entry.activationId),
+        );
+        expect(listed.map((entry) => [entry.activationId, entry.attempts, entry.dispatchedAt])).toEqual([
+          [b, 1, 20],
+          [a, 2, 30],
+        ]);
+        for (const id of [a, b]) await store.deleteJournalEntry(id);
+      });
+
       it("leaves out and prunes entries whose activation is recorded, and deletes one entry", async () => {
         const namespace = unique("ns");
         const [done, open, dropped] = [hexId(), hexId(), hexId()];

@@ -6,6 +6,7 @@ import {
   CURRENT_BOOT_GRACE_MS,
   isLost,
   JournaledDispatcher,
+  JournalWrites,
   MAX_ATTEMPTS,
   sweepJournal,
 } from "../../src/activation/journal.js";
@@ -55,6 +56,12 @@ class MemoryJournalStore {
       dispatchedAt: entry.at,
       attempts: (old?.attempts ?? 0) + 1,
     });
+  }
+  journalCalls = 0;
+  async journalDispatches(entries: { activationId: string; namespace: string; message: DispatchMessage; boot: string; at: number }[]) {
+    this.journalCalls++;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    for (const entry of entries) await this.journalDispatch(entry);
   }
   async listJournal(query: { otherThanBoot: string; dispatchedBefore: number; limit: number }) {
     return [...this.journal.values()]
@@ -118,6 +125,27 @@ describe("JournaledDispatcher", () => {
     expect(memory.journal.get("a1")).toMatchObject({ boot: "crashed", dispatchedAt: 5, attempts: 1 });
     expect(await sweepJournal({ store, queue, boot: "restarted" }, 10)).toMatchObject({ requeued: 1 });
     expect(queue.sent.map((m) => m.type === "invoke" && m.request.activationId)).toEqual(["a1"]);
+  });
+});
+
+describe("JournalWrites", () => {
+  it("journals concurrent accepts in fewer store calls, each queued only once its own entry is written", async () => {
+    const { memory, store, queue } = setup();
+    const writes = new JournalWrites();
+    const journaledWhenSent: boolean[] = [];
+    const checking: Dispatcher = {
+      dispatch: async (message) => {
+        journaledWhenSent.push(memory.journal.has(message.type === "invoke" ? message.request.activationId : ""));
+        await queue.dispatch(message);
+      },
+    };
+    const ids = Array.from({ length: 10 }, (_, i) => `a${i}`);
+    await Promise.all(ids.map((id) => new JournaledDispatcher(store, checking, "boot-1", () => 7, writes).dispatch(invoke(id))));
+    expect([...memory.journal.keys()].sort()).toEqual([...ids].sort());
+    expect(queue.sent).toHaveLength(10);
+    expect(journaledWhenSent).toEqual(ids.map(() => true));
+    // The first alone, the nine that arrived during its write together.
+    expect(memory.journalCalls).toBe(2);
   });
 });
 

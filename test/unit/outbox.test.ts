@@ -16,8 +16,14 @@ class FakeObjectStorage {
     list: <T>({ prefix }: { prefix: string }): [string, T][] =>
       [...this.values].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)) as [string, T][],
   };
+  /** The alarm as set now, if any. */
+  alarm: number | undefined;
   async setAlarm(at: number) {
     this.alarms.push(at);
+    this.alarm = at;
+  }
+  async deleteAlarm() {
+    this.alarm = undefined;
   }
 }
 
@@ -48,6 +54,28 @@ describe("activation outbox", () => {
     expect(putActivations).toHaveBeenCalledTimes(1);
     expect(putActivations).toHaveBeenCalledWith(records);
     expect(await store.countActivations("guest", {})).toBe(3);
+  });
+
+  it("cancels its safety alarm once D1 has everything it sealed, and arms it again for the next record", async () => {
+    await outbox.add(record(1));
+    expect(storage.alarm).toBeDefined();
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+    await outbox.add(record(2));
+    expect(storage.alarm).toBeDefined();
+    expect(storage.alarms).toHaveLength(2);
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+    expect(await store.countActivations("guest", {})).toBe(2);
+  });
+
+  it("keeps its safety alarm while records keep coming, instead of deleting and setting it for each", async () => {
+    await outbox.add(record(1));
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await outbox.add(record(2));
+    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    expect(storage.alarms).toHaveLength(1);
+    expect(storage.alarm).toBeDefined();
+    await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
   });
 
   it("writes the batches it sealed from memory, without reading storage back", async () => {
@@ -81,6 +109,31 @@ describe("activation outbox", () => {
     expect(list).toHaveBeenCalled();
     expect(await store.countActivations("guest", {})).toBe(24);
     vi.restoreAllMocks();
+  });
+
+  it("gathers the writes of several objects' outboxes that meet while one is in flight into one store call", async () => {
+    // One invoker object per action: their outboxes share this isolate's writes.
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    const putActivations = store.putActivations.bind(store);
+    const calls: string[][] = [];
+    vi.spyOn(store, "putActivations").mockImplementation(async (records) => {
+      calls.push(records.map((r) => r.activationId));
+      if (calls.length === 1) await hanging;
+      await putActivations(records);
+    });
+    const storages = [storage, new FakeObjectStorage(), new FakeObjectStorage()];
+    const outboxes = [outbox, ...storages.slice(1).map((s) => new ActivationOutbox(s as unknown as DurableObjectStorage, store))];
+    const records = [record(1), record(2), record(3)];
+    await outboxes[0]!.add(records[0]!);
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    await Promise.all([outboxes[1]!.add(records[1]!), outboxes[2]!.add(records[2]!)]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls).toHaveLength(1);
+    release();
+    await vi.waitFor(() => expect(storages.map((s) => s.values.size)).toEqual([0, 0, 0]));
+    expect(calls).toEqual([[records[0]!.activationId], [records[1]!.activationId, records[2]!.activationId]]);
+    expect(await store.countActivations("guest", {})).toBe(3);
   });
 
   it("reads storage back after the store refused a write, and loses none", async () => {
