@@ -123,7 +123,7 @@ describe("IsolateSlots", () => {
       expect(slots.stats()).toMatchObject({ busy: 1, inLines: 0 });
     });
 
-    it("start one more isolate when the line has not moved for warmWaitMs, at most one per warmWaitMs", async () => {
+    it("start one more isolate when the line has not moved for warmWaitMs, one at a time", async () => {
       vi.useFakeTimers();
       const slots = new IsolateSlots({ warmWaitMs: 25 });
       const running = await slots.acquire("k", 1);
@@ -131,20 +131,26 @@ describe("IsolateSlots", () => {
       await vi.advanceTimersByTimeAsync(24);
       expect(await settled(line[0])).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
-      expect((await line[0]).id).toBe("k/1");
-      // The next one has waited as long, but a start moved the line: the next comes warmWaitMs later.
+      const started = await line[0];
+      expect(started.id).toBe("k/1");
+      // No further start while the one started has not ended its first run (starting holds up the others).
+      await vi.advanceTimersByTimeAsync(100);
       expect(await settled(line[1])).toBe(false);
-      await vi.advanceTimersByTimeAsync(25);
-      expect((await line[1]).id).toBe("k/2");
-      // A freed isolate goes to the line before any further start.
+      // Its end hands it to the line, which has moved: the next start comes warmWaitMs later.
+      started.release();
+      expect((await line[1]).id).toBe("k/1");
+      await vi.advanceTimersByTimeAsync(24);
+      expect(await settled(line[2])).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await line[2]).id).toBe("k/2");
+      // A freed isolate with nobody in line is just free.
       running.release();
-      expect((await line[2]).id).toBe("k/0");
-      expect(slots.stats()).toMatchObject({ busy: 3, inLines: 0 });
+      expect(slots.stats()).toMatchObject({ busy: 2, inLines: 0 });
     });
 
     it("start one more isolate when the oldest has waited lineWaitMs, though the line moves", async () => {
       vi.useFakeTimers();
-      const slots = new IsolateSlots({ warmWaitMs: 25, lineWaitMs: 100 });
+      const slots = new IsolateSlots({ warmWaitMs: 25, lineWaitMs: 100, lineDepth: 100 });
       let running = await slots.acquire("k", 1);
       const line = Array.from({ length: 8 }, () => slots.acquire("k", 1, { queued: true }));
       const served = [];
@@ -159,13 +165,37 @@ describe("IsolateSlots", () => {
       expect(slots.stats()).toMatchObject({ busy: 1, inLines: 4 });
       // At 100 ms the oldest left (line[4]) has waited lineWaitMs: it gets an isolate of its own.
       await vi.advanceTimersByTimeAsync(20);
-      expect((await line[4]).id).toBe("k/1");
+      const started = await line[4];
+      expect(started.id).toBe("k/1");
       expect(slots.stats()).toMatchObject({ busy: 2, inLines: 3 });
-      // Not another before warmWaitMs has passed, though the next has waited as long.
-      await vi.advanceTimersByTimeAsync(24);
+      // Not another while that one has not ended its first run, though the next has waited as long.
+      await vi.advanceTimersByTimeAsync(50);
       expect(await settled(line[5])).toBe(false);
-      await vi.advanceTimersByTimeAsync(1);
-      expect((await line[5]).id).toBe("k/2");
+      started.release();
+      expect((await line[5]).id).toBe("k/1");
+      // The next has waited over lineWaitMs: a start, warmWaitMs after the last.
+      await vi.advanceTimersByTimeAsync(0);
+      expect((await line[6]).id).toBe("k/2");
+    });
+
+    it("start one more isolate for the oldest when the line is longer than lineDepth per busy isolate", async () => {
+      vi.useFakeTimers();
+      const slots = new IsolateSlots({ lineDepth: 2, warmWaitMs: 60_000, lineWaitMs: 60_000 });
+      const running = await slots.acquire("k", 1);
+      const line = Array.from({ length: 3 }, () => slots.acquire("k", 1, { queued: true }));
+      // Three waiting behind one busy isolate: the oldest gets a second.
+      expect((await line[0]).id).toBe("k/1");
+      expect(await settled(line[1])).toBe(false);
+      expect(slots.stats()).toMatchObject({ busy: 2, inLines: 2 });
+      // Up to four may wait behind two.
+      const more = Array.from({ length: 2 }, () => slots.acquire("k", 1, { queued: true }));
+      expect(slots.stats()).toMatchObject({ busy: 2, inLines: 4 });
+      running.release();
+      expect((await line[1]).id).toBe("k/0");
+      expect(await settled(more[0])).toBe(false);
+      // Deeper still, but the isolate started for the line has not ended its first run: no second start.
+      more.push(slots.acquire("k", 1, { queued: true }), slots.acquire("k", 1, { queued: true }));
+      expect(slots.stats()).toMatchObject({ busy: 2, inLines: 5 });
     });
 
     it("start at once when the key has nothing running, room in a busy isolate, or a free isolate below a busy one", async () => {
