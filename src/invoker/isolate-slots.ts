@@ -198,7 +198,7 @@ export class IsolateSlots {
     line.timer = undefined;
     const head = line.waiters[0];
     if (!head) {
-      if (!line.starting) this.lines.delete(key);
+      if (!line.starting && this.lines.get(key) === line) this.lines.delete(key);
       return;
     }
     // Watched again once the isolate it is starting ends its first run.
@@ -210,6 +210,8 @@ export class IsolateSlots {
 
   /** The line is too long, or its oldest waited long enough: that oldest gets a slot as any activation does (another isolate, or the bound's wait). */
   private startForLine(key: string, line: Line): void {
+    // Started for its length, the line's timer must not start another when it comes.
+    if (line.timer) clearTimeout(line.timer);
     line.timer = undefined;
     const head = line.waiters.shift();
     if (!head) return this.watchLine(key, line);

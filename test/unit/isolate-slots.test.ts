@@ -233,5 +233,29 @@ describe("IsolateSlots", () => {
       running.release();
       expect((await queued).id).toBe("k/0");
     });
+
+    it("serve every queued activation of a busy key, whatever the order of ends and starts", async () => {
+      vi.useFakeTimers();
+      for (let round = 1; round <= 20; round++) {
+        let seed = round;
+        const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+        const slots = new IsolateSlots({ warmWaitMs: 5, lineWaitMs: 20, lineDepth: 2 });
+        let served = 0;
+        const run = async (queued: boolean) => {
+          const slot = await slots.acquire("k", 1, { queued });
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 12)));
+          slot.release();
+          served++;
+        };
+        const runs: Promise<void>[] = [];
+        for (let i = 0; i < 200; i++) {
+          runs.push(run(random() < 0.9));
+          if (random() < 0.5) await vi.advanceTimersByTimeAsync(Math.floor(random() * 8));
+        }
+        for (let t = 0; t < 1_000 && served < runs.length; t++) await vi.advanceTimersByTimeAsync(5);
+        expect({ round, served }).toEqual({ round, served: runs.length });
+        expect(slots.stats()).toEqual({ busy: 0, waiting: 0, keys: 0, inLines: 0 });
+      }
+    });
   });
 });
