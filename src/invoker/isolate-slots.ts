@@ -23,7 +23,8 @@
 // take), when the line has not moved for `warmWaitMs` (no isolate of the key
 // freed: its runs are long), or when that oldest has waited `lineWaitMs` in
 // all; the last two at most once per `warmWaitMs`, and never while the
-// isolate last started for the line has not ended its first run: starting
+// isolate last started for the line has not ended its first run (nor for
+// longer than `lineWaitMs`, so slow actions still spread): starting
 // an isolate holds up the warm ones beside it (on the Node host, the runs of
 // a workerd child's isolates share its thread), so a line would otherwise
 // read its own start's stall as a reason to start more (measured: 24 more
@@ -219,10 +220,13 @@ export class IsolateSlots {
     line.lastStart = line.moved = this.now();
     line.starting = true;
     const started = () => {
+      clearTimeout(longRun);
       if (!line.starting) return;
       line.starting = false;
       if (this.lines.get(key) === line) this.watchLine(key, line);
     };
+    // A long first run (a slow action) holds the line's starts back lineWaitMs at most: its isolate has long started by then.
+    const longRun = setTimeout(started, this.options.lineWaitMs);
     // Its first run ends when its slot is released (or it never got one).
     const firstRun = (slot: IsolateSlot): IsolateSlot => ({
       id: slot.id,

@@ -198,6 +198,20 @@ describe("IsolateSlots", () => {
       expect(slots.stats()).toMatchObject({ busy: 2, inLines: 5 });
     });
 
+    it("hold further starts back for lineWaitMs at most while the first run of a started isolate lasts", async () => {
+      vi.useFakeTimers();
+      const slots = new IsolateSlots({ warmWaitMs: 25, lineWaitMs: 200, lineDepth: 100 });
+      await slots.acquire("k", 1);
+      const line = [0, 1].map(() => slots.acquire("k", 1, { queued: true }));
+      await vi.advanceTimersByTimeAsync(25);
+      expect((await line[0]).id).toBe("k/1");
+      // Nothing ends (a slow action): the next start waits for the first run, but not past lineWaitMs.
+      await vi.advanceTimersByTimeAsync(150);
+      expect(await settled(line[1])).toBe(false);
+      await vi.advanceTimersByTimeAsync(51);
+      expect((await line[1]).id).toBe("k/2");
+    });
+
     it("start at once when the key has nothing running, room in a busy isolate, or a free isolate below a busy one", async () => {
       const slots = new IsolateSlots();
       const a = await slots.acquire("k", 1, { queued: true });
