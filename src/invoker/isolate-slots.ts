@@ -22,9 +22,9 @@
 // (so a burst still runs on several isolates, a fraction of those it would
 // take), when the line has not moved for `warmWaitMs` (no isolate of the key
 // freed: its runs are long), or when that oldest has waited `lineWaitMs` in
-// all; the last two at most once per `warmWaitMs`, and never while the
-// isolate last started for the line has not ended its first run (nor for
-// longer than `lineWaitMs`, so slow actions still spread): starting
+// all; the last two at most once per `warmWaitMs`. None of the three starts
+// one while the isolate last started for the line has not ended its first
+// run (nor for longer than `lineWaitMs`, so slow actions still spread): starting
 // an isolate holds up the warm ones beside it (on the Node host, the runs of
 // a workerd child's isolates share its thread), so a line would otherwise
 // read its own start's stall as a reason to start more (measured: 24 more
