@@ -217,6 +217,16 @@ async function coldStarts(cluster) {
   return { coldP50: median(cold), coldP90: percentile(cold, 0.9), warmP50: median(warm), initTimeP50: median(initTimes), coldAgain };
 }
 
+/** Runs that started their isolate (cold), over the invokers, since they started (their /metrics). */
+async function coldRuns(cluster) {
+  let total = 0;
+  for (const { url } of cluster.invokers) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^edgewhisk_invoke_duration_seconds_count\{start="cold"\} (\d+)/gm)) total += Number(m[1]);
+  }
+  return total;
+}
+
 /** workerd children the invokers rotated out or replaced since they started (their /metrics). */
 async function childChanges(cluster) {
   let total = 0;
@@ -228,7 +238,12 @@ async function childChanges(cluster) {
 }
 
 async function measure(invokers) {
-  const cluster = await startNodeCluster("edgewhisk_bench_node", { invokers, invokerEnv: { WORKERD_CHILDREN: options.children } });
+  // OPS_PORT 0: any free port, not the default 9090 another cluster on this machine may hold (the controller would not start).
+  const cluster = await startNodeCluster("edgewhisk_bench_node", {
+    invokers,
+    invokerEnv: { WORKERD_CHILDREN: options.children },
+    controllerEnv: { OPS_PORT: "0" },
+  });
   const stopOnSignal = () => void cluster.stop().then(() => process.exit(130));
   process.once("SIGINT", stopOnSignal);
   try {
@@ -251,6 +266,7 @@ async function measure(invokers) {
     const cpu = () => cpuOf([...cluster.controllers, ...cluster.invokers]);
     const controllerCpu = () => cpuOf(cluster.controllers);
     const before = await recordedPerInvoker(cluster);
+    const coldBefore = await coldRuns(cluster);
     const runs = [];
     const cpuBefore = cpu();
     const controllerCpuBefore = controllerCpu();
@@ -265,7 +281,10 @@ async function measure(invokers) {
     const share = after.map((n, i) => n - before[i]);
     const spread = share.map((n) => `${Math.round((100 * n) / share.reduce((a, b) => a + b, 0))} %`).join(" / ");
 
+    const coldBlocking = (await coldRuns(cluster)) - coldBefore;
     const queued = await nonBlocking(cluster, cpu, controllerCpu);
+    const coldNonBlocking = (await coldRuns(cluster)) - coldBefore - coldBlocking;
+    console.error(`${invokers} invoker(s): isolates started during the blocking rounds ${coldBlocking}, during the non-blocking phase ${coldNonBlocking}`);
     console.error(`${invokers} invoker(s), non-blocking: ${queued.acceptedPerSecond.toFixed(0)} accepted/s, ${queued.recordedPerSecond.toFixed(0)} recorded/s`);
     const cold = await coldStarts(cluster);
     const children = await childChanges(cluster);
@@ -280,6 +299,8 @@ async function measure(invokers) {
       ...queued,
       ...cold,
       children,
+      coldBlocking,
+      coldNonBlocking,
     };
   } finally {
     process.off("SIGINT", stopOnSignal);
@@ -291,7 +312,8 @@ const load0 = loadavg()[0];
 const results = [];
 for (const invokers of INVOKER_COUNTS) results.push(await measure(invokers));
 
-const f = (n) => n.toFixed(1);
+// Cold figures are undefined with --cold 0.
+const f = (n) => (n === undefined ? "–" : n.toFixed(1));
 console.log(`Command: \`npm run bench:node -- --invokers ${options.invokers} --duration ${DURATION} --rounds ${ROUNDS} --connections ${CONNECTIONS} --actions ${ACTIONS} --nonblocking ${NONBLOCKING} --inflight ${IN_FLIGHT} --cold ${COLD_SAMPLES} --children ${options.children}\``);
 console.log();
 console.log(
@@ -311,6 +333,10 @@ for (const r of results) {
     `| ${r.invokers} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.spread} | ${r.blockingCpuMs.toFixed(2)} (${r.blockingControllerCpuMs.toFixed(2)}) | ${r.acceptedPerSecond.toFixed(0)} | ${r.recordedPerSecond.toFixed(0)} | ` +
       `${(r.recordedPerSecond / r.rps).toFixed(2)}× | ${r.nonBlockingCpuMs.toFixed(2)} (${r.nonBlockingControllerCpuMs.toFixed(2)}) | ${r.postgresCpuMs.toFixed(2)} | ${f(r.coldP50)} | ${f(r.coldP90)} | ${f(r.warmP50)} | ${r.initTimeP50} | ${r.coldAgain} of ${COLD_SAMPLES} | ${r.children} |`,
   );
+}
+console.log();
+for (const r of results) {
+  console.log(`Isolates started (cold runs), ${r.invokers} invoker(s): ${r.coldBlocking} during the warm blocking rounds, ${r.coldNonBlocking} during the non-blocking phase.`);
 }
 for (const r of results) {
   if (!r.roundTrips) continue;

@@ -377,7 +377,7 @@ export class ActivationExecutor {
     const key = await isolateKey(request.identity.namespace, action, main, params.init);
     this.recent.ran(request.identity.namespace, request.action, request.apiHost);
     // Waiting for a slot (when the invoker is at its bound) is waitTime, not part of the run.
-    const slot = await this.slots.acquire(key, doc.limits.concurrency);
+    const slot = await this.slots.acquire(key, doc.limits.concurrency, { queued: request.queued === true });
     try {
       return await this.runInSlot(action, exec, request, slot.id, params, mainName, main);
     } finally {

@@ -134,9 +134,10 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     }
   }
 
-  // Activations from this invoker's queue run here, not at another invoker.
+  // Activations from this invoker's queue run here, not at another invoker,
+  // and may wait for a busy warm isolate of their action (no client waits).
   const local: Invokers = {
-    invoke: (request) => counted(() => executor.execute(request)),
+    invoke: (request) => counted(() => executor.execute({ ...request, queued: true })),
     invokeWeb: (request) => counted(() => executor.executeWeb(request)),
     invalidate: async (refs) => executor.invalidate(refs),
   };

@@ -28,6 +28,12 @@ export interface InvokeRequest {
    * controller admitted it; sequence components and conductor steps hold none.
    */
   leased?: true;
+  /**
+   * Taken from a queue: no client waits for its answer, so it may wait
+   * briefly for a busy warm isolate of its action rather than start another
+   * (IsolateSlots). Set by the host that consumes the queue.
+   */
+  queued?: true;
 }
 
 /** A request to a web action, as the controller hands it to the action's invoker. */
