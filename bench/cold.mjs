@@ -100,7 +100,9 @@ for (const host of options.hosts.split(",")) {
   try {
     let url;
     if (host === "node") {
-      const cluster = await startNodeCluster("edgewhisk_bench_cold", { invokerEnv: { WORKERD_CHILDREN: "2" } });
+      // Its own ops port: another server on the machine may hold the default.
+      const controllerEnv = { OPS_PORT: String(await freePort()) };
+      const cluster = await startNodeCluster("edgewhisk_bench_cold", { invokerEnv: { WORKERD_CHILDREN: "2" }, controllerEnv });
       stop = cluster.stop;
       cluster.wskadmin("limits", "set", "guest", "--invocationsPerMinute", "1000000000", "--concurrentInvocations", "100000");
       // The controller hears the invoker's heartbeat within a second or two of its start.
