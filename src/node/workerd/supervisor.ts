@@ -179,7 +179,7 @@ export class WorkerdSupervisor implements IsolateHost {
       const member = this.members[place(spec.key, this.members.length, (position) => this.usable(this.members[position]!))]!;
       const child = await this.child(member);
       // Read now, not at the last sample: when it began is what clears an activation of growth before it (placement.ts).
-      const rssAtStartMb = (await child.residentMb()) ?? member.lastRssMb ?? member.baselineMb;
+      const rssAtStartMb = child.residentMb() ?? member.lastRssMb ?? member.baselineMb;
       const flight: Flight = {
         id: this.nextFlight++,
         child,
@@ -338,7 +338,7 @@ export class WorkerdSupervisor implements IsolateHost {
 
   /** Counts what a cold start left resident into the child's baseline, and rotates the child out when it has kept too much. */
   private async afterColdRun(member: Member, child: WorkerdChild, flight: Flight): Promise<void> {
-    const rssMb = await child.residentMb();
+    const rssMb = child.residentMb();
     if (member.current !== child) return;
     // Beside others, the growth is theirs too (their garbage, their isolates): counting it would inflate the baseline.
     if (rssMb !== undefined && !flight.shared) member.baselineMb = baselineAfterColdRun(member.baselineMb, flight.rssAtStartMb, rssMb, flight.memoryMb);
@@ -414,7 +414,7 @@ export class WorkerdSupervisor implements IsolateHost {
 
   private async checkMemberMemory(member: Member): Promise<void> {
     const child = member.current;
-    const rssMb = await child?.residentMb();
+    const rssMb = child?.residentMb();
     if (!child || rssMb === undefined || member.current !== child) return;
     member.lastRssMb = rssMb;
     const flights = [...member.flights].filter((f) => f.child === child);
