@@ -107,7 +107,7 @@ async function put(c: ApiContext) {
     create: () => withCodeStored(createAction(ref, body, exec, now)),
     update: async (existing) => {
       const built = await withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest);
-      // The action's invokers may start the new version while it is written (only an updated action ran before).
+      // The action's invokers may start the new version while it is written (only an existing action ran before).
       announceVersion(platform, ref, built);
       return built;
     },

@@ -86,16 +86,24 @@ async function countAtomicActions(
 const ANNOUNCED_CODE_MAX_CHARS = 1 << 20;
 
 /**
- * Before a new version of an action of a default package is written, with
- * its new code: its invokers may start the version's isolate while the
- * write goes on (Invokers.announce). The write does not wait for it: a
- * hint lost or late costs only the head start, and the invalidation after
- * the write still follows.
+ * Before a new version of an action of a default package is written: its
+ * invokers may start the version's isolate while the write goes on
+ * (Invokers.announce). New code goes with it; code over the bound does
+ * not, nor the announcement, as the invokers could not read that code
+ * before the write. The write does not wait for it: a hint lost or late
+ * costs only the head start, and the invalidation after the write still
+ * follows.
  */
-export function announceVersion(platform: Platform, ref: EntityRef, built: { doc: StoredActionDoc; code?: { digest: string; text: string } }): void {
+export function announceVersion(
+  platform: Platform,
+  ref: EntityRef,
+  built: { doc: StoredActionDoc; code?: { digest: string; text: string }; codeDigest?: string },
+): void {
   const { code } = built;
-  if (ref.packageName || !code || code.text.length > ANNOUNCED_CODE_MAX_CHARS) return;
-  const announced = platform.invokers.announce({ ref, doc: built.doc, codeDigest: code.digest, code: code.text });
+  const codeDigest = code?.digest ?? built.codeDigest;
+  // A sequence has no code to start an isolate with.
+  if (ref.packageName || codeDigest === undefined || (code && code.text.length > ANNOUNCED_CODE_MAX_CHARS)) return;
+  const announced = platform.invokers.announce({ ref, doc: built.doc, codeDigest, ...(code ? { code: code.text } : {}) });
   platform.defer(announced.catch((err) => console.error(`announcing a new version of ${qualifiedName(ref)} failed:`, err)));
 }
 

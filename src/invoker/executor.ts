@@ -162,15 +162,16 @@ export class ActivationExecutor {
    * and answers, rather than once the invalidation after the write has been
    * read back from the store. Nothing is cached as resolved: the store stays
    * the only source of what an invoke runs (an announced version whose write
-   * fails is never resolved, and its isolate never used). The code is kept,
-   * under its digest, which names it whatever becomes of the write.
+   * fails is never resolved, and its isolate never used). New code is kept,
+   * under its digest, which names it whatever becomes of the write; code a
+   * version keeps is read by digest if not in hand (it is stored already).
    */
   announce(upcoming: UpcomingVersion): void {
     const { ref, doc, codeDigest, code } = upcoming;
     if (ref.packageName || isSequence(doc.exec) || isPythonKind(doc.exec.kind)) return;
     const apiHost = this.recent.take(ref.namespace, ref);
     if (apiHost === undefined) return;
-    if (this.code.get(codeDigest) === undefined) this.code.set(codeDigest, code);
+    if (code !== undefined && this.code.get(codeDigest) === undefined) this.code.set(codeDigest, code);
     // A version that cannot start is left to its first invoke, which meets the failure.
     const work = this.prepare(resolvedInDefaultPackage(ref, { doc, codeDigest }), doc.exec, ref.namespace, apiHost).catch(() => undefined);
     if (this.deps.background) this.deps.background(work);

@@ -65,11 +65,12 @@ export interface Invokers {
   announce(upcoming: UpcomingVersion): Promise<void>;
 }
 
-/** An action version a controller is about to store, with its code: enough to start its isolate without reading it back. */
+/** An action version a controller is about to store: enough to start its isolate without reading the version back. */
 export interface UpcomingVersion {
   /** The action, in the default package of its namespace (`packageName` unset). */
   ref: EntityRef;
   doc: StoredActionDoc;
   codeDigest: string;
-  code: string;
+  /** The version's new code; absent when it keeps the code it had, which is stored already under `codeDigest`. */
+  code?: string;
 }

@@ -46,13 +46,30 @@ describe("announcing a new version of an action", () => {
     expect(t.isolates.runs.at(-1)).toMatchObject({ key: t.isolates.prepared[0], cold: false });
   });
 
-  it("announces no update that keeps the code, and nothing in a package", async () => {
-    const { request, announce } = await setUp();
+  it("announces an update that keeps the code without it, and its invoker starts the version with the code it has", async () => {
+    const { t, request, announce, settled } = await setUp();
+    t.isolates.define("/guest/greet", (_p, run) => ({ version: run.request.actionVersion }));
     await request("PUT", "actions/greet", code(1));
+    expect((await request("POST", "actions/greet?blocking=true", {})).status).toBe(200);
+
     expect((await request("PUT", "actions/greet?overwrite=true", { parameters: [{ key: "p", value: 1 }] })).status).toBe(200);
+    expect(announce).toHaveBeenCalledTimes(1);
+    const [upcoming] = announce.mock.calls[0]!;
+    expect(upcoming).toMatchObject({ doc: { version: "0.0.2", parameters: [{ key: "p", value: 1 }] } });
+    expect(upcoming).not.toHaveProperty("code");
+    await settled();
+    expect(t.isolates.prepared).toEqual([expect.stringContaining(`@0.0.2#${upcoming.codeDigest}`)]);
+    expect(t.isolates.built.get(t.isolates.prepared[0]!)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining("v: 1") });
+  });
+
+  it("announces nothing in a package, nor a sequence", async () => {
+    const { request, announce } = await setUp();
     await request("PUT", "packages/lib", {});
     await request("PUT", "actions/lib/greet", code(1));
     expect((await request("PUT", "actions/lib/greet?overwrite=true", code(2))).status).toBe(200);
+    await request("PUT", "actions/greet", code(1));
+    await request("PUT", "actions/both", { exec: { kind: "sequence", components: ["/guest/greet"] } });
+    expect((await request("PUT", "actions/both?overwrite=true", { exec: { kind: "sequence", components: ["/guest/greet", "/guest/greet"] } })).status).toBe(200);
     expect(announce).not.toHaveBeenCalled();
   });
 });
