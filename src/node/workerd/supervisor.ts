@@ -196,6 +196,7 @@ export class WorkerdSupervisor implements IsolateHost {
       member.flights.add(flight);
       try {
         const run = await this.runOn(member, child, spec, request);
+        this.answered(member, child);
         if (run.cold) await this.afterColdRun(member, child, flight);
         return run;
       } catch (err) {
@@ -387,6 +388,17 @@ export class WorkerdSupervisor implements IsolateHost {
     const waited = member.pingSentAt === undefined ? 0 : Date.now() - member.pingSentAt;
     if (waited < PING_TIMEOUT_MS && (await child.ping(PING_TIMEOUT_MS - waited))) return;
     this.replace(member, child, "deadline");
+  }
+
+  /**
+   * An answer from the child shows its thread turns as well as a ping's:
+   * the heartbeat's outstanding ping, held up behind the work just answered
+   * (a cold start, a long synchronous run), no longer passes the child over
+   * for the activation that comes right after, such as the first one in an
+   * isolate just prepared there.
+   */
+  private answered(member: Member, child: WorkerdChild): void {
+    if (member.current === child) member.pingSentAt = undefined;
   }
 
   /** One ping outstanding per child: how long it goes unanswered tells whether its thread turns. */
