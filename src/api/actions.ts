@@ -29,7 +29,7 @@ import { ACTIVATION_ID_HEADER, actionApiHost, type ApiContext, type ApiEnv } fro
 import { assertOwner, deleteStored, putEntity, routePath, routeRef, type Built } from "./crud.js";
 import { isTrue, listPage } from "./list.js";
 import { waitFor } from "./wait.js";
-import { assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
+import { announceVersion, assertPackageAcceptsActions, invalidateAction, validateSequence } from "./package-checks.js";
 import { entityInOrOutOfPackage } from "./routes.js";
 
 
@@ -105,7 +105,12 @@ async function put(c: ApiContext) {
   const now = Date.now();
   const entity = await putEntity(platform.store, ref, "actions", overwrite, {
     create: () => withCodeStored(createAction(ref, body, exec, now)),
-    update: (existing) => withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest),
+    update: async (existing) => {
+      const built = await withCodeStored(updateAction(existing.doc, body, exec, now), existing.codeDigest);
+      // The action's invokers may start the new version while it is written (only an existing action ran before).
+      announceVersion(platform, ref, built);
+      return built;
+    },
   });
   await invalidateAction(platform, ref);
   // New code is in hand; only an update that kept the old code needs it read back.

@@ -1,6 +1,6 @@
 // Checks on actions that need the store: the package an action goes into,
 // the components of a sequence, and which invokers to tell about a change.
-import { isSequence } from "../core/entities.js";
+import { isSequence, type StoredActionDoc } from "../core/entities.js";
 import { getEntityOf } from "../core/entity-reads.js";
 import { Messages, WhiskError } from "../core/errors.js";
 import { LIMITS } from "../core/limits.js";
@@ -80,6 +80,31 @@ async function countAtomicActions(
     if (total > LIMITS.sequenceLength) throw new WhiskError(400, Messages.sequenceIsTooLong);
   }
   return total;
+}
+
+/** Code longer than this (in characters) is not carried by an announcement: its invokers read it after the write, as for any change. */
+const ANNOUNCED_CODE_MAX_CHARS = 1 << 20;
+
+/**
+ * Before a new version of an action of a default package is written: its
+ * invokers may start the version's isolate while the write goes on
+ * (Invokers.announce). New code goes with it; code over the bound does
+ * not, nor the announcement, as the invokers could not read that code
+ * before the write. The write does not wait for it: a hint lost or late
+ * costs only the head start, and the invalidation after the write still
+ * follows.
+ */
+export function announceVersion(
+  platform: Platform,
+  ref: EntityRef,
+  built: { doc: StoredActionDoc; code?: { digest: string; text: string }; codeDigest?: string },
+): void {
+  const { code } = built;
+  const codeDigest = code?.digest ?? built.codeDigest;
+  // A sequence has no code to start an isolate with.
+  if (ref.packageName || codeDigest === undefined || (code && code.text.length > ANNOUNCED_CODE_MAX_CHARS)) return;
+  const announced = platform.invokers.announce({ ref, doc: built.doc, codeDigest, ...(code ? { code: code.text } : {}) });
+  platform.defer(announced.catch((err) => console.error(`announcing a new version of ${qualifiedName(ref)} failed:`, err)));
 }
 
 /** After an action changes, this controller and its invokers must drop their cached copies. */

@@ -2,7 +2,7 @@
 // name, called by RPC (no queue on the blocking path).
 import type { ActivationRecord } from "../core/activation.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
+import type { InvokeRequest, Invokers, UpcomingVersion, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
 import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 import type { Invoker } from "./invoker-do.js";
 
@@ -36,6 +36,10 @@ export class DurableObjectInvokers implements Invokers {
 
   async invokeWeb(request: WebInvokeRequest): Promise<WebOutcome> {
     return decodeWebOutcome(await this.stub(request.action).invokeWeb(request));
+  }
+
+  async announce(upcoming: UpcomingVersion): Promise<void> {
+    await this.stub(upcoming.ref).announce(upcoming);
   }
 
   async invalidate(refs: EntityRef[]): Promise<void> {

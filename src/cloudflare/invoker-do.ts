@@ -7,7 +7,7 @@ import { componentRequest } from "../invoker/component-request.js";
 import { HOST_CODE_GENERATION } from "../invoker/code-generation.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { IsolateHost } from "../ports/isolate-host.js";
-import type { InvokeRequest, WebInvokeRequest } from "../ports/invokers.js";
+import type { InvokeRequest, UpcomingVersion, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome, type InvokeOutcome, type WebInvokeOutcome } from "../runtime/invoke-outcome.js";
 import openwhiskSource from "../runtime/isolate/openwhisk.bundle.js";
 import precompiledEvalSource from "../runtime/isolate/precompiled-eval.js";
@@ -59,6 +59,10 @@ export class Invoker extends DurableObject<Env> {
 
   invalidate(refs: EntityRef[]): void {
     this.executor.invalidate(refs);
+  }
+
+  announce(upcoming: UpcomingVersion): void {
+    this.executor.announce(upcoming);
   }
 
   override async alarm(): Promise<void> {

@@ -80,6 +80,11 @@ export async function resolvePackage(
   };
 }
 
+/** An action of a namespace's default package as its owner resolves it: no package, no binding, its own parameters. */
+export function resolvedInDefaultPackage(ref: EntityRef, action: { doc: StoredActionDoc; codeDigest?: string }): ResolvedAction {
+  return { ref, addressed: ref, doc: action.doc, codeDigest: action.codeDigest, params: action.doc.parameters };
+}
+
 export async function resolveAction(
   reader: EntityReader,
   addressed: EntityRef,
@@ -87,8 +92,7 @@ export async function resolveAction(
 ): Promise<ResolvedAction> {
   if (!addressed.packageName) {
     if (addressed.namespace !== callerNamespace) throw forbidden(qualifiedName(addressed));
-    const action = await getEntityOf(reader, "actions", addressed);
-    return { ref: addressed, addressed, doc: action.doc, codeDigest: action.codeDigest, params: action.doc.parameters };
+    return resolvedInDefaultPackage(addressed, await getEntityOf(reader, "actions", addressed));
   }
   const pkgRef = packageRef(addressed.namespace, addressed.packageName);
   const pkg = await resolvePackage(reader, pkgRef, callerNamespace, qualifiedName(addressed));

@@ -26,10 +26,10 @@ import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js
 import { LIMITS, MEGABYTE } from "../core/limits.js";
 import { fullyQualifiedName, qualifiedName, type EntityRef } from "../core/names.js";
 import { assertNoImmutableOverride, immutableParams, runtimeParams } from "../core/params.js";
-import { RESOLUTION_TTL_MS, ResolutionCache, type ForgottenResolution, type ResolvedAction } from "../core/resolve.js";
+import { RESOLUTION_TTL_MS, ResolutionCache, resolvedInDefaultPackage, type ForgottenResolution, type ResolvedAction } from "../core/resolve.js";
 import type { ConcurrencyGate, Throttle } from "../ports/admission.js";
 import type { Identity } from "../ports/identity.js";
-import type { InvokeRequest, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
+import type { InvokeRequest, UpcomingVersion, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
 import type { Store, SubjectRecord } from "../ports/store.js";
 import { actionModules, entryFunctionName, type PreinstalledPackages } from "../runtime/modules.js";
 import type { RunReply, RunRequest } from "../runtime/protocol.js";
@@ -153,6 +153,29 @@ export class ActivationExecutor {
     const work = this.refresh(forgotten.slice(0, MAX_REFRESHED));
     if (this.deps.background) this.deps.background(work);
     else void work; // refresh() settles every failure itself
+  }
+
+  /**
+   * A new version of an action is being stored (its controller says so
+   * before its write, with the version and its code): if the action ran
+   * here lately, its isolate starts now, while the controller still writes
+   * and answers, rather than once the invalidation after the write has been
+   * read back from the store. Nothing is cached as resolved: the store stays
+   * the only source of what an invoke runs (an announced version whose write
+   * fails is never resolved, and its isolate never used). New code is kept,
+   * under its digest, which names it whatever becomes of the write; code a
+   * version keeps is read by digest if not in hand (it is stored already).
+   */
+  announce(upcoming: UpcomingVersion): void {
+    const { ref, doc, codeDigest, code } = upcoming;
+    if (ref.packageName || isSequence(doc.exec) || isPythonKind(doc.exec.kind)) return;
+    const apiHost = this.recent.take(ref.namespace, ref);
+    if (apiHost === undefined) return;
+    if (code !== undefined && this.code.get(codeDigest) === undefined) this.code.set(codeDigest, code);
+    // A version that cannot start is left to its first invoke, which meets the failure.
+    const work = this.prepare(resolvedInDefaultPackage(ref, { doc, codeDigest }), doc.exec, ref.namespace, apiHost).catch(() => undefined);
+    if (this.deps.background) this.deps.background(work);
+    else void work;
   }
 
   /**

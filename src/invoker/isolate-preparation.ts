@@ -2,9 +2,13 @@
 // the update, before an activation needs it. A client that updates an action
 // typically invokes it next, and the new isolate is most of that invoke's
 // cold start (workerd builds a V8 isolate and its global scope, then loads
-// the runner). The refresh after an invalidation (executor.ts) already reads
-// the new version and its code; it also starts the isolate the next
-// activation will ask for: same key, slot and API host.
+// the runner). The controller announces a new version, with its code, before
+// it writes it (Invokers.announce, executor.ts `announce`): the isolate the
+// next activation will ask for (same key, slot and API host) starts then,
+// while the write and the update's answer go on. For a change announced
+// otherwise or not at all (a package's, code over the announcement's bound),
+// the refresh after the invalidation reads the new version and its code and
+// starts it then.
 //
 // Only the isolate and the runner module start (RunRequest.prepare): the
 // action's own module is imported by the first activation, which still runs

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { ActivationRecord } from "../core/activation.js";
 import { qualifiedName, type EntityRef } from "../core/names.js";
-import type { InvokeRequest, Invokers, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
+import type { InvokeRequest, Invokers, UpcomingVersion, WebInvokeRequest, WebOutcome } from "../ports/invokers.js";
 import { decodeInvokeOutcome, decodeWebOutcome } from "../runtime/invoke-outcome.js";
 
 /** How long an unreachable invoker is passed over before it is tried first again. */
@@ -154,6 +154,22 @@ export class HttpInvokers implements Invokers {
     }
     const why = failures.length ? failures.join("; ") : "no invoker is live";
     throw new Error(`no invoker could take activation ${body.activationId}: ${why}`);
+  }
+
+  /** To every invoker, as invalidations: any of them may have run the action lately. */
+  async announce(upcoming: UpcomingVersion): Promise<void> {
+    await Promise.all(
+      this.directory.everyone().map((url) =>
+        postJson(`${url}/announce`, upcoming, this.secret).then(
+          ({ status }) => {
+            if (status !== 204) console.error(`announce on ${url} answered ${status}`);
+          },
+          (err) => {
+            if (!(err instanceof NotDelivered)) console.error(`announce on ${url} failed:`, (err as Error).message);
+          },
+        ),
+      ),
+    );
   }
 
   /** Every invoker may hold a copy (an action moves when invokers come and go). */

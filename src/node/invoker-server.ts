@@ -8,6 +8,7 @@
 //   POST /invoke-web  WebInvokeRequest → WebOutcome | {error} (200), 503 likewise
 //                     (both encoded by src/runtime/invoke-outcome.ts)
 //   POST /invalidate  {refs}        → 204
+//   POST /announce    UpcomingVersion → 204 (a version about to be stored)
 //   GET  /healthz     200 {ready, inFlight, restarts, pid, recorded, duplicates} | 503 while no workerd child serves
 //   GET  /readyz, /metrics  see ops.ts
 //
@@ -25,7 +26,7 @@ import { componentRequest } from "../invoker/component-request.js";
 import { HOST_CODE_GENERATION } from "../invoker/code-generation.js";
 import { ActivationExecutor } from "../invoker/executor.js";
 import type { ActivationRecord } from "../core/activation.js";
-import type { InvokeRequest, Invokers, WebInvokeRequest } from "../ports/invokers.js";
+import type { InvokeRequest, Invokers, UpcomingVersion, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome } from "../runtime/invoke-outcome.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
@@ -140,6 +141,7 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     invoke: (request) => counted(() => executor.execute({ ...request, queued: true })),
     invokeWeb: (request) => counted(() => executor.executeWeb(request)),
     invalidate: async (refs) => executor.invalidate(refs),
+    announce: async (upcoming) => executor.announce(upcoming),
   };
 
   const app = new Hono()
@@ -160,6 +162,10 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
     })
     .post("/invalidate", async (c) => {
       executor.invalidate((await c.req.json<{ refs: EntityRef[] }>()).refs);
+      return c.body(null, 204);
+    })
+    .post("/announce", async (c) => {
+      executor.announce(await c.req.json<UpcomingVersion>());
       return c.body(null, 204);
     })
     // Liveness: a draining invoker is alive and must not be restarted before its work ends.

@@ -3,6 +3,7 @@
 // src/cloudflare/invoker-do-client.ts; invoker pods over HTTP on Kubernetes,
 // src/node/invoker-http-client.ts).
 import type { ActivationRecord } from "../core/activation.js";
+import type { StoredActionDoc } from "../core/entities.js";
 import type { EntityRef } from "../core/names.js";
 import type { WebRequest } from "../core/webaction.js";
 import type { Identity } from "./identity.js";
@@ -61,4 +62,21 @@ export interface Invokers {
   invokeWeb(request: WebInvokeRequest): Promise<WebOutcome>;
   /** Tells the invokers holding `ref` to forget cached copies of it. */
   invalidate(refs: EntityRef[]): Promise<void>;
+  /**
+   * Tells the invokers of an action a new version of it is being stored:
+   * one that ran the action lately starts the version's isolate now
+   * (src/invoker/isolate-preparation.ts). A hint only: it changes no
+   * cached copy, and a version never stored just leaves an unused isolate.
+   */
+  announce(upcoming: UpcomingVersion): Promise<void>;
+}
+
+/** An action version a controller is about to store: enough to start its isolate without reading the version back. */
+export interface UpcomingVersion {
+  /** The action, in the default package of its namespace (`packageName` unset). */
+  ref: EntityRef;
+  doc: StoredActionDoc;
+  codeDigest: string;
+  /** The version's new code; absent when it keeps the code it had, which is stored already under `codeDigest`. */
+  code?: string;
 }

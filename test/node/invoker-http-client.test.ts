@@ -56,6 +56,44 @@ describe("an invoker's answer", () => {
   });
 });
 
+const upcoming = {
+  ref: { namespace: "guest", name: "hello" },
+  doc: { namespace: "guest", name: "hello", version: "0.0.2", exec: { kind: "nodejs:20", binary: false } } as never,
+  codeDigest: "d".repeat(64),
+  code: "function main() { return {}; }",
+};
+
+describe("announcing a new version", () => {
+  it("tells every invoker, and one that does not take it (an older invoker) fails nothing", async () => {
+    const received: { at: string; path?: string; body: unknown }[] = [];
+    const invoker = (status: number, name: string) =>
+      http.createServer((req, res) => {
+        let text = "";
+        req.setEncoding("utf8");
+        req.on("data", (chunk: string) => (text += chunk));
+        req.on("end", () => {
+          received.push({ at: name, path: req.url, body: JSON.parse(text) });
+          res.writeHead(status).end();
+        });
+      });
+    const servers = [invoker(204, "current"), invoker(404, "older")];
+    for (const server of servers) await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const urls = servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      await new HttpInvokers(at(...urls), "s".repeat(64)).announce(upcoming);
+      expect(received.sort((a, b) => a.at.localeCompare(b.at))).toEqual([
+        { at: "current", path: "/announce", body: upcoming },
+        { at: "older", path: "/announce", body: upcoming },
+      ]);
+    } finally {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+  });
+});
+
 describe("an invoker lost mid-run", () => {
   const secret = "s".repeat(64);
 
@@ -102,7 +140,7 @@ describe("the invoker secret", () => {
     }
   });
 
-  it("goes with every call a controller makes, invalidations included", async () => {
+  it("goes with every call a controller makes, invalidations and announcements included", async () => {
     const seen: (string | undefined)[] = [];
     const server = http.createServer((req, res) => {
       seen.push(req.headers.authorization);
@@ -115,7 +153,8 @@ describe("the invoker secret", () => {
       const request = { activationId: "a", transactionId: "t", action, identity: { subject: "guest", namespace: "guest", uuid: "u", authKey: "k" }, params: {}, receivedAt: 0, apiHost: "http://x" };
       await expect(invokers.invoke(request)).rejects.toThrow(/INVOKER_SECRET \(401\)/);
       await invokers.invalidate([action]);
-      expect(seen).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
+      await invokers.announce(upcoming);
+      expect(seen).toEqual([`Bearer ${secret}`, `Bearer ${secret}`, `Bearer ${secret}`]);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

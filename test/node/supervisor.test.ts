@@ -65,6 +65,16 @@ describe("workerd supervisor", () => {
     expect(second).toMatchObject({ cold: false, reply: { result: { payload: "Hello, again" } } });
   });
 
+  it("places the next activation on a child that has just answered, though its ping waited behind a long run", async () => {
+    // Holds the child's one thread for well over the 250 ms after which an unanswered ping passes a child over
+    // (an isolate's clock stands still while it computes, so the loop counts instead of timing).
+    const busy = "function main(p) { let x = 0; for (let i = 0; i < p.n; i++) x = (x + i) | 0; return { x }; }";
+    const key = keyAt(1, "busy");
+    const first = await supervisor.run(spec(key, busy, 30_000), runRequest({ n: 5e8 }, 30_000));
+    expect(first).toMatchObject({ cold: true, reply: { outcome: "result" } });
+    expect(await supervisor.run(spec(key, busy, 30_000), runRequest({ n: 1 }, 30_000))).toMatchObject({ cold: false, reply: { result: { x: 0 } } });
+  }, 60_000);
+
   it("reports a syntax error as a start failure, in the isolate's own words", async () => {
     const err = await supervisor.run(spec("broken", "function main( {"), runRequest({})).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IsolateStartError);

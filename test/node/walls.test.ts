@@ -381,6 +381,7 @@ describe.skipIf(!services)("the Node host's invokers and the actions they run", 
     expect((await post("/invoke", forged(wrong), cluster.invokerSecret)).status).toBe(401);
     expect((await post("/invoke-web", { ...forged(wrong) })).status).toBe(401);
     expect((await post("/invalidate", { refs: [] })).status).toBe(401);
+    expect((await post("/announce", { ref: { namespace: "guest", name: "x" } })).status).toBe(401);
     expect((await fetch(`${invokerUrl()}/healthz`)).status).toBe(200);
     // The same request with the secret is one an invoker runs: the refusals above are the wall.
     const ran = await post("/invoke", forged(right), `Bearer ${cluster.invokerSecret}`);

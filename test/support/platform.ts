@@ -131,6 +131,7 @@ export function createTestPlatform(options: Partial<Pick<ExecutorDeps, "now" | "
     invoke: (request) => executor.execute(request),
     invokeWeb: (request) => executor.executeWeb(request),
     invalidate: async (refs) => executor.invalidate(refs),
+    announce: async (upcoming) => executor.announce(upcoming),
   };
   const executor: ActivationExecutor = new ActivationExecutor({
     store,

@@ -29,6 +29,7 @@ const failingInvokers = (err: Error): Invokers => ({
   invoke: () => Promise.reject(err),
   invokeWeb: () => Promise.reject(err),
   invalidate: async () => undefined,
+  announce: async () => undefined,
 });
 
 describe("starting a non-blocking activation", () => {

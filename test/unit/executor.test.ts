@@ -368,6 +368,64 @@ describe("executor: places and caches", () => {
     expect(t.isolates.prepared[0]).toContain("@0.0.2#");
   });
 
+  it("starts an announced version's isolate before it is stored, reading nothing, and its first invoke after the write runs there", async () => {
+    const started: Promise<void>[] = [];
+    t = createTestPlatform({ background: (work) => void started.push(work) });
+    const action = await putAction(t.store, "guest/announced", { code: "function main() { return { v: 1 }; }" });
+    t.isolates.define("/guest/announced", (_p, run) => ({ version: run.request.actionVersion }));
+    await t.executor.execute(invokeRequest(action));
+
+    const next = await storedAction(action, { code: "function main() { return { v: 2 }; }", version: "0.0.2" });
+    const getEntity = vi.spyOn(t.store, "getEntity");
+    const getCode = vi.spyOn(t.store, "getCode");
+    t.executor.announce({ ref: action, doc: next.entity.doc, codeDigest: next.code.digest, code: next.code.text });
+    await Promise.all(started);
+    expect(t.isolates.prepared).toHaveLength(1);
+    const [key] = t.isolates.prepared;
+    expect(key).toContain("@0.0.2#");
+    expect(t.isolates.built.get(key)?.modules["action.js"]).toMatchObject({ cjs: expect.stringContaining("v: 2") });
+    expect(getEntity).not.toHaveBeenCalled();
+    expect(getCode).not.toHaveBeenCalled();
+    // Announced, not stored: an invoke still runs what the store holds.
+    expect((await t.executor.execute(invokeRequest(action))).response.result).toEqual({ version: "0.0.1" });
+
+    const entity = (await t.store.getEntity(action))!;
+    expect(await t.store.updateEntity(next.entity, entity.rev!, next.code)).toBe(true);
+    t.executor.invalidate([action]);
+    await Promise.all(started);
+    const first = await t.executor.execute(invokeRequest(action));
+    expect(first.response.result).toEqual({ version: "0.0.2" });
+    expect(t.isolates.runs.at(-1)).toMatchObject({ key, cold: false });
+    expect(typeof annotation(first, "initTime")).toBe("number");
+    // The invalidation after the write started no other isolate (the invoke of 0.0.1 asked for one more
+    // preparation, which found this one warm), and the code was never read back.
+    expect(new Set(t.isolates.prepared)).toEqual(new Set([key]));
+    expect(t.isolates.built.size).toBe(2);
+    expect(getCode).not.toHaveBeenCalled();
+  });
+
+  it("starts nothing for an announced version of an action not run here lately, in a package, or a sequence", async () => {
+    const started: Promise<void>[] = [];
+    t = createTestPlatform({ background: (work) => void started.push(work) });
+    const idle = await putAction(t.store, "guest/quiet");
+    const idleNext = await storedAction(idle, { version: "0.0.2" });
+    t.executor.announce({ ref: idle, doc: idleNext.entity.doc, codeDigest: idleNext.code.digest, code: idleNext.code.text });
+
+    await t.store.createEntity({
+      collection: "packages",
+      ref: ref("guest/tools"),
+      doc: { namespace: "guest", name: "tools", version: "0.0.1", publish: false, updated: 1, annotations: [], parameters: [], binding: {} },
+    });
+    const packaged = await putAction(t.store, "guest/tools/echo");
+    t.isolates.define("/guest/tools/echo", () => ({}));
+    await t.executor.execute(invokeRequest(packaged));
+    const packagedNext = await storedAction(packaged, { version: "0.0.2" });
+    t.executor.announce({ ref: packaged, doc: packagedNext.entity.doc, codeDigest: packagedNext.code.digest, code: packagedNext.code.text });
+
+    await Promise.all(started);
+    expect(t.isolates.prepared).toEqual([]);
+  });
+
   it("keeps a namespace's activations of a shared action out of another namespace's isolate", async () => {
     await t.store.createEntity({
       collection: "packages",

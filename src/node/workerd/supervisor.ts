@@ -179,7 +179,7 @@ export class WorkerdSupervisor implements IsolateHost {
       const member = this.members[place(spec.key, this.members.length, (position) => this.usable(this.members[position]!))]!;
       const child = await this.child(member);
       // Read now, not at the last sample: when it began is what clears an activation of growth before it (placement.ts).
-      const rssAtStartMb = (await child.residentMb()) ?? member.lastRssMb ?? member.baselineMb;
+      const rssAtStartMb = child.residentMb() ?? member.lastRssMb ?? member.baselineMb;
       const flight: Flight = {
         id: this.nextFlight++,
         child,
@@ -196,6 +196,7 @@ export class WorkerdSupervisor implements IsolateHost {
       member.flights.add(flight);
       try {
         const run = await this.runOn(member, child, spec, request);
+        this.answered(member, child);
         if (run.cold) await this.afterColdRun(member, child, flight);
         return run;
       } catch (err) {
@@ -338,7 +339,7 @@ export class WorkerdSupervisor implements IsolateHost {
 
   /** Counts what a cold start left resident into the child's baseline, and rotates the child out when it has kept too much. */
   private async afterColdRun(member: Member, child: WorkerdChild, flight: Flight): Promise<void> {
-    const rssMb = await child.residentMb();
+    const rssMb = child.residentMb();
     if (member.current !== child) return;
     // Beside others, the growth is theirs too (their garbage, their isolates): counting it would inflate the baseline.
     if (rssMb !== undefined && !flight.shared) member.baselineMb = baselineAfterColdRun(member.baselineMb, flight.rssAtStartMb, rssMb, flight.memoryMb);
@@ -389,6 +390,17 @@ export class WorkerdSupervisor implements IsolateHost {
     this.replace(member, child, "deadline");
   }
 
+  /**
+   * An answer from the child shows its thread turns as well as a ping's:
+   * the heartbeat's outstanding ping, held up behind the work just answered
+   * (a cold start, a long synchronous run), no longer passes the child over
+   * for the activation that comes right after, such as the first one in an
+   * isolate just prepared there.
+   */
+  private answered(member: Member, child: WorkerdChild): void {
+    if (member.current === child) member.pingSentAt = undefined;
+  }
+
   /** One ping outstanding per child: how long it goes unanswered tells whether its thread turns. */
   private heartbeat(): void {
     for (const member of this.members) {
@@ -414,7 +426,7 @@ export class WorkerdSupervisor implements IsolateHost {
 
   private async checkMemberMemory(member: Member): Promise<void> {
     const child = member.current;
-    const rssMb = await child?.residentMb();
+    const rssMb = child?.residentMb();
     if (!child || rssMb === undefined || member.current !== child) return;
     member.lastRssMb = rssMb;
     const flights = [...member.flights].filter((f) => f.child === child);
