@@ -37,7 +37,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AUTH, api, median, percentile, startNodeCluster } from "./local-server.mjs";
+import { AUTH, api, median, percentile, sendNonBlocking, startNodeCluster } from "./local-server.mjs";
 import { groupCpuSeconds } from "./local-server.mjs";
 
 const { values: options } = parseArgs({
@@ -133,21 +133,13 @@ async function nonBlocking(cluster, cpu, controllerCpu) {
   await db.connect();
   try {
     const ids = [];
-    let next = 0;
     const processes = [...cluster.controllers, ...cluster.invokers];
     const queriesBefore = COUNT_DIR && (await queryCounts(processes));
     const pgCpuBefore = await postgresCpuSeconds(db);
     const cpuBefore = cpu();
     const controllerCpuBefore = controllerCpu();
     const started = performance.now();
-    const sender = async () => {
-      for (let n = next++; n < NONBLOCKING; n = next++) {
-        const { status, body } = await api(cluster.url, "POST", `/api/v1/namespaces/_/actions/${NAMES[n % ACTIONS]}`, { n });
-        if (status !== 202) throw new Error(`non-blocking invoke answered ${status} ${JSON.stringify(body)}`);
-        ids.push(body.activationId);
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, sender));
+    ids.push(...(await sendNonBlocking(cluster.url, NAMES.map((name) => `/api/v1/namespaces/_/actions/${name}`), { count: NONBLOCKING, inFlight: IN_FLIGHT })));
     const accepted = performance.now();
     const deadline = accepted + 120_000;
     let recorded = 0;

@@ -12,7 +12,7 @@
 // (used by the CLI; bench/invoke.mjs may call it).
 import autocannon from "autocannon";
 import { parseArgs } from "node:util";
-import { AUTH, api, groupCpuSeconds, percentile, startLocalServer } from "./local-server.mjs";
+import { AUTH, api, groupCpuSeconds, percentile, sendNonBlocking, startLocalServer } from "./local-server.mjs";
 
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 
@@ -66,17 +66,7 @@ export async function measureNonBlocking(url, { action = "hello", count = 500, i
   const before = await countRecorded(url, action);
   const cpuBefore = pgid ? groupCpuSeconds(pgid) : 0;
   const started = performance.now();
-  let next = 0;
-  const ids = [];
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      const res = await api(url, "POST", `/api/v1/namespaces/_/actions/${action}`, {});
-      if (res.status !== 202) throw new Error(`non-blocking invoke answered ${res.status} ${JSON.stringify(res.body)}`);
-      ids.push(res.body.activationId);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  const ids = await sendNonBlocking(url, [`/api/v1/namespaces/_/actions/${action}`], { count, inFlight });
   const acceptedMs = performance.now() - started;
   let recorded = 0;
   while (performance.now() - started < timeoutMs) {
