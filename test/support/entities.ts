@@ -3,7 +3,7 @@
 // kept apart by digest, sequences and triggers as their documents hold them.
 import { buildActivation, resultResponse, type ActivationRecord, type ActivationResponse } from "../../src/core/activation.js";
 import { sha256Hex } from "../../src/core/digest.js";
-import type { ActionDoc, EntityDraft, KeyValue, PackageDoc, StoredActionDoc, TriggerDoc } from "../../src/core/entities.js";
+import type { ActionDoc, EntityDraft, EntityReader, KeyValue, PackageDoc, StoredActionDoc, TriggerDoc } from "../../src/core/entities.js";
 import { withoutCode } from "../../src/core/actions.js";
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from "../../src/core/limits.js";
 import { entityPath, qualifiedName, resolveQualifiedName, type EntityRef } from "../../src/core/names.js";
@@ -108,6 +108,18 @@ export async function putAction(store: Store, path: string, options: ActionOptio
 
 export async function putEntity(store: Store, entity: EntityDraft): Promise<void> {
   if (!(await store.createEntity(entity))) throw new Error(`${qualifiedName(entity.ref)} exists already`);
+}
+
+/** A reader of `store`'s entities that counts its reads (`counter.reads`), for the caches that spare them. */
+export function countingReader(store: EntityReader): { reader: EntityReader; counter: { reads: number } } {
+  const counter = { reads: 0 };
+  const reader: EntityReader = {
+    getEntity: (entity: EntityRef) => {
+      counter.reads++;
+      return store.getEntity(entity);
+    },
+  };
+  return { reader, counter };
 }
 
 /** A finished action activation, as an invoker records it. */

@@ -4,22 +4,14 @@
 import { describe, expect, it } from "vitest";
 import type { EntityReader } from "../../src/core/entities.js";
 import { WhiskError } from "../../src/core/errors.js";
-import type { EntityRef } from "../../src/core/names.js";
 import { RESOLUTION_TTL_MS, ResolutionCache } from "../../src/core/resolve.js";
 import { memoryStore } from "../support/memory-sql.js";
-import { packageDoc, putAction, putEntity, ref } from "../support/entities.js";
+import { countingReader, packageDoc, putAction, putEntity, ref } from "../support/entities.js";
 
 /** The in-memory store, with a count of the entity reads resolution made. */
 function countedStore() {
   const { store } = memoryStore();
-  const counter = { reads: 0 };
-  const reader: EntityReader = {
-    getEntity: (entity: EntityRef) => {
-      counter.reads++;
-      return store.getEntity(entity);
-    },
-  };
-  return { store, reader, counter };
+  return { store, ...countingReader(store) };
 }
 
 function clock(start = 1_000_000) {

@@ -1,25 +1,16 @@
 // The triggers a controller keeps between fires (src/core/trigger-cache.ts):
 // what it keeps, for how long, and what makes it forget.
 import { describe, expect, it } from "vitest";
-import type { EntityReader } from "../../src/core/entities.js";
 import { WhiskError } from "../../src/core/errors.js";
-import type { EntityRef } from "../../src/core/names.js";
 import { TRIGGER_CACHE_TTL_MS, TriggerCache } from "../../src/core/trigger-cache.js";
 import { memoryStore } from "../support/memory-sql.js";
-import { putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
+import { countingReader, putAction, putEntity, ref, triggerDoc } from "../support/entities.js";
 
 /** The in-memory store with one trigger, and a count of the entity reads made through `reader`. */
 async function storeWithTrigger() {
   const { store } = memoryStore();
   await putEntity(store, { collection: "triggers", ref: ref("guest/t"), doc: triggerDoc(ref("guest/t"), {}, [{ key: "v", value: 1 }]) });
-  const counter = { reads: 0 };
-  const reader: EntityReader = {
-    getEntity: (entity: EntityRef) => {
-      counter.reads++;
-      return store.getEntity(entity);
-    },
-  };
-  return { store, reader, counter };
+  return { store, ...countingReader(store) };
 }
 
 describe("TriggerCache", () => {
