@@ -155,3 +155,24 @@ describe("the dispatch journal", () => {
     });
   });
 });
+
+describe("the queue dispatcher", () => {
+  it("sends the messages of concurrent dispatches together in one sendBatch, and every one runs once", async () => {
+    // The real queue, with its calls counted.
+    const calls = { send: 0, sendBatch: 0 };
+    const queue = env.ACTIVATIONS;
+    const counted = {
+      send: (...args: Parameters<typeof queue.send>) => (calls.send++, queue.send(...args)),
+      sendBatch: (...args: Parameters<typeof queue.sendBatch>) => (calls.sendBatch++, queue.sendBatch(...args)),
+    } as unknown as typeof queue;
+    const dispatcher = new QueueDispatcher(counted);
+    const messages = Array.from({ length: 8 }, (_, n) => invokeMessage("counted", { n: 100 + n }));
+
+    await Promise.all(messages.map((message) => dispatcher.dispatch(message)));
+
+    expect(calls.sendBatch).toBeGreaterThanOrEqual(1);
+    expect(calls.send + calls.sendBatch).toBeLessThan(messages.length);
+    const records = await Promise.all(messages.map((message) => waitForActivation(message.request.activationId)));
+    expect(records.map((record) => record.response.result)).toEqual(messages.map((message) => ({ got: message.request.params.n })));
+  });
+});
