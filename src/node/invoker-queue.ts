@@ -5,14 +5,22 @@
 // and that invoker consumes, runs and records it: no controller holds a
 // connection for it. While no invoker is live the activation waits on the
 // controllers' subject, and a controller places it once one is.
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { qualifiedName } from "../core/names.js";
 import { handleDeadLetter, handleDispatch, type DispatchDeps } from "../activation/dispatch.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
 import type { InvokeRequest } from "../ports/invokers.js";
 import type { MembershipView } from "./membership.js";
-import { ensureConsumer, NatsDispatcher, priorDeliveries, type ActivationStream, type DeliveryPolicy, type QueueWork } from "./nats.js";
+import {
+  ensureConsumer,
+  GatheredPublisher,
+  NatsDispatcher,
+  priorDeliveries,
+  type ActivationStream,
+  type DeliveryPolicy,
+  type Publisher,
+  type QueueWork,
+} from "./nats.js";
 
 export function invokerSubject(target: ActivationStream, id: string): string {
   return `${target.invokerPrefix}.${id}`;
@@ -41,7 +49,7 @@ export interface Placement {
  * the invoker's id, or undefined when no invoker is live.
  */
 export async function placeActivation(
-  js: JetStreamClient,
+  js: Publisher,
   target: ActivationStream,
   membership: MembershipView,
   request: InvokeRequest,
@@ -60,7 +68,7 @@ export async function placeActivation(
 
 /** The Dispatcher of the Node host: activations to their invoker's queue, fires to the controllers'. */
 export class MembershipDispatcher implements Dispatcher {
-  private readonly js: JetStreamClient;
+  private readonly js: GatheredPublisher;
   private readonly controllers: NatsDispatcher;
 
   constructor(
@@ -68,7 +76,7 @@ export class MembershipDispatcher implements Dispatcher {
     private readonly target: ActivationStream,
     private readonly membership: MembershipView,
   ) {
-    this.js = jetstream(nc);
+    this.js = new GatheredPublisher(nc);
     this.controllers = new NatsDispatcher(nc, target);
   }
 
@@ -93,7 +101,7 @@ export class MembershipDispatcher implements Dispatcher {
  * there is still none (and recording the dead letter when that lasts).
  */
 export function controllerWork(nc: NatsConnection, target: ActivationStream, membership: MembershipView, deps: DispatchDeps): QueueWork {
-  const js = jetstream(nc);
+  const js = new GatheredPublisher(nc);
   return {
     async handle(message, delivery) {
       if (message.type === "fire") return handleDispatch(message, deps, { attempts: delivery });

@@ -16,7 +16,9 @@ import {
   RetentionPolicy,
   StorageType,
   type JetStreamClient,
+  type JetStreamPublishOptions,
   type JsMsg,
+  type PubAck,
 } from "@nats-io/jetstream";
 import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { handleDeadLetter, handleDispatch, type Disposition, type DispatchDeps } from "../activation/dispatch.js";
@@ -116,21 +118,61 @@ export async function ensureConsumer(nc: NatsConnection, stream: string, durable
     });
 }
 
-export class NatsDispatcher implements Dispatcher {
+/** What places a message on the stream: a JetStreamClient, or a GatheredPublisher. */
+export interface Publisher {
+  publish(subject: string, payload: string, options: Partial<JetStreamPublishOptions>): Promise<PubAck>;
+}
+
+/**
+ * JetStream publishes made in one turn of the event loop, sent together
+ * once its I/O callbacks have run: the client then writes them to the
+ * socket in one write, not one each (see AckGather for what a write costs).
+ * Each publish still resolves with its own stored-acknowledgement.
+ */
+export class GatheredPublisher implements Publisher {
   private readonly js: JetStreamClient;
+  private queued: (() => void)[] | undefined;
+
+  constructor(nc: NatsConnection) {
+    this.js = jetstream(nc);
+  }
+
+  publish(subject: string, payload: string, options: Partial<JetStreamPublishOptions>): Promise<PubAck> {
+    return new Promise<PubAck>((resolve, reject) => {
+      if (!this.queued) {
+        const queued: (() => void)[] = [];
+        this.queued = queued;
+        setImmediate(() => {
+          this.queued = undefined;
+          for (const send of queued) send();
+        });
+      }
+      this.queued.push(() => {
+        try {
+          this.js.publish(subject, payload, options).then(resolve, reject);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+}
+
+export class NatsDispatcher implements Dispatcher {
+  private readonly publisher: GatheredPublisher;
 
   constructor(
     nc: NatsConnection,
     private readonly target: ActivationStream,
   ) {
-    this.js = jetstream(nc);
+    this.publisher = new GatheredPublisher(nc);
   }
 
   /** Resolves once the stream has stored the message: the activation is accepted. */
   async dispatch(message: DispatchMessage): Promise<void> {
     // The activation id as message id: a publish repeated by a retry is stored once.
     const activationId = message.type === "invoke" ? message.request.activationId : message.fire.activationId;
-    await this.js.publish(this.target.subject, JSON.stringify(message), { msgID: activationId });
+    await this.publisher.publish(this.target.subject, JSON.stringify(message), { msgID: activationId });
   }
 }
 
@@ -201,6 +243,7 @@ export async function consumeQueue(
 ): Promise<RunningConsumer> {
   const consumer = await jetstream(nc).consumers.get(stream, durable);
   const concurrency = Math.max(1, policy.concurrency);
+  const acks = new AckGather();
   const inHand = new Set<Promise<void>>();
   const pulls = new Set<Promise<void>>();
   /** Slots held for messages that pulls in flight may still bring. */
@@ -216,7 +259,7 @@ export async function consumeQueue(
   const take = (msg: JsMsg) => {
     // Delivered before here, or on the queue it was adopted from (adoption.ts).
     if (msg.info.deliveryCount > 1 || msg.headers?.has(PRIOR_DELIVERIES)) observer?.redelivered();
-    const settling = settle(msg, work, policy).finally(() => {
+    const settling = settle(msg, work, policy, acks).finally(() => {
       inHand.delete(settling);
       changed();
     });
@@ -246,7 +289,9 @@ export async function consumeQueue(
   const loop = (async () => {
     while (!stopping) {
       const free = concurrency - inHand.size - reserved;
-      if (free <= 0 || pulls.size >= MAX_PULLS) {
+      // A busy consumer pulls for a quarter of its slots at a time, not for each one that frees: a pull is a subscription and a request to the server.
+      const least = inHand.size + reserved === 0 ? 1 : Math.max(1, Math.floor(concurrency / 4));
+      if (free < least || pulls.size >= MAX_PULLS) {
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
@@ -263,11 +308,47 @@ export async function consumeQueue(
       await loop;
       await Promise.all(pulls);
       await Promise.all(inHand);
+      acks.flush();
     },
   };
 }
 
-async function settle(msg: JsMsg, work: QueueWork, policy: DeliveryPolicy): Promise<void> {
+/** How long a settled message waits for others to be acked with it. */
+const ACK_GATHER_MS = 10;
+
+/**
+ * Acks sent together. The client writes what is sent in one tick in one
+ * socket write, and a write to loopback costs about as much as a small
+ * activation's run: acked one by one, a busy invoker spent a fifth of its
+ * CPU on these writes, and NATS as much again reading them. A message acked
+ * 10 ms late is far inside its ack wait; a process that dies before has it
+ * delivered again, as it would a moment earlier (handleDispatch finds its
+ * record).
+ */
+class AckGather {
+  private pending: JsMsg[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  add(msg: JsMsg): void {
+    this.pending.push(msg);
+    this.timer ??= setTimeout(() => this.flush(), ACK_GATHER_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const acking = this.pending;
+    this.pending = [];
+    try {
+      for (const msg of acking) msg.ack();
+    } catch (err) {
+      // The connection closed first: the messages are delivered again (and found recorded).
+      console.error(`nats: ${acking.length} ack(s) not sent:`, (err as Error).message);
+    }
+  }
+}
+
+async function settle(msg: JsMsg, work: QueueWork, policy: DeliveryPolicy, acks: AckGather): Promise<void> {
   const delivery = Number(msg.headers?.get(PRIOR_DELIVERIES) || 0) + msg.info.deliveryCount;
   // Long activations keep their message: tell the server it is still in work.
   const heartbeat = setInterval(() => msg.working(), policy.ackWaitMs / 3);
@@ -281,10 +362,10 @@ async function settle(msg: JsMsg, work: QueueWork, policy: DeliveryPolicy): Prom
       return;
     }
     if (delivery <= policy.attempts && (await work.handle(message, delivery)) === "done") {
-      msg.ack();
+      acks.add(msg);
     } else if (delivery >= policy.attempts) {
       await work.deadLetter(message);
-      msg.ack();
+      acks.add(msg);
     } else {
       msg.nak(policy.retryDelayMs(delivery));
     }

@@ -7,7 +7,10 @@
 // to activations still queued to a live one, which takes them back instead.
 // Not JetStream: a return nobody hears (its lender crashed, a reconnect)
 // leaves the place to expire with its lease, as the places of a limiter
-// that crashed do.
+// that crashed do. The returns of one turn of the event loop go out
+// together, one message per namespace, once that turn's I/O callbacks have
+// run: a busy invoker ends several activations a turn, and a NATS write
+// each cost it about as much CPU as running one.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConcurrencyLimiter, PlaceInUse, PlaceReturns } from "../core/concurrency.js";
 import type { ActivationStream } from "./nats.js";
@@ -24,10 +27,29 @@ interface ReturnMessage {
 
 export function natsPlaceReturns(nc: NatsConnection, target: ActivationStream): PlaceReturns {
   const subject = placeReturnsSubject(target);
+  /** Returns sent in this turn of the event loop, by namespace; published together once its I/O callbacks have run. */
+  let gathered: { byNamespace: Map<string, string[]>; published: Promise<void> } | undefined;
   return {
-    send: async (namespace, activationIds) => {
-      const message: ReturnMessage = { namespace, activationIds: [...activationIds] };
-      nc.publish(subject, JSON.stringify(message));
+    send: (namespace, activationIds) => {
+      if (!gathered) {
+        const byNamespace = new Map<string, string[]>();
+        const published = new Promise<void>((resolve, reject) =>
+          setImmediate(() => {
+            gathered = undefined;
+            try {
+              for (const [ns, ids] of byNamespace) nc.publish(subject, JSON.stringify({ namespace: ns, activationIds: ids } satisfies ReturnMessage));
+              resolve();
+            } catch (err) {
+              reject(err);
+            }
+          }),
+        );
+        gathered = { byNamespace, published };
+      }
+      const ids = gathered.byNamespace.get(namespace);
+      if (ids) ids.push(...activationIds);
+      else gathered.byNamespace.set(namespace, [...activationIds]);
+      return gathered.published;
     },
   };
 }

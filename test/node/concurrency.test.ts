@@ -11,7 +11,7 @@ import { WhiskError } from "../../src/core/errors.js";
 import { applyMigrations } from "../../src/node/migrate.js";
 import { createPool, PostgresSql } from "../../src/node/postgres.js";
 import { activationStream } from "../../src/node/nats.js";
-import { joinPlaceReturns, natsPlaceReturns, type PlaceReturnsMember } from "../../src/node/place-returns.js";
+import { joinPlaceReturns, natsPlaceReturns, placeReturnsSubject, type PlaceReturnsMember } from "../../src/node/place-returns.js";
 import { postgresConcurrency, postgresLeaseAuthority } from "../../src/node/postgres-throttle.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { createTestDatabase, testServices, testStreamName } from "./services.js";
@@ -180,6 +180,20 @@ describe.skipIf(!services)("places lent to queued activations, returned over NAT
     await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
     expect(await leases("lent")).toEqual([]);
     await Promise.all(members.splice(0).map((member) => member.leave()));
+  });
+
+  it("sends the returns of one turn of the event loop as one message per namespace", async () => {
+    const heard: { namespace: string; activationIds: string[] }[] = [];
+    const listener = connections[0]!.subscribe(placeReturnsSubject(stream), { callback: (_err, msg) => void heard.push(msg.json()) });
+    await connections[0]!.flush();
+    const returns = natsPlaceReturns(connections[1]!, stream);
+    await Promise.all([returns.send("one", ["a1", "a2"]), returns.send("two", ["b1"]), returns.send("one", ["a3"])]);
+    await delivered();
+    listener.unsubscribe();
+    expect(heard).toEqual([
+      { namespace: "one", activationIds: ["a1", "a2", "a3"] },
+      { namespace: "two", activationIds: ["b1"] },
+    ]);
   });
 
   it("hands the places a stopping controller lent to a live process, which takes them back when their activations end", async () => {

@@ -14,6 +14,7 @@ import {
   consumeActivations,
   dispatchWork,
   ensureActivationStream,
+  GatheredPublisher,
   NatsDispatcher,
   type DeliveryPolicy,
   type QueueWork,
@@ -163,6 +164,48 @@ describe.skipIf(!services)("NATS JetStream dispatch", () => {
       await held.stop();
       consumer = await consumeActivations(nc, activationStream(stream.name), dispatchWork({ store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }), FAST);
     }
+  });
+
+  it("acks the messages it finishes while it stops before the stop ends, not after a gathering delay", async () => {
+    await consumer.stop();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let inside = 0;
+    const work: QueueWork = {
+      async handle() {
+        inside++;
+        await gate;
+        return "done";
+      },
+      deadLetter: async () => undefined,
+    };
+    const held = await consumeActivations(nc, activationStream(stream.name), work, FAST);
+    try {
+      const dispatcher = new NatsDispatcher(nc, activationStream(stream.name));
+      await Promise.all(Array.from({ length: FAST.concurrency }, () => dispatcher.dispatch(invokeMessage(newId()))));
+      await expect.poll(() => inside).toBe(FAST.concurrency);
+      const stopped = held.stop();
+      open();
+      await stopped;
+      // One round trip after the stop: its acks were written before it, so the server has removed the messages.
+      await nc.flush();
+      expect(await pendingMessages()).toBe(0);
+    } finally {
+      open();
+      consumer = await consumeActivations(nc, activationStream(stream.name), dispatchWork({ store, invokers, dispatcher: new NatsDispatcher(nc, activationStream(stream.name)), throttle: postgresThrottle(pool, store) }), FAST);
+    }
+  });
+
+  it("publishes made in one turn go out together, each stored once and acknowledged on its own", async () => {
+    // A subject no consumer reads, emptied afterwards.
+    const subject = `${activationStream(stream.name).invokerPrefix}.nobody`;
+    const publisher = new GatheredPublisher(nc);
+    const ids = Array.from({ length: 5 }, newId);
+    const acks = await Promise.all([...ids, ids[0]!].map((id) => publisher.publish(subject, JSON.stringify(invokeMessage(id)), { msgID: id })));
+    expect(new Set(acks.slice(0, 5).map((ack) => ack.seq)).size).toBe(5);
+    expect(acks.map((ack) => ack.duplicate)).toEqual([false, false, false, false, false, true]);
+    const { purged } = await (await jetstreamManager(nc)).streams.purge(stream.name, { filter: subject });
+    expect(purged).toBe(5);
   });
 
   it("stores a message published twice for one activation once", async () => {
