@@ -97,6 +97,10 @@ class WranglerD1 implements SqlDatabase {
   async batch(): Promise<{ changes: number }[]> {
     throw new Error("wskadmin's commands run no batches, and wrangler d1 execute answers no changes per statement");
   }
+
+  async batchRows<T>(): Promise<T[][]> {
+    throw new Error("wskadmin's commands run no batches");
+  }
 }
 
 const command = {

@@ -18,4 +18,9 @@ export class D1Sql implements SqlDatabase {
     const results = await this.d1.batch(statements.map((s) => this.d1.prepare(s.sql).bind(...s.params)));
     return results.map((result) => ({ changes: result.meta.changes }));
   }
+
+  async batchRows<T>(statements: SqlStatement[]): Promise<T[][]> {
+    const results = await this.d1.batch<T>(statements.map((s) => this.d1.prepare(s.sql).bind(...s.params)));
+    return results.map((result) => result.results);
+  }
 }

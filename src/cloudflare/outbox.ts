@@ -160,7 +160,9 @@ export class ActivationOutbox {
     if (pending.length === 0) return;
     try {
       const records = pending.flatMap(([, batch]) => batch);
-      await recordWrites.add(records, (gathered) => this.store.putActivations(gathered));
+      await recordWrites.add(records, async (gathered) => {
+        await this.store.putActivations(gathered);
+      });
     } catch (err) {
       // Storage keeps what was not written; the next flush reads it back rather than trust memory to hold it all.
       this.sealed = undefined;

@@ -15,6 +15,10 @@
 // bad item never fails another's; items whose write has not ended after
 // stallMs (its caller gone: a cancelled request, an object reset mid-write)
 // are written again by their own callers, and the next write starts.
+//
+// Where a caller may await another's promise (Node), `awaitWrites` has the
+// callers wake when a write ends instead of looking on timers: no 2 ms
+// timers per waiter, and no up-to-2 ms delay after a write ends.
 
 /** How often a caller whose items another caller's write carries looks whether it has ended. */
 export const POLL_MS = 2;
@@ -44,6 +48,8 @@ export interface GroupCommitOptions {
   gatherMs?: number;
   /** How long a write may take before it is taken for lost (default STALL_MS). */
   stallMs?: number;
+  /** Callers wait for the end of a write itself, not on timers (only where a caller may await another's promise). */
+  awaitWrites?: boolean;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -58,6 +64,9 @@ export class GroupCommit<T> {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly gatherMs: number;
   private readonly stallMs: number;
+  private readonly awaitWrites: boolean;
+  /** With awaitWrites: callers to wake when the write in flight ends. */
+  private wakeOnEnd: (() => void)[] = [];
 
   /** `maxItems`: items in one write at most (a caller's items are never split; a larger set goes alone). */
   constructor(
@@ -68,6 +77,7 @@ export class GroupCommit<T> {
     this.sleep = options.sleep ?? defaultSleep;
     this.gatherMs = options.gatherMs ?? 0;
     this.stallMs = options.stallMs ?? STALL_MS;
+    this.awaitWrites = options.awaitWrites ?? false;
   }
 
   /** Resolves once `items` are written, with whatever other callers' items went in the same write; rejects when they could not be. */
@@ -82,7 +92,7 @@ export class GroupCommit<T> {
         await this.writeNext(commit);
         continue;
       }
-      await this.sleep(POLL_MS);
+      await (this.awaitWrites ? this.writeEnded() : this.sleep(POLL_MS));
     }
     if (!mine.outcome.failed) return;
     if (!mine.shared) throw mine.outcome.error;
@@ -108,6 +118,20 @@ export class GroupCommit<T> {
       waiter.shared = batch.length > 1;
     }
     if (this.writing === writing) this.writing = undefined;
+    const waking = this.wakeOnEnd;
+    this.wakeOnEnd = [];
+    for (const wake of waking) wake();
+  }
+
+  /** Resolves when a write ends, or after stallMs (a write that never ends is then taken for lost). */
+  private writeEnded(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const stalled = setTimeout(resolve, this.stallMs + 1);
+      this.wakeOnEnd.push(() => {
+        clearTimeout(stalled);
+        resolve();
+      });
+    });
   }
 
   /** The oldest waiters whose items fit in one write (at least one). */

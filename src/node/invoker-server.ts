@@ -28,6 +28,7 @@ import { ActivationExecutor } from "../invoker/executor.js";
 import type { ActivationRecord } from "../core/activation.js";
 import type { InvokeRequest, Invokers, UpcomingVersion, WebInvokeRequest } from "../ports/invokers.js";
 import { encodeOutcome } from "../runtime/invoke-outcome.js";
+import { RecordWrites } from "../store/record-writes.js";
 import { SqlStore } from "../store/sql-store.js";
 import type { InvokerConfig } from "./config.js";
 import { authorizedByInvokerSecret, HttpInvokers } from "./invoker-http-client.js";
@@ -85,8 +86,9 @@ export async function startInvoker(config: InvokerConfig): Promise<RunningInvoke
   const store = new SqlStore(new PostgresSql(pool));
   // A record refused as a duplicate means an activation ran twice (at-least-once delivery at work).
   const records = { recorded: 0, duplicates: 0 };
+  const recordWrites = new RecordWrites(store);
   const recordActivation = async (record: ActivationRecord): Promise<boolean> => {
-    if (await store.putActivation(record)) {
+    if (await recordWrites.put(record)) {
       records.recorded++;
       return true;
     }

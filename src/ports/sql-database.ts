@@ -13,6 +13,12 @@ export interface SqlDatabase {
   run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
   /** Runs the statements in one transaction, answering each one's changes. */
   batch(statements: SqlStatement[]): Promise<{ changes: number }[]>;
+  /**
+   * Runs statements that are each whole by themselves (no one depends on
+   * another), in one call where the database takes several at once (a D1
+   * batch), answering each one's rows (INSERT … RETURNING).
+   */
+  batchRows<T = Record<string, unknown>>(statements: SqlStatement[]): Promise<T[][]>;
 }
 
 /** Statements one at a time, as inside an adapter's transaction. */

@@ -60,8 +60,8 @@ export interface Store {
 
   /** Records an activation once; false when a record with its id already exists. */
   putActivation(record: ActivationRecord): Promise<boolean>;
-  /** Records many activations at once, each once (used by write-behind outboxes). */
-  putActivations(records: ActivationRecord[]): Promise<void>;
+  /** Records many activations at once, each once; for each, false when a record with its id already existed. */
+  putActivations(records: ActivationRecord[]): Promise<boolean[]>;
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
   /** Activations of a namespace, newest first. */
   listActivations(namespace: string, filter: ActivationFilter, page: ListPage): Promise<ActivationRecord[]>;

@@ -125,7 +125,11 @@ function activationPackage(record: ActivationRecord): string {
   return parts.length === 3 ? parts[1] : "";
 }
 
-const ACTIVATIONS_PER_BATCH = 50;
+const ACTIVATIONS_PER_BATCH = 48;
+/** Rows of one multi-row insert: six parameters each, under D1's 100 bound parameters a statement. */
+const ACTIVATION_ROWS_PER_INSERT = 16;
+/** Characters of records' JSON in one multi-row insert at most (a larger record goes in one of its own). */
+const ACTIVATION_CHARS_PER_INSERT = 1_000_000;
 
 /** The statements recording one activation; the last one inserts the row (and reports changes). */
 function activationInserts(record: ActivationRecord): SqlStatement[] {
@@ -134,14 +138,26 @@ function activationInserts(record: ActivationRecord): SqlStatement[] {
   const insert = sql(
     `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activation_id) DO NOTHING`,
-    record.activationId,
-    record.namespace,
-    record.name,
-    activationPackage(record),
-    record.start,
-    chunked ? null : json,
+    ...activationRow(record, chunked ? null : json),
   );
   return [...(chunked ? blobInserts(`activation:${record.activationId}`, json) : []), insert];
+}
+
+/** The row values of one activation (`json` null when its record is chunked into blobs). */
+function activationRow(record: ActivationRecord, json: string | null): unknown[] {
+  return [record.activationId, record.namespace, record.name, activationPackage(record), record.start, json];
+}
+
+/**
+ * One INSERT of several activations, answering the ids it stored: a record
+ * whose id is there already stores nothing (ON CONFLICT DO NOTHING).
+ */
+function activationsInsert(rows: unknown[][]): SqlStatement {
+  return {
+    sql: `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
+     VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")} ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id`,
+    params: rows.flat(),
+  };
 }
 
 /** Journals a message, or re-stamps its entry with this run and time and counts one more attempt. */
@@ -329,10 +345,45 @@ export class SqlStore implements Store {
     return results[results.length - 1].changes > 0;
   }
 
-  async putActivations(records: ActivationRecord[]): Promise<void> {
+  async putActivations(records: ActivationRecord[]): Promise<boolean[]> {
+    const stored: boolean[] = [];
     for (let at = 0; at < records.length; at += ACTIVATIONS_PER_BATCH) {
-      await this.db.batch(records.slice(at, at + ACTIVATIONS_PER_BATCH).flatMap(activationInserts));
+      stored.push(...(await this.putActivationBatch(records.slice(at, at + ACTIVATIONS_PER_BATCH))));
     }
+    return stored;
+  }
+
+  /**
+   * Records stored whole go in multi-row inserts, all sent in one call; a
+   * record large enough to be chunked goes alone, with its chunks.
+   */
+  private async putActivationBatch(records: ActivationRecord[]): Promise<boolean[]> {
+    const stored = records.map(() => false);
+    /** Per insert: the indexes of its records, and its rows. */
+    const inserts: { at: number[]; rows: unknown[][]; chars: number }[] = [];
+    for (const [at, record] of records.entries()) {
+      const json = JSON.stringify(record);
+      if (json.length > CHUNK_CHARS) {
+        stored[at] = await this.putActivation(record);
+        continue;
+      }
+      let open = inserts.at(-1);
+      if (!open || open.rows.length >= ACTIVATION_ROWS_PER_INSERT || open.chars + json.length > ACTIVATION_CHARS_PER_INSERT) {
+        open = { at: [], rows: [], chars: 0 };
+        inserts.push(open);
+      }
+      open.at.push(at);
+      open.rows.push(activationRow(record, json));
+      open.chars += json.length;
+    }
+    if (inserts.length === 0) return stored;
+    const answers = await this.db.batchRows<{ activation_id: string }>(inserts.map((insert) => activationsInsert(insert.rows)));
+    for (const [n, insert] of inserts.entries()) {
+      // An id twice in one call is stored once: only its first record counts as stored.
+      const new_ = new Set(answers[n]!.map((row) => row.activation_id));
+      for (const at of insert.at) stored[at] = new_.delete(records[at]!.activationId);
+    }
+    return stored;
   }
 
   async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {

@@ -39,6 +39,10 @@ export class MemorySql implements SqlDatabase {
     }
   }
 
+  async batchRows<T = Record<string, unknown>>(statements: SqlStatement[]): Promise<T[][]> {
+    return statements.map((statement) => this.db.prepare(statement.sql).all(...(statement.params as SQLInputValue[])) as T[]);
+  }
+
   private runNow(sql: string, params: unknown[]): { changes: number } {
     return { changes: Number(this.db.prepare(sql).run(...(params as SQLInputValue[])).changes) };
   }

@@ -208,8 +208,9 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>,
           activationRecord({ activationId: hexId(), namespace, name: "many", start: 1_790_000_000_000 + i }),
         );
         await store.putActivation(records[0]);
-        await store.putActivations(records);
-        await store.putActivations(records.slice(0, 3));
+        // Each answer says whether that record was stored now: the first was there already.
+        expect(await store.putActivations(records)).toEqual(records.map((_, i) => i !== 0));
+        expect(await store.putActivations(records.slice(0, 3))).toEqual([false, false, false]);
         expect(await store.countActivations(namespace, {})).toBe(61);
         expect((await store.listActivations(namespace, {}, page(1)))[0]).toEqual(records[60]);
       });
@@ -235,8 +236,13 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>,
         const old = activationRecord({ activationId: hexId(), namespace, name: "old", start: 1_000 });
         const bigOld = activationRecord({ activationId: hexId(), namespace, name: "old", start: 1_500, logs: ["z".repeat(600_000)] });
         const kept = activationRecord({ activationId: hexId(), namespace, name: "kept", start: 2_000 });
-        await store.putActivations([old, bigOld, kept]);
-        expect(await store.deleteActivationsBefore(2_000)).toBe(2);
+        expect(await store.putActivations([old, bigOld, kept])).toEqual([true, true, true]);
+        expect(await store.getActivation(namespace, bigOld.activationId)).toEqual(bigOld);
+        // An id twice in one call is stored once, and answered so once; a chunked record's repeat is no more stored than a small one's.
+        expect(await store.putActivations([kept, bigOld])).toEqual([false, false]);
+        const twice = activationRecord({ activationId: hexId(), namespace, name: "twice", start: 1_800 });
+        expect(await store.putActivations([twice, twice])).toEqual([true, false]);
+        expect(await store.deleteActivationsBefore(2_000)).toBe(3);
         expect(await store.getActivation(namespace, old.activationId)).toBeUndefined();
         expect(await store.getActivation(namespace, bigOld.activationId)).toBeUndefined();
         expect(await store.getActivation(namespace, kept.activationId)).toEqual(kept);

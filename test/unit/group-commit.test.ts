@@ -44,6 +44,24 @@ describe("GroupCommit", () => {
     expect([...ended].sort()).toEqual([1, 2, 3, 4]);
   });
 
+  it("with awaitWrites, callers wake when the write carrying their items ends, not on timers", async () => {
+    const { writes, commitAs } = controlledStore();
+    const sleep = vi.fn(() => new Promise<void>(() => undefined));
+    const commits = new GroupCommit<number>(10, { awaitWrites: true, sleep });
+    const ended: number[] = [];
+    const first = commits.add([1], commitAs("a")).then(() => ended.push(1));
+    const later = [2, 3].map((n) => commits.add([n], commitAs(`caller ${n}`)).then(() => ended.push(n)));
+    await tick();
+    writes[0]!.end();
+    await vi.waitFor(() => expect(writes).toHaveLength(2));
+    expect(writes[1]!.items).toEqual([2, 3]);
+    writes[1]!.end();
+    await Promise.all([first, ...later]);
+    expect([...ended].sort()).toEqual([1, 2, 3]);
+    // Nobody waited on a timer that never fires (this sleep): each woke when a write ended.
+    expect(sleep).not.toHaveBeenCalled();
+  });
+
   it("with gatherMs, waits that long for more callers before a write, then takes them all", async () => {
     const { writes, commitAs } = controlledStore();
     const commits = new GroupCommit<number>(10, { gatherMs: 30 });

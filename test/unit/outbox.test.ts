@@ -96,7 +96,7 @@ describe("activation outbox", () => {
     const putActivations = store.putActivations.bind(store);
     vi.spyOn(store, "putActivations").mockImplementationOnce(async (records) => {
       await hanging;
-      await putActivations(records);
+      return putActivations(records);
     });
     const list = vi.spyOn(storage.kv, "list");
     // ~390 kB each as the outbox reckons: 2 a batch, past 8 MB after 11 batches.
@@ -120,7 +120,7 @@ describe("activation outbox", () => {
     vi.spyOn(store, "putActivations").mockImplementation(async (records) => {
       calls.push(records.map((r) => r.activationId));
       if (calls.length === 1) await hanging;
-      await putActivations(records);
+      return putActivations(records);
     });
     const storages = [storage, new FakeObjectStorage(), new FakeObjectStorage()];
     const outboxes = [outbox, ...storages.slice(1).map((s) => new ActivationOutbox(s as unknown as DurableObjectStorage, store))];
