@@ -19,7 +19,7 @@
 //
 //   DATABASE_URL=postgres://... NATS_URL=nats://... npm run bench:node -- \
 //     [--invokers 1,3] [--duration 10] [--rounds 2] [--connections 10] \
-//     [--actions 12] [--nonblocking 500] [--inflight 20] [--cold 20] [--children 2] \
+//     [--actions 12] [--nonblocking 2000] [--inflight 20] [--cold 20] [--children 2] \
 //     [--count-queries]
 //
 // With --count-queries the controller and invokers count the PostgreSQL
@@ -47,7 +47,8 @@ const { values: options } = parseArgs({
     rounds: { type: "string", default: "2" },
     connections: { type: "string", default: "10" },
     actions: { type: "string", default: "12" },
-    nonblocking: { type: "string", default: "500" },
+    // 2000, not the 500 of the Cloudflare host: 500 take well under a second here, so the burst's start and tail weighed as much as its rate.
+    nonblocking: { type: "string", default: "2000" },
     inflight: { type: "string", default: "20" },
     cold: { type: "string", default: "20" },
     children: { type: "string", default: "2" },
