@@ -380,8 +380,8 @@ export class SqlStore implements Store {
     const answers = await this.db.batchRows<{ activation_id: string }>(inserts.map((insert) => activationsInsert(insert.rows)));
     for (const [n, insert] of inserts.entries()) {
       // An id twice in one call is stored once: only its first record counts as stored.
-      const new_ = new Set(answers[n]!.map((row) => row.activation_id));
-      for (const at of insert.at) stored[at] = new_.delete(records[at]!.activationId);
+      const storedNow = new Set(answers[n]!.map((row) => row.activation_id));
+      for (const at of insert.at) stored[at] = storedNow.delete(records[at]!.activationId);
     }
     return stored;
   }
