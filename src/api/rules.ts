@@ -74,8 +74,7 @@ async function checkReferences(store: Store, callerNamespace: string, trigger: E
 async function list(c: ApiContext) {
   const namespace = routeNamespace(c);
   assertOwner(c.get("identity"), namespace);
-  const platform = c.get("platform");
-  const { store } = platform;
+  const { store } = c.get("platform");
   if (isTrue(c.req.query("count"))) return c.json({ rules: await store.countEntities(namespace, "rules") });
   const rules = await store.listEntities(namespace, "rules", listPage(c, "rules"));
   return c.json(rules.map((r) => r.doc));
@@ -84,8 +83,7 @@ async function list(c: ApiContext) {
 async function get(c: ApiContext) {
   const ref = routeRef(c);
   assertOwner(c.get("identity"), ref);
-  const platform = c.get("platform");
-  const { store } = platform;
+  const { store } = c.get("platform");
   const rule = await getEntityOf(store, "rules", ref);
   return c.json(ruleWithStatus(rule.doc, await statusOf(store, rule.doc)));
 }

@@ -1,5 +1,6 @@
 // A small in-memory cache with expiry and a size bound, for resolved actions
-// and code held by an invoker between activations.
+// and code held by an invoker between activations; and the same filled by
+// reads of the store (ReadThroughCache), for resolutions and triggers.
 
 export class ExpiringCache<V> {
   private readonly entries = new Map<string, { value: V; expires: number }>();
@@ -39,5 +40,36 @@ export class ExpiringCache<V> {
 
   clear(): void {
     this.entries.clear();
+  }
+}
+
+/**
+ * An ExpiringCache filled by reads: a value read while an invalidation
+ * happened is answered but not kept, so a read that started before a write
+ * never outlives that write's invalidation.
+ */
+export class ReadThroughCache<V> {
+  private readonly entries: ExpiringCache<V>;
+  /** Bumped by every invalidation. */
+  private generation = 0;
+
+  constructor(ttlMs: number, maxEntries: number, now?: () => number) {
+    this.entries = new ExpiringCache(ttlMs, maxEntries, now);
+  }
+
+  /** The value kept under `key`, else what `read` answers (kept unless an invalidation came meanwhile). */
+  async get(key: string, read: () => Promise<V>): Promise<V> {
+    const cached = this.entries.get(key);
+    if (cached !== undefined) return cached;
+    const generation = this.generation;
+    const value = await read();
+    if (generation === this.generation) this.entries.set(key, value);
+    return value;
+  }
+
+  /** Forgets the values `predicate` picks, and whatever reads are in flight. */
+  invalidate(predicate: (key: string, value: V) => boolean): void {
+    this.generation++;
+    this.entries.deleteWhere(predicate);
   }
 }

@@ -4,7 +4,7 @@
 // what it may not see, so existence never leaks across namespaces. Also the
 // cache of resolved actions that controllers and invokers keep between
 // invokes, and when it forgets them.
-import { ExpiringCache } from "./cache.js";
+import { ReadThroughCache } from "./cache.js";
 import { Messages, WhiskError, forbidden, notFound } from "./errors.js";
 import type { EntityReader, KeyValue, PackageDoc, StoredActionDoc } from "./entities.js";
 import { concealed, getEntityOf, NOT_FOUND_OR_CONFORMANCE, type ReadFailures } from "./entity-reads.js";
@@ -137,22 +137,14 @@ export interface ForgottenResolution {
  * found at once; a 403 or 404 is read again every time.
  */
 export class ResolutionCache {
-  private readonly entries: ExpiringCache<ResolvedAction>;
-  /** Bumped by every invalidation, so a read that started before one is not kept after it. */
-  private generation = 0;
+  private readonly entries: ReadThroughCache<ResolvedAction>;
 
   constructor(options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
-    this.entries = new ExpiringCache(options.ttlMs ?? RESOLUTION_TTL_MS, options.maxEntries ?? 256, options.now);
+    this.entries = new ReadThroughCache(options.ttlMs ?? RESOLUTION_TTL_MS, options.maxEntries ?? 256, options.now);
   }
 
-  async resolve(reader: EntityReader, addressed: EntityRef, callerNamespace: string): Promise<ResolvedAction> {
-    const key = `${callerNamespace}|${qualifiedName(addressed)}`;
-    const cached = this.entries.get(key);
-    if (cached) return cached;
-    const generation = this.generation;
-    const resolved = await resolveAction(reader, addressed, callerNamespace);
-    if (generation === this.generation) this.entries.set(key, resolved);
-    return resolved;
+  resolve(reader: EntityReader, addressed: EntityRef, callerNamespace: string): Promise<ResolvedAction> {
+    return this.entries.get(`${callerNamespace}|${qualifiedName(addressed)}`, () => resolveAction(reader, addressed, callerNamespace));
   }
 
   /**
@@ -161,10 +153,9 @@ export class ResolutionCache {
    * binding) with all that was resolved in it. Answers what it forgot.
    */
   invalidate(refs: EntityRef[]): ForgottenResolution[] {
-    this.generation++;
     const names = new Set(refs.map((ref) => qualifiedName(ref)));
     const forgotten: ForgottenResolution[] = [];
-    this.entries.deleteWhere((key, resolved) => {
+    this.entries.invalidate((key, resolved) => {
       if (!dependencies(resolved).some((name) => names.has(name))) return false;
       forgotten.push({ callerNamespace: key.slice(0, key.indexOf("|")), addressed: resolved.addressed });
       return true;

@@ -7,7 +7,7 @@
 // other controllers (other Worker isolates, other Node controllers) keep
 // their copy at most TRIGGER_CACHE_TTL_MS, so there a fire may still follow
 // a rule disabled within that time.
-import { ExpiringCache } from "./cache.js";
+import { ReadThroughCache } from "./cache.js";
 import type { EntityReader, StoredEntity } from "./entities.js";
 import { getEntityOf } from "./entity-reads.js";
 import { qualifiedName, type EntityRef } from "./names.js";
@@ -16,28 +16,20 @@ import { qualifiedName, type EntityRef } from "./names.js";
 export const TRIGGER_CACHE_TTL_MS = 1_000;
 
 export class TriggerCache {
-  private readonly entries: ExpiringCache<StoredEntity<"triggers">>;
-  /** Bumped by every `forget`, so a read that started before one is not kept after it. */
-  private generation = 0;
+  private readonly entries: ReadThroughCache<StoredEntity<"triggers">>;
 
   constructor(options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
-    this.entries = new ExpiringCache(options.ttlMs ?? TRIGGER_CACHE_TTL_MS, options.maxEntries ?? 256, options.now);
+    this.entries = new ReadThroughCache(options.ttlMs ?? TRIGGER_CACHE_TTL_MS, options.maxEntries ?? 256, options.now);
   }
 
   /** The trigger at `ref`, with getEntityOf's 404 and 409; only triggers found are kept. */
-  async get(reader: EntityReader, ref: EntityRef): Promise<StoredEntity<"triggers">> {
-    const key = qualifiedName(ref);
-    const cached = this.entries.get(key);
-    if (cached) return cached;
-    const generation = this.generation;
-    const trigger = await getEntityOf(reader, "triggers", ref);
-    if (generation === this.generation) this.entries.set(key, trigger);
-    return trigger;
+  get(reader: EntityReader, ref: EntityRef): Promise<StoredEntity<"triggers">> {
+    return this.entries.get(qualifiedName(ref), () => getEntityOf(reader, "triggers", ref));
   }
 
   /** Forgets these triggers; call it once their write has ended, whether it succeeded or not. */
   forget(refs: EntityRef[]): void {
-    this.generation++;
-    for (const ref of refs) this.entries.delete(qualifiedName(ref));
+    const names = new Set(refs.map((ref) => qualifiedName(ref)));
+    this.entries.invalidate((key) => names.has(key));
   }
 }
