@@ -63,8 +63,8 @@ export class JournaledDispatcher implements Dispatcher {
     /** This server run. */
     private readonly boot: string,
     private readonly now: () => number = Date.now,
-    /** Where given, journal entries are written gathered with those of other dispatchers sharing it. */
-    private readonly writes?: JournalWrites,
+    /** Its journal writes, gathered; shared, with those of the other dispatchers that share it. */
+    private readonly writes: JournalWrites = new JournalWrites(),
   ) {}
 
   async dispatch(message: DispatchMessage): Promise<void> {
@@ -107,7 +107,7 @@ export class JournaledDispatcher implements Dispatcher {
    */
   async adopt(message: DispatchMessage): Promise<void> {
     const entry = { ...journalKey(message), message, boot: this.boot, at: this.now() };
-    await (this.writes ? this.writes.write(this.store, entry) : this.store.journalDispatch(entry));
+    await this.writes.write(this.store, entry);
   }
 }
 
