@@ -68,7 +68,7 @@ export async function placeActivation(
 
 /** The Dispatcher of the Node host: activations to their invoker's queue, fires to the controllers'. */
 export class MembershipDispatcher implements Dispatcher {
-  private readonly js: GatheredPublisher;
+  private readonly publisher: GatheredPublisher;
   private readonly controllers: NatsDispatcher;
 
   constructor(
@@ -76,7 +76,7 @@ export class MembershipDispatcher implements Dispatcher {
     private readonly target: ActivationStream,
     private readonly membership: MembershipView,
   ) {
-    this.js = new GatheredPublisher(nc);
+    this.publisher = new GatheredPublisher(nc);
     this.controllers = new NatsDispatcher(nc, target);
   }
 
@@ -85,7 +85,7 @@ export class MembershipDispatcher implements Dispatcher {
     if (message.type === "invoke") {
       // The activation id as message id: a publish repeated by a retry (or a fire's redelivery) is stored once.
       const { request } = message;
-      const placed = await placeActivation(this.js, this.target, this.membership, request, JSON.stringify(message), {
+      const placed = await placeActivation(this.publisher, this.target, this.membership, request, JSON.stringify(message), {
         msgID: request.activationId,
       });
       if (placed) return;

@@ -23,6 +23,7 @@ import {
 import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { handleDeadLetter, handleDispatch, type Disposition, type DispatchDeps } from "../activation/dispatch.js";
 import type { Dispatcher, DispatchMessage } from "../ports/dispatcher.js";
+import { atTurnEnd } from "./turn-end.js";
 
 const DURABLE = "dispatch";
 /**
@@ -125,36 +126,26 @@ export interface Publisher {
 
 /**
  * JetStream publishes made in one turn of the event loop, sent together
- * once its I/O callbacks have run: the client then writes them to the
- * socket in one write, not one each (see AckGather for what a write costs).
- * Each publish still resolves with its own stored-acknowledgement.
+ * with the turn's other NATS messages (atTurnEnd). Each publish still
+ * resolves with its own stored-acknowledgement.
  */
 export class GatheredPublisher implements Publisher {
   private readonly js: JetStreamClient;
-  private queued: (() => void)[] | undefined;
 
   constructor(nc: NatsConnection) {
     this.js = jetstream(nc);
   }
 
   publish(subject: string, payload: string, options: Partial<JetStreamPublishOptions>): Promise<PubAck> {
-    return new Promise<PubAck>((resolve, reject) => {
-      if (!this.queued) {
-        const queued: (() => void)[] = [];
-        this.queued = queued;
-        setImmediate(() => {
-          this.queued = undefined;
-          for (const send of queued) send();
-        });
-      }
-      this.queued.push(() => {
+    return new Promise<PubAck>((resolve, reject) =>
+      atTurnEnd(() => {
         try {
           this.js.publish(subject, payload, options).then(resolve, reject);
         } catch (err) {
           reject(err);
         }
-      });
-    });
+      }),
+    );
   }
 }
 
@@ -317,10 +308,8 @@ export async function consumeQueue(
 const ACK_GATHER_MS = 10;
 
 /**
- * Acks sent together. The client writes what is sent in one tick in one
- * socket write; acked one by one (with the pulls and place returns), those
- * writes took 15 % of a busy invoker's CPU in a profile of 3000 queued
- * activations, and nats-server a quarter of a core reading them. A message
+ * Acks sent together, every ACK_GATHER_MS rather than every turn (nobody
+ * waits for an ack; see turn-end.ts for what a write each cost). A message
  * acked 10 ms late is far inside its ack wait; a process that dies before
  * has it delivered again, as it would a moment earlier (handleDispatch
  * finds its record).

@@ -8,12 +8,12 @@
 // Not JetStream: a return nobody hears (its lender crashed, a reconnect)
 // leaves the place to expire with its lease, as the places of a limiter
 // that crashed do. The returns of one turn of the event loop go out
-// together, one message per namespace, once that turn's I/O callbacks have
-// run: a busy invoker ends several activations a turn, and its NATS writes
-// one by one were a large part of its CPU (see AckGather in nats.ts).
+// together, one message per namespace, with the turn's other NATS messages
+// (turn-end.ts): a busy invoker ends several activations a turn.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConcurrencyLimiter, PlaceInUse, PlaceReturns } from "../core/concurrency.js";
 import type { ActivationStream } from "./nats.js";
+import { atTurnEnd } from "./turn-end.js";
 
 /** Outside the stream's subjects: returns are not kept. */
 export function placeReturnsSubject(target: ActivationStream): string {
@@ -34,7 +34,7 @@ export function natsPlaceReturns(nc: NatsConnection, target: ActivationStream): 
       if (!gathered) {
         const byNamespace = new Map<string, string[]>();
         const published = new Promise<void>((resolve, reject) =>
-          setImmediate(() => {
+          atTurnEnd(() => {
             gathered = undefined;
             try {
               for (const [ns, ids] of byNamespace) nc.publish(subject, JSON.stringify({ namespace: ns, activationIds: ids } satisfies ReturnMessage));
