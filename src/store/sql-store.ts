@@ -131,9 +131,8 @@ const ACTIVATION_ROWS_PER_INSERT = 16;
 /** Characters of records' JSON in one multi-row insert at most (a larger record goes in one of its own). */
 const ACTIVATION_CHARS_PER_INSERT = 1_000_000;
 
-/** The statements recording one activation; the last one inserts the row (and reports changes). */
-function activationInserts(record: ActivationRecord): SqlStatement[] {
-  const json = JSON.stringify(record);
+/** The statements recording one activation (`json`: its record serialized); the last one inserts the row (and reports changes). */
+function activationInserts(record: ActivationRecord, json = JSON.stringify(record)): SqlStatement[] {
   const chunked = json.length > CHUNK_CHARS;
   const insert = sql(
     `INSERT INTO activations (activation_id, namespace, name, package, start_ms, doc)
@@ -340,9 +339,7 @@ export class SqlStore implements Store {
   }
 
   async putActivation(record: ActivationRecord): Promise<boolean> {
-    const statements = activationInserts(record);
-    const results = await this.db.batch(statements);
-    return results[results.length - 1].changes > 0;
+    return (await this.putActivations([record]))[0]!;
   }
 
   async putActivations(records: ActivationRecord[]): Promise<boolean[]> {
@@ -364,7 +361,8 @@ export class SqlStore implements Store {
     for (const [at, record] of records.entries()) {
       const json = JSON.stringify(record);
       if (json.length > CHUNK_CHARS) {
-        stored[at] = await this.putActivation(record);
+        const results = await this.db.batch(activationInserts(record, json));
+        stored[at] = results[results.length - 1]!.changes > 0;
         continue;
       }
       let open = inserts.at(-1);
