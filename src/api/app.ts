@@ -19,6 +19,7 @@ import { consoleRoutes, type AssetsFor } from "../console/routes.js";
 import { serveGatewayRoute } from "./api-gateway.js";
 import { logForwardingRoutes } from "./log-forwarding.js";
 import { refuseUnroutedMethods } from "./routes.js";
+import { setResponseHeaders } from "./response-headers.js";
 import type { Platform } from "../ports/platform.js";
 
 const CORS_HEADERS = {
@@ -35,14 +36,14 @@ export function createApp(resolvePlatform: (c: Context) => Platform, assetsFor: 
     c.set("transactionId", transactionId);
     c.set("platform", resolvePlatform(c));
     await next();
-    c.header("X-Request-ID", transactionId);
+    setResponseHeaders(c, { "X-Request-ID": transactionId });
   });
   // Web actions answer CORS themselves (an action may even take OPTIONS over).
   app.route("/api/v1/web/whisk.system/apimgmt", apiManagementRoutes);
   app.route("/api/v1/web", webRoutes);
   app.use("/api/v1/*", async (c, next) => {
     await next();
-    for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
+    setResponseHeaders(c, CORS_HEADERS);
   });
   app.options("/api/v1/*", (c) => c.body(null, 200, CORS_HEADERS));
   // Inside the CORS middleware, so a 405 carries its headers. Web actions and
