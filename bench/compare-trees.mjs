@@ -7,8 +7,11 @@
 // different machines. Worker Loader in process (wrangler dev, no sidecar),
 // as bench/invoke.mjs runs its in-process variant.
 //
-//   node bench/compare-trees.mjs <tree>[,<tree>…] [invoke|web] [rounds=3] [seconds=5]
+//   node bench/compare-trees.mjs <tree>[,<tree>…] [invoke|web|spread] [rounds=3] [seconds=5]
 //
+// `spread` is the warm blocking invoke spread over 100 distinct actions (one
+// rotation shared by all connections, each action invoked once first), as
+// bench/spread.mjs loads them.
 // Prints, per round and per tree, req/s and the CPU ms per request of the
 // server's whole process group; then the medians and the CPU ratio to the ceiling.
 import autocannon from "autocannon";
@@ -24,6 +27,19 @@ const { api, freePort, groupCpuSeconds, waitFor, AUTH } = await import("./local-
 const HERE = new URL("..", import.meta.url).pathname;
 /** CPU ms the processes of a process group have used so far (local-server.mjs). */
 const groupCpuMs = (pgid) => groupCpuSeconds(pgid) * 1000;
+const SPREAD_ACTIONS = 100;
+/** 100 actions, each invoked once, and a load that takes the next of them for each request. */
+async function spreadTarget(url, code) {
+  const paths = [];
+  for (let n = 0; n < SPREAD_ACTIONS; n++) {
+    await api(url, "PUT", `/api/v1/namespaces/_/actions/spread${n}`, { exec: { kind: "nodejs:default", code } });
+    paths.push(`/api/v1/namespaces/_/actions/spread${n}?blocking=true&result=true`);
+    const r = await api(url, "POST", paths[n]);
+    if (r.status !== 200) throw new Error(`spread${n}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  let next = 0;
+  return { url, requests: [{ method: "POST", headers: { authorization: AUTH }, setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] }) }] };
+}
 const servers = [];
 try {
   for (const root of roots) {
@@ -57,8 +73,13 @@ try {
     await api(s.url, "PUT", "/api/v1/namespaces/_/actions/hello", { exec: { kind: "nodejs:default", code } });
     s.target = kind === "invoke"
       ? { url: `${s.url}/api/v1/namespaces/_/actions/hello?blocking=true&result=true`, method: "POST", headers: { authorization: AUTH } }
-      : { url: `${s.url}/api/v1/web/guest/default/webhello.json` };
-    const r = await fetch(s.target.url, s.target); console.error(s.root, r.status, await r.text());
+      : kind === "spread"
+        ? await spreadTarget(s.url, code)
+        : { url: `${s.url}/api/v1/web/guest/default/webhello.json` };
+    if (kind !== "spread") {
+      const r = await fetch(s.target.url, s.target);
+      console.error(s.root, r.status, await r.text());
+    }
     await autocannon({ ...s.target, connections: 10, duration: 2 });
     s.runs = [];
   }

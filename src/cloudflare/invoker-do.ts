@@ -26,12 +26,14 @@ import { concurrencyGate, invokerRateGate } from "./throttle-do-client.js";
 export class Invoker extends DurableObject<Env> {
   private readonly executor: ActivationExecutor;
   private readonly outbox: ActivationOutbox;
+  /** Activations (blocking, queued or web) started here and not ended. */
+  private running = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const store = new SqlStore(new D1Sql(env.DB));
     const invokers = new DurableObjectInvokers(env.INVOKER);
-    this.outbox = new ActivationOutbox(ctx.storage, store);
+    this.outbox = new ActivationOutbox(ctx.storage, store, () => this.running);
     this.executor = new ActivationExecutor({
       store,
       isolates: actionIsolates(ctx, env),
@@ -50,11 +52,20 @@ export class Invoker extends DurableObject<Env> {
   }
 
   invoke(request: InvokeRequest): Promise<InvokeOutcome> {
-    return encodeOutcome(async () => ({ record: await this.executor.execute(request) }));
+    return this.counted(() => encodeOutcome(async () => ({ record: await this.executor.execute(request) })));
   }
 
   invokeWeb(request: WebInvokeRequest): Promise<WebInvokeOutcome> {
-    return encodeOutcome(() => this.executor.executeWeb(request));
+    return this.counted(() => encodeOutcome(() => this.executor.executeWeb(request)));
+  }
+
+  private async counted<T>(run: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await run();
+    } finally {
+      this.running--;
+    }
   }
 
   invalidate(refs: EntityRef[]): void {

@@ -70,12 +70,47 @@ describe("activation outbox", () => {
 
   it("keeps its safety alarm while records keep coming, instead of deleting and setting it for each", async () => {
     await outbox.add(record(1));
-    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await vi.waitFor(async () => expect(await store.countActivations("guest", {})).toBe(1));
     await outbox.add(record(2));
-    await vi.waitFor(() => expect(storage.values.size).toBe(0));
+    await vi.waitFor(async () => expect(await store.countActivations("guest", {})).toBe(2));
     expect(storage.alarms).toHaveLength(1);
     expect(storage.alarm).toBeDefined();
     await vi.waitFor(() => expect(storage.alarm).toBeUndefined());
+    expect(storage.values.size).toBe(0);
+  });
+
+  it("deletes a batch D1 has in the same turn as it stores the next, or once idle", async () => {
+    await outbox.add(record(1));
+    await vi.waitFor(async () => expect(await store.countActivations("guest", {})).toBe(1));
+    const [firstKey] = [...storage.values.keys()];
+    expect(storage.values.size).toBe(1);
+    const deletes: string[] = [];
+    const deleteKey = storage.kv.delete;
+    storage.kv.delete = (key: string) => (deletes.push(key), deleteKey(key));
+    const put = vi.spyOn(storage.kv, "put");
+    await outbox.add(record(2));
+    // Deleted just before the put, with nothing awaited between them.
+    expect(deletes).toEqual([firstKey]);
+    expect(put).toHaveBeenCalledTimes(1);
+    expect([...storage.values.values()]).toEqual([[record(2)]]);
+    await vi.waitFor(() => expect(storage.values.size).toBe(0), { timeout: 2_000 });
+    expect(await store.countActivations("guest", {})).toBe(2);
+  });
+
+  it("seals a record whose activation is the object's only one without waiting a timer", async () => {
+    let running = 1;
+    const lone = new ActivationOutbox(storage as unknown as DurableObjectStorage, store, () => running);
+    const setTimeoutSpy = vi.spyOn(globalThis, "setTimeout");
+    await lone.add(record(1));
+    expect(setTimeoutSpy).not.toHaveBeenCalledWith(expect.any(Function), 0);
+    expect(storage.values.size).toBe(1);
+    // With another activation still running, it waits a 0 ms timer for that one's record.
+    running = 2;
+    setTimeoutSpy.mockClear();
+    await Promise.all([lone.add(record(2)), lone.add(record(3))]);
+    expect(setTimeoutSpy).toHaveBeenCalledWith(expect.any(Function), 0);
+    expect([...storage.values.values()]).toContainEqual([record(2), record(3)]);
+    vi.restoreAllMocks();
   });
 
   it("writes the batches it sealed from memory, without reading storage back", async () => {
