@@ -111,6 +111,8 @@ describe("activation outbox", () => {
     expect(setTimeoutSpy).toHaveBeenCalledWith(expect.any(Function), 0);
     expect([...storage.values.values()]).toContainEqual([record(2), record(3)]);
     vi.restoreAllMocks();
+    // Its write ends here, not in the next test (the outboxes of an isolate share their writes).
+    await vi.waitFor(async () => expect(await store.countActivations("guest", {})).toBe(3));
   });
 
   it("writes the batches it sealed from memory, without reading storage back", async () => {
