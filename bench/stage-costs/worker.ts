@@ -4,7 +4,8 @@
 import { DurableObject, waitUntil } from "cloudflare:workers";
 import { createApp } from "../../src/api/app.js";
 import { ActivationOutbox } from "../../src/cloudflare/outbox.js";
-import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
+import { ConcurrencyLimiter } from "../../src/core/concurrency.js";
+import { MemoryLeaseAuthority } from "../../src/core/lease-book.js";
 import { RateGate } from "../../src/core/throttle.js";
 import { ActivationExecutor } from "../../src/invoker/executor.js";
 import type { ResolvedAction } from "../../src/core/resolve.js";

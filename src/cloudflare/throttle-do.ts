@@ -6,7 +6,8 @@
 // change (ConcurrencyLimiter in src/core/concurrency.ts); the rules are
 // those modules', applied here.
 import { DurableObject } from "cloudflare:workers";
-import { settleLeases, type Lease, type LeaseChange, type LeaseGrant, type Settlement } from "../core/concurrency.js";
+import type { LeaseChange, LeaseGrant, Settlement } from "../core/concurrency.js";
+import { LeaseBook } from "../core/lease-book.js";
 import { takeTokens, type Grant, type MinuteCount, type ThrottledKind } from "../core/throttle.js";
 import type { Env } from "./env.js";
 
@@ -27,46 +28,34 @@ export class NamespaceThrottle extends DurableObject<Env> {
   }
 
   /**
-   * The leases as stored, mirrored in memory: every settle needs them all
-   * (the namespace's count in flight), and listing a few hundred from storage
-   * on each of them cost more than the rest of a queued activation's
-   * admission. Storage stays the record; the mirror is read from it once per
-   * object lifetime and written through.
+   * The leases as stored, kept in memory as a LeaseBook: every settle needs
+   * the namespace's count in flight, and listing a few hundred from storage,
+   * or even passing over them in memory, on each of them cost more than the
+   * rest of a queued activation's admission. Storage stays the record; the
+   * book is read from it once per object lifetime and written through.
    */
-  private leases: Map<string, number> | undefined;
+  private book: LeaseBook | undefined;
 
-  private leaseMirror(): Map<string, number> {
-    if (!this.leases) {
-      this.leases = new Map();
-      for (const [key, expiresAt] of this.ctx.storage.kv.list<number>({ prefix: LEASE })) this.leases.set(key.slice(LEASE.length), expiresAt);
-    }
-    return this.leases;
+  private leaseBook(): LeaseBook {
+    this.book ??= new LeaseBook(
+      [...this.ctx.storage.kv.list<number>({ prefix: LEASE })].map(([key, expiresAt]) => [key.slice(LEASE.length), expiresAt] as const),
+    );
+    return this.book;
   }
 
   /** Ends the leases `change` releases, then takes or extends those it acquires while the namespace has room. */
   settleLeases(change: LeaseChange): Settlement {
     const kv = this.ctx.storage.kv;
-    const held = this.leaseMirror();
-    const now = Date.now();
-    const leases: Lease[] = [];
-    for (const [activationId, expiresAt] of held) leases.push({ activationId, expiresAt });
-    const decision = settleLeases(leases, change, now);
+    const settled = this.leaseBook().settle(change, Date.now());
     try {
-      for (const id of [...decision.expired, ...change.release]) {
-        if (!held.has(id)) continue;
-        kv.delete(LEASE + id);
-        held.delete(id);
-      }
-      for (const id of decision.admitted) {
-        kv.put(LEASE + id, now + change.ttlMs);
-        held.set(id, now + change.ttlMs);
-      }
+      for (const id of settled.ended) kv.delete(LEASE + id);
+      for (const id of settled.admitted) kv.put(LEASE + id, settled.expiresAt);
     } catch (err) {
       // A failed write leaves storage as it is: read it again next time.
-      this.leases = undefined;
+      this.book = undefined;
       throw err;
     }
-    return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
+    return { admitted: settled.admitted, count: settled.count, pooled: settled.pooled };
   }
 
   /** One activation's place among the namespace's `limit`, held until released or `ttlMs` from now. */
@@ -77,7 +66,7 @@ export class NamespaceThrottle extends DurableObject<Env> {
 
   /** Kept for controllers of the previous deployment while a new one rolls out (they release by id). */
   releaseLease(activationId: string): void {
-    this.leaseMirror().delete(activationId);
+    this.leaseBook().remove(activationId);
     this.ctx.storage.kv.delete(LEASE + activationId);
   }
 }

@@ -189,41 +189,6 @@ export interface PlaceReturns {
   send(namespace: string, activationIds: readonly string[]): Promise<void>;
 }
 
-/** An authority in memory (tests, single-process setups): the same rule over a Map. */
-export class MemoryLeaseAuthority implements LeaseAuthority {
-  private readonly leases = new Map<string, Map<string, number>>();
-  /** Round trips answered (tests count them). */
-  calls = 0;
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  async settle(namespace: string, change: LeaseChange): Promise<Settlement> {
-    this.calls++;
-    const held = this.leases.get(namespace) ?? new Map<string, number>();
-    const now = this.now();
-    const decision = settleLeases(
-      [...held].map(([id, expiresAt]) => ({ activationId: id, expiresAt })),
-      change,
-      now,
-    );
-    for (const id of [...decision.expired, ...change.release]) held.delete(id);
-    for (const id of decision.admitted) held.set(id, now + change.ttlMs);
-    if (held.size > 0) this.leases.set(namespace, held);
-    else this.leases.delete(namespace);
-    return { admitted: decision.admitted, count: decision.count, pooled: decision.pooled };
-  }
-
-  /** Leases held now (expired ones included until the next settle drops them). */
-  size(namespace: string): number {
-    return this.leases.get(namespace)?.size ?? 0;
-  }
-
-  /** The ids of the leases held now. */
-  ids(namespace: string): string[] {
-    return [...(this.leases.get(namespace)?.keys() ?? [])];
-  }
-}
-
 export function concurrencyLimit(limits: NamespaceLimits): number {
   return limits.concurrentInvocations ?? LIMITS.concurrentInvocations;
 }

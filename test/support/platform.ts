@@ -4,7 +4,8 @@
 // the real concurrency rule over an in-memory authority, and a throttle a
 // test can make refuse. Everything records what it was asked.
 import { newActivationId } from "../../src/core/activation.js";
-import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
+import { ConcurrencyLimiter } from "../../src/core/concurrency.js";
+import { MemoryLeaseAuthority } from "../../src/core/lease-book.js";
 import { Messages, WhiskError } from "../../src/core/errors.js";
 import type { EntityRef } from "../../src/core/names.js";
 import { ResolutionCache } from "../../src/core/resolve.js";

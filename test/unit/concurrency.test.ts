@@ -3,7 +3,6 @@ import {
   ConcurrencyLimiter,
   decideLease,
   LEASE_TTL_MS,
-  MemoryLeaseAuthority,
   PARKED_MS,
   placesToAsk,
   RENEW_AFTER_MS,
@@ -12,6 +11,7 @@ import {
   type LeaseAuthority,
   type PlaceReturns,
 } from "../../src/core/concurrency.js";
+import { MemoryLeaseAuthority } from "../../src/core/lease-book.js";
 import { WhiskError } from "../../src/core/errors.js";
 import type { NamespaceLimits } from "../../src/core/throttle.js";
 

@@ -3,7 +3,8 @@
 // makes.
 import { describe, expect, it } from "vitest";
 import { developerError, resultResponse, StatusCode, whiskError, type ActivationRecord } from "../../src/core/activation.js";
-import { ConcurrencyLimiter, MemoryLeaseAuthority } from "../../src/core/concurrency.js";
+import { ConcurrencyLimiter } from "../../src/core/concurrency.js";
+import { MemoryLeaseAuthority } from "../../src/core/lease-book.js";
 import { WhiskError } from "../../src/core/errors.js";
 import { activationSample, observedConcurrency, observedThrottle, outcomeOf, type ThrottledLimit } from "../../src/core/metrics.js";
 import type { ThrottledKind } from "../../src/core/throttle.js";
