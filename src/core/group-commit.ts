@@ -61,8 +61,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export class GroupCommit<T> {
   private readonly waiting: Waiter<T>[] = [];
-  /** The write in flight: when it started. */
-  private writing: { startedAt: number } | undefined;
+  /** The write in flight: when it started, and whether it has taken its items. */
+  private writing: { startedAt: number; taken?: boolean } | undefined;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly gatherMs: number;
@@ -95,19 +95,31 @@ export class GroupCommit<T> {
         await this.writeNext(commit);
         continue;
       }
-      await (this.awaitWrites ? this.writeEnded() : this.sleep(POLL_MS));
+      await (this.awaitWrites ? this.writeEnded() : this.sleep(this.pollDelay(now)));
     }
     if (!mine.outcome.failed) return;
     if (!mine.shared) throw mine.outcome.error;
     await commit([...items]);
   }
 
+  /**
+   * How long a caller whose items wait for a write looks away: until the
+   * write in flight stops gathering (it takes no items before then), else
+   * POLL_MS. Under 100 actions' outboxes, 2 ms looks through a 20 ms gather
+   * were most of the timers their objects set.
+   */
+  private pollDelay(now: number): number {
+    const gathering = this.writing && this.gatherMs > 0 && !this.writing.taken ? this.writing.startedAt + this.gatherMs - now : 0;
+    return Math.max(POLL_MS, gathering);
+  }
+
   /** Writes the oldest waiters' items (this caller's among them while it is among the oldest) with this caller's `commit`. */
   private async writeNext(commit: (batch: T[]) => Promise<void>): Promise<void> {
-    const writing = { startedAt: this.now() };
+    const writing: { startedAt: number; taken?: boolean } = { startedAt: this.now() };
     this.writing = writing;
     if (this.gatherMs > 0) await this.sleep(this.gatherMs);
     const batch = this.takeBatch();
+    writing.taken = true;
     for (const waiter of batch) waiter.takenAt = this.now();
     let outcome: NonNullable<Waiter<T>["outcome"]>;
     try {

@@ -75,6 +75,35 @@ describe("GroupCommit", () => {
     await Promise.all([first, second]);
   });
 
+  it("with gatherMs, a caller waiting on the gathering write looks again when the gather ends, then every POLL_MS", async () => {
+    const { writes, commitAs } = controlledStore();
+    let now = 1_000;
+    const asked: number[] = [];
+    const sleeps: (() => void)[] = [];
+    const sleep = (ms: number) => {
+      asked.push(ms);
+      return new Promise<void>((resolve) => sleeps.push(resolve));
+    };
+    const commits = new GroupCommit<number>(10, { gatherMs: 20, now: () => now, sleep });
+    const first = commits.add([1], commitAs("a"));
+    now = 1_005;
+    const second = commits.add([2], commitAs("b"));
+    await tick();
+    // The writer gathers for 20 ms; the other caller looks away for the 15 ms the gather has left.
+    expect(asked).toEqual([20, 15]);
+    now = 1_020;
+    sleeps.shift()!();
+    await vi.waitFor(() => expect(writes).toHaveLength(1));
+    expect(writes[0]!.items).toEqual([1, 2]);
+    sleeps.shift()!();
+    await tick();
+    // Its items are in the write now: it looks every POLL_MS (2 ms) until the write ends.
+    expect(asked).toEqual([20, 15, 2]);
+    writes[0]!.end();
+    sleeps.shift()!();
+    await Promise.all([first, second]);
+  });
+
   it("keeps a write under maxItems, never splitting one caller's items", async () => {
     const { writes, commitAs } = controlledStore();
     const commits = new GroupCommit<number>(3);
