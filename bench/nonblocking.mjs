@@ -6,13 +6,16 @@
 // accepted id has a record. Accepted/s is what the client sees;
 // recorded/s (first send to last record) is what the host gets done.
 //
-//   node bench/nonblocking.mjs [--count 500] [--in-flight 20] [--duration 15] [--connections 10]
+//   node bench/nonblocking.mjs [--count 500] [--in-flight 20] [--duration 15] [--connections 10] [--rounds 1]
+//
+// With several rounds (each a blocking run, then a non-blocking one, so that
+// both see the same machine), it ends with the median of the rounds' ratios.
 //
 // `measureNonBlocking(url, options)` does the same against a running server
 // (used by the CLI; bench/invoke.mjs may call it).
 import autocannon from "autocannon";
 import { parseArgs } from "node:util";
-import { AUTH, api, groupCpuSeconds, percentile, sendNonBlocking, startLocalServer } from "./local-server.mjs";
+import { AUTH, api, groupCpuSeconds, median, percentile, sendNonBlocking, startLocalServer } from "./local-server.mjs";
 
 const HELLO = "function main(params) { return { payload: 'Hello, ' + (params.name || 'World') + '!' }; }";
 
@@ -128,6 +131,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const server = await startLocalServer("edgewhisk-nonblocking-");
   try {
     await prepare(server);
+    const ratios = [];
     for (let round = 0; round < Number(values.rounds); round++) {
       const blocking = await blockingThroughput(server.url, "/api/v1/namespaces/_/actions/hello?blocking=true&result=true", {
         connections: Number(values.connections),
@@ -140,6 +144,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           `non-blocking ${nb.count} sent, ${nb.inFlight} in flight: accepted ${nb.acceptedPerSecond.toFixed(0)}/s, ` +
           `recorded ${nb.recordedPerSecond.toFixed(0)}/s (${(nb.recordedPerSecond / blocking.rps).toFixed(2)}× blocking); ` +
           `waitTime p50 ${nb.waitP50} ms, p99 ${nb.waitP99} ms; ${nb.cpuMs.toFixed(1)} CPU ms each`,
+      );
+      ratios.push({ rate: nb.recordedPerSecond / blocking.rps, cpu: blocking.cpuMs / nb.cpuMs });
+    }
+    if (ratios.length > 1) {
+      console.log(
+        `median of ${ratios.length} rounds (each a blocking run, then a non-blocking one): recorded ÷ blocking ` +
+          `${median(ratios.map((r) => r.rate)).toFixed(2)}×; blocking CPU ÷ non-blocking CPU per activation ${median(ratios.map((r) => r.cpu)).toFixed(2)}×`,
       );
     }
   } finally {
