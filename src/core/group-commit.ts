@@ -7,10 +7,12 @@
 //
 // On Workers, I/O belongs to the request (or object) that starts it, and a
 // request that only awaits a promise another request will settle is taken
-// for hung and cancelled, and between Durable Objects the awaiting code goes
-// on in the settling object's context (its storage then refuses it: "Cannot
-// perform I/O on behalf of a different Durable Object", seen in workerd in
-// November 2026). So each write is started by one of its own
+// for hung and cancelled. Where workerd does not hand such a continuation
+// back to the request that awaits (the tests' pool sets
+// no_handle_cross_request_promise_resolution), it goes on in the settling
+// one's context, and between Durable Objects the awaiting object's storage
+// then refuses it ("Cannot perform I/O on behalf of a different Durable
+// Object", seen in the worker tests, November 2026). So each write is started by one of its own
 // callers with that caller's `commit` and awaited only by it; the others
 // whose items it carries learn its outcome from plain state, looking every
 // POLL_MS on timers of their own. A failed write that carried several
