@@ -2,6 +2,7 @@
 // caller now (so errors are answered at once), then the work is queued.
 // Also where an admitted activation takes and gives back its place among
 // its namespace's concurrent activations (concurrentInvocations).
+import { leaseOf } from "../core/concurrency.js";
 import { resolveAction, type ResolutionCache } from "../core/resolve.js";
 import type { ConcurrencyGate } from "../ports/admission.js";
 import type { Dispatcher } from "../ports/dispatcher.js";
@@ -15,15 +16,15 @@ import type { Store } from "../ports/store.js";
  */
 export async function leasePlace(gate: ConcurrencyGate | undefined, request: InvokeRequest): Promise<InvokeRequest> {
   if (!gate) return request;
-  await gate.acquire(request.identity.namespace, request.activationId);
-  return { ...request, leased: true };
+  const lease = await gate.acquire(request.identity.namespace, request.activationId);
+  return { ...request, leased: true, ...(lease ? { lease } : {}) };
 }
 
 /** Gives back a request's place, if it holds one; a failure is logged (the place expires anyway). */
 export async function releasePlace(gate: ConcurrencyGate | undefined, request: InvokeRequest): Promise<void> {
   if (!request.leased || !gate) return;
   try {
-    await gate.release(request.identity.namespace, request.activationId);
+    await gate.release(request.identity.namespace, leaseOf(request));
   } catch (err) {
     console.error(`activation ${request.activationId}: releasing its place in ${request.identity.namespace} failed (it expires):`, err);
   }

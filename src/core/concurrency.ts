@@ -9,11 +9,10 @@
 // controller or invoker that crashes with places in hand never leaks the
 // namespace's places for longer than the longest an activation can live.
 //
-// A lease is named either by an activation (`acquire`: for an activation
-// that ends somewhere else, queued or run by another process, which
-// releases it by id) or by a place a limiter took for itself (`hold`: for
-// an activation whose end the same limiter sees, a blocking invoke or a web
-// request). A limiter keeps its places after their activation ends and
+// A lease is named by a place a limiter took for itself (`hold`: for an
+// activation whose end the same limiter sees, a blocking invoke or a web
+// request), or by an activation (`acquire` with a lease time of its own).
+// A limiter keeps its places after their activation ends and
 // hands them to the next one without asking the authority; a place left
 // unused for PARKED_MS goes back (or up to RETURN_EARLY_MS sooner, with
 // others due then). The authority counts every place, used or parked,
@@ -21,12 +20,15 @@
 // authority refuses while other limiters hold places waits for their parked
 // ones to come back before it answers 429.
 //
-// A host that can tell every limiter of an activation's end (PlaceReturns:
-// NATS on the Node host) lends places to queued activations too: `acquire`
-// then hands out a place of the limiter's own, and whoever ends the
-// activation sends its id to every limiter, the lender taking its place
-// back. A place lent to an activation whose end is never heard of is the
-// authority's again when its lease expires, as any lease is. A limiter
+// A queued activation, which ends somewhere else, gets one of the limiter's
+// places too (`acquire`). A host that can tell every limiter of an
+// activation's end (PlaceReturns: NATS on the Node host) lends it: whoever
+// ends the activation sends its id to every limiter, the lender taking its
+// place back. Elsewhere the place is handed over: the limiter forgets it,
+// and the activation carries its lease's name for whoever ends it to
+// release at the authority. A place lent or handed to an activation whose
+// end is never heard of is the authority's again when its lease expires,
+// as any lease is. A limiter
 // short of places asks for several at once (placesToAsk), and misses that
 // meet while one ask is in flight wait for it instead of asking again.
 import { Messages, WhiskError } from "./errors.js";
@@ -85,6 +87,9 @@ export function placesToAsk(limit: number, last: LastAsk | undefined, now: numbe
   const wanted = last && now - last.at < PARKED_MS ? last.size * 2 : 1;
   return Math.max(1, Math.min(wanted, Math.floor(limit / 20), 1_000));
 }
+
+/** What releases an admitted activation's place: the name of the lease it was handed (`lease`), or else its id. */
+export const leaseOf = (request: { activationId: string; lease?: string }): string => request.lease ?? request.activationId;
 
 /** One lease, as an authority keeps it. */
 export interface Lease {
@@ -247,6 +252,13 @@ export interface PlaceInUse {
 /** The last ask of each namespace (kept apart from pools, which are dropped once empty). */
 const ASKS_KEPT = 1_000;
 
+/**
+ * Handed-over places a limiter remembers by activation; a release by the id
+ * of one it has forgotten goes to the authority under that id and ends
+ * nothing, so callers release by the lease acquire answered.
+ */
+const HANDED_KEPT = 10_000;
+
 /** Releases by id waiting for one round trip together (one batch per namespace). */
 interface ReleaseBatch {
   ids: Set<string>;
@@ -275,6 +287,8 @@ export class ConcurrencyLimiter {
   private readonly releases = new Map<string, ReleaseBatch>();
   private readonly asks = new Map<string, Ask>();
   private readonly lastAsks = new Map<string, LastAsk>();
+  /** The leases of places handed over by acquire, by activation (at most HANDED_KEPT): a repeated acquire answers the same, a release by the activation's id ends it. */
+  private readonly handed = new Map<string, string>();
   private serial = 0;
 
   constructor(private readonly options: ConcurrencyLimiterOptions) {
@@ -286,12 +300,25 @@ export class ConcurrencyLimiter {
 
   /**
    * Takes a place for `activationId` that whoever ends the activation can
-   * release: leased by its id, or, with `returns`, lent from this limiter's
-   * own; throws OpenWhisk's 429 when `namespace` has its limit in flight.
-   * Idempotent per id.
+   * release, and answers the name to release it by when that is not the
+   * activation's id. With `returns`, a place of this limiter's own is lent
+   * (its end comes back by id). Otherwise one of its places is handed over:
+   * taken as `hold` takes it (asking the authority for several at once when
+   * it has none to spare), then no longer this limiter's, its lease's name
+   * travelling with the activation, whose release ends it at the authority
+   * (releases that meet in flight share a round trip). A queued activation
+   * so costs an ask only when the limiter runs short, not one per accept
+   * (with the release, all of the non-blocking path's extra cost over a
+   * blocking invoke on Cloudflare, November 2026). A `ttlMs` other than
+   * LEASE_TTL_MS leases the activation's own id instead. Throws OpenWhisk's
+   * 429 when `namespace` has its limit in flight. Idempotent per id.
    */
-  async acquire(namespace: string, activationId: string, ttlMs: number = LEASE_TTL_MS): Promise<void> {
-    if (this.options.returns) return this.hold(namespace, activationId);
+  async acquire(namespace: string, activationId: string, ttlMs: number = LEASE_TTL_MS): Promise<string | undefined> {
+    if (this.options.returns) {
+      await this.hold(namespace, activationId);
+      return undefined;
+    }
+    if (ttlMs === LEASE_TTL_MS) return this.handOver(namespace, activationId);
     const limit = concurrencyLimit(await this.limitsOf(namespace));
     for (let attempt = 0; ; attempt++) {
       // A parked place of ours gives way to the activation in the same round trip.
@@ -301,11 +328,27 @@ export class ConcurrencyLimiter {
       const ours = pool?.places.size ?? 0;
       if (pool) this.dropIfEmpty(namespace, pool);
       const answer = await this.options.authority.settle(namespace, { release, acquire: [activationId], ttlMs, limit });
-      if (answer.admitted.length > 0) return;
+      if (answer.admitted.length > 0) return undefined;
       if (!(await this.waitForParked(answer, ours, attempt))) {
         throw new WhiskError(429, Messages.tooManyConcurrentRequests(answer.count, limit));
       }
     }
+  }
+
+  private async handOver(namespace: string, activationId: string): Promise<string> {
+    const already = this.handed.get(activationId);
+    if (already) return already;
+    await this.hold(namespace, activationId);
+    const pool = this.pools.get(namespace);
+    const place = pool?.byActivation.get(activationId);
+    // hold assigned it just now, with nothing awaited since.
+    if (!pool || !place) throw new Error(`no place held for ${activationId} after hold`);
+    pool.byActivation.delete(activationId);
+    pool.places.delete(place.id);
+    this.dropIfEmpty(namespace, pool);
+    this.handed.set(activationId, place.id);
+    if (this.handed.size > HANDED_KEPT) this.handed.delete(this.handed.keys().next().value!);
+    return place.id;
   }
 
   /**
@@ -376,15 +419,20 @@ export class ConcurrencyLimiter {
   }
 
   /**
-   * Frees the activation's place: a held (or lent) one stays with this
-   * limiter for the next activation (and goes back PARKED_MS later if none
-   * takes it); one this limiter does not hold goes to its lender (`returns`)
-   * or is released at the authority. Releasing an activation that holds
-   * none does nothing.
+   * Frees the place of an activation, or the place a lease names (one
+   * `acquire` handed over): a held or lent one stays with this limiter for
+   * the next activation (and goes back PARKED_MS later if none takes it); a
+   * handed-over one is released at the authority, as is any this limiter
+   * does not hold, unless it has a lender (`returns`). Releasing what holds
+   * no place does nothing.
    */
-  async release(namespace: string, activationId: string): Promise<void> {
-    if (this.park(namespace, activationId)) return;
-    await this.releaseElsewhere(namespace, activationId);
+  async release(namespace: string, activationIdOrLease: string): Promise<void> {
+    if (this.park(namespace, activationIdOrLease)) return;
+    // A handed-over place is never parked again: its name must not serve a second activation while a
+    // repeated release of the first (from another process, say) could still end it at the authority.
+    const handed = this.handed.get(activationIdOrLease);
+    if (handed) this.handed.delete(activationIdOrLease);
+    await this.releaseElsewhere(namespace, handed ?? activationIdOrLease);
   }
 
   /** Takes back the places lent to these activations of `namespace`, which ended in another process; ids lent by other limiters are none of this one's. */

@@ -69,7 +69,7 @@ interface RateLimiter {
 
 /** What the ConcurrencyGate port does. */
 interface PlaceLimiter {
-  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<string | undefined>;
   hold(namespace: string, activationId: string): Promise<void>;
   release(namespace: string, activationId: string): Promise<void>;
 }

@@ -20,6 +20,7 @@ import {
   isTrueAnnotation,
   isTruthyAnnotation,
 } from "../core/entities.js";
+import { leaseOf } from "../core/concurrency.js";
 import { Messages, WhiskError, notFound } from "../core/errors.js";
 import { jsonBytes } from "../core/json-size.js";
 import { isWebExported, webArguments, webAuthorized } from "../core/webaction.js";
@@ -333,7 +334,7 @@ export class ActivationExecutor {
   async execute(request: InvokeRequest, resolved?: ResolvedAction): Promise<ActivationRecord> {
     let releasing: Promise<unknown> | undefined;
     const release = () => {
-      if (request.leased) releasing ??= this.releasePlace({ namespace: request.identity.namespace, activationId: request.activationId });
+      if (request.leased) releasing ??= this.releasePlace({ namespace: request.identity.namespace, activationId: leaseOf(request) });
     };
     try {
       return await this.executeActivation(request, release, resolved);

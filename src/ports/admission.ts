@@ -23,11 +23,13 @@ export interface Throttle {
  */
 export interface ConcurrencyGate {
   /**
-   * Takes a place for the activation, leased by its id (expiring after
-   * `ttlMs`) so that any process can release it; throws OpenWhisk's 429 when
-   * the namespace has its limit in flight. Idempotent per id.
+   * Takes a place for the activation that any process can release (expiring
+   * after `ttlMs`); answers the name to release it by when that is not the
+   * activation's id (a place the gate handed over), which the activation's
+   * request then carries (`lease`). Throws OpenWhisk's 429 when the
+   * namespace has its limit in flight. Idempotent per id.
    */
-  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void>;
+  acquire(namespace: string, activationId: string, ttlMs?: number): Promise<string | undefined>;
   /**
    * Takes a place for an activation whose end this process sees (a blocking
    * invoke, a web request); only this same gate can release it. Cheaper than
@@ -35,6 +37,6 @@ export interface ConcurrencyGate {
    * acquire does; idempotent per id.
    */
   hold(namespace: string, activationId: string): Promise<void>;
-  /** Frees the activation's place (nothing happens when it holds none). */
-  release(namespace: string, activationId: string): Promise<void>;
+  /** Frees the place of the activation, or the one a lease `acquire` answered names (nothing happens when it holds none). */
+  release(namespace: string, activationIdOrLease: string): Promise<void>;
 }

@@ -30,6 +30,11 @@ export interface InvokeRequest {
    */
   leased?: true;
   /**
+   * The name of that place's lease when it is not the activation's id (a
+   * place the controller's gate handed over): the release gives back this.
+   */
+  lease?: string;
+  /**
    * Taken from a queue: no client waits for its answer, so it may wait
    * briefly for a busy warm isolate of its action rather than start another
    * (IsolateSlots). Set by the host that consumes the queue.

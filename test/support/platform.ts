@@ -76,9 +76,9 @@ export class RecordingGate implements ConcurrencyGate {
     this.limiter = new ConcurrencyLimiter({ authority: this.authority, limitsOf: (namespace) => store.getNamespaceLimits(namespace) });
   }
 
-  async acquire(namespace: string, activationId: string, ttlMs?: number): Promise<void> {
+  async acquire(namespace: string, activationId: string, ttlMs?: number): Promise<string | undefined> {
     this.calls.push(`acquire ${namespace} ${activationId}`);
-    await this.limiter.acquire(namespace, activationId, ttlMs);
+    return this.limiter.acquire(namespace, activationId, ttlMs);
   }
 
   async hold(namespace: string, activationId: string): Promise<void> {
@@ -91,9 +91,10 @@ export class RecordingGate implements ConcurrencyGate {
     await this.limiter.release(namespace, activationId);
   }
 
-  /** Places held in a namespace now. */
+  /** Places of a namespace in use now: leased at the authority and not parked in this gate for the next activation. */
   held(namespace: string): number {
-    return this.authority.size(namespace);
+    const { places, inUse } = this.limiter.held(namespace);
+    return this.authority.size(namespace) - (places - inUse);
   }
 }
 

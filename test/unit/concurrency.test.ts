@@ -4,6 +4,7 @@ import {
   decideLease,
   LEASE_TTL_MS,
   PARKED_MS,
+  PLACE_PREFIX,
   placesToAsk,
   RENEW_AFTER_MS,
   RETURN_EARLY_MS,
@@ -225,12 +226,14 @@ describe("ConcurrencyLimiter", () => {
     await a.release("ns", "a2");
     await Promise.all([b.hold("ns", "b1"), b.hold("ns", "b2")]);
     expect(b.held("ns")).toEqual({ places: 2, inUse: 2 });
-    // An acquire (a queued activation) takes over a parked place of its own limiter in the same round trip.
+    // An acquire (a queued activation) is handed a parked place of its own limiter, with no round trip.
     await b.release("ns", "b1");
-    await b.acquire("ns", "queued");
+    const calls = authority.calls;
+    const lease = await b.acquire("ns", "queued");
+    expect(authority.calls).toBe(calls);
     expect(b.held("ns")).toEqual({ places: 1, inUse: 1 });
     expect(authority.ids("ns")).toHaveLength(2);
-    expect(authority.ids("ns")).toContain("queued");
+    expect(authority.ids("ns")).toContain(lease);
   });
 
   it("frees the places of a limiter that crashed once their leases expire", async () => {
@@ -270,6 +273,34 @@ describe("ConcurrencyLimiter", () => {
     expect(gate.held("ns")).toEqual({ places: 0, inUse: 0 });
   });
 
+  it("hands queued activations places it asked for several at a time, each released where the activation ends, by its lease", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const controller = limiter(authority, {}, clock).gate;
+    const invoker = limiter(authority, {}, clock).gate;
+    const leases: string[] = [];
+    for (let i = 0; i < 20; i++) leases.push((await controller.acquire("ns", `q${i}`))!);
+    // Asks of 1, 2, 4 and then 5 places (a twentieth of the default 100), not one per activation.
+    expect(authority.calls).toBe(6);
+    expect(new Set(leases).size).toBe(20);
+    for (const lease of leases) expect(lease.startsWith(PLACE_PREFIX)).toBe(true);
+    // Handed over: in flight at the authority, none of them the controller's any more.
+    expect(controller.held("ns").inUse).toBe(0);
+    for (const lease of leases) expect(authority.ids("ns")).toContain(lease);
+    // Asked again for the same activation (a redelivery): the same place.
+    expect(await controller.acquire("ns", "q3")).toBe(leases[3]);
+
+    // Ended by another process, by lease; a second release of one ends nothing more.
+    await invoker.release("ns", leases[0]!);
+    await invoker.release("ns", leases[0]!);
+    expect(authority.ids("ns")).not.toContain(leases[0]);
+    expect(authority.size("ns")).toBe(19 + controller.held("ns").places);
+    // Ended where it was handed over, by the activation's id: released at the authority, not parked for reuse.
+    await controller.release("ns", "q1");
+    expect(authority.ids("ns")).not.toContain(leases[1]);
+    expect(controller.held("ns").places).toBe(authority.size("ns") - 18);
+  });
+
   it("sends releases of acquired activations that meet in flight in one round trip", async () => {
     const clock = { now: 1_000_000 };
     const memory = new MemoryLeaseAuthority(() => clock.now);
@@ -282,9 +313,11 @@ describe("ConcurrencyLimiter", () => {
       },
     };
     const { gate } = limiter(authority, { ns: { concurrentInvocations: 5 } }, clock);
-    for (const id of ["a", "b", "c", "d"]) await gate.acquire("ns", id);
-    await Promise.all(["a", "b", "c", "d"].map((id) => gate.release("ns", id)));
-    expect(released).toEqual([["a"], ["b", "c", "d"]]);
+    const leases: string[] = [];
+    for (const id of ["a", "b", "c", "d"]) leases.push((await gate.acquire("ns", id))!);
+    // Released where they end, another process as far as the authority knows: by their leases' names.
+    await Promise.all(leases.map((lease) => gate.release("ns", lease)));
+    expect(released).toEqual([[leases[0]], leases.slice(1)]);
     expect(memory.size("ns")).toBe(0);
   });
 });
