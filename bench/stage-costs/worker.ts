@@ -83,7 +83,7 @@ export class Stage extends DurableObject<Env> {
       preinstalled: { openwhisk: "" },
       invokeComponent: () => Promise.reject(new Error("no components here")),
       throttle: { admit: async () => {} },
-      concurrency: { acquire: async () => {}, hold: async () => {}, release: async () => {} },
+      concurrency: { acquire: async () => undefined, hold: async () => {}, release: async () => {} },
       recordActivation: withOutbox ? (record, bytes) => outbox.add(record, bytes) : async () => {},
       background: (work) => this.ctx.waitUntil(work),
     });
