@@ -5,9 +5,8 @@ import type { Context } from "hono";
  * Sets headers on the response a handler made, in place. Hono's `c.header`
  * copies a finished response once per header set (four copies a request:
  * about 4 % of the Cloudflare controller isolate's busy time in a warm
- * invoke's profile); only a
- * response whose headers are immutable (one that came from a fetch) is
- * copied here, once.
+ * invoke's profile); only a response whose headers are immutable (one that
+ * came from a fetch) is copied here, once.
  */
 export function setResponseHeaders(c: Context, headers: Record<string, string>): void {
   const entries = Object.entries(headers);

@@ -124,7 +124,8 @@ export interface SettlementDecision extends Settlement {
   expired: string[];
 }
 
-const isPlace = (id: string) => id.startsWith(PLACE_PREFIX);
+/** Whether a lease names a place a limiter holds, not an activation. */
+export const isPlace = (id: string) => id.startsWith(PLACE_PREFIX);
 
 /**
  * The authority's rule. Expired and released leases are dropped; an id that
@@ -148,18 +149,27 @@ export function settleLeases(leases: readonly Lease[], change: Omit<LeaseChange,
       if (isPlace(id)) pooled++;
     }
   }
+  return { expired, admitted: admitInOrder(change.acquire, held, count, change.limit), count, pooled };
+}
+
+/**
+ * The ids of `acquire` admitted, in order: one `held` already whatever the
+ * limit, any other while fewer than `limit` are in flight (`count` besides
+ * those asked for); an id asked twice counts once.
+ */
+export function admitInOrder(acquire: readonly string[], held: ReadonlySet<string>, count: number, limit: number): string[] {
   const admitted: string[] = [];
   const seen = new Set<string>();
   let inFlight = count;
-  for (const id of change.acquire) {
+  for (const id of acquire) {
     if (seen.has(id)) continue;
     seen.add(id);
-    if (held.has(id) || inFlight < change.limit) {
+    if (held.has(id) || inFlight < limit) {
       admitted.push(id);
       inFlight++;
     }
   }
-  return { expired, admitted, count, pooled };
+  return admitted;
 }
 
 export interface LeaseDecision {
@@ -307,9 +317,9 @@ export class ConcurrencyLimiter {
    * it has none to spare), then no longer this limiter's, its lease's name
    * travelling with the activation, whose release ends it at the authority
    * (releases that meet in flight share a round trip). A queued activation
-   * so costs an ask only when the limiter runs short, not one per accept
-   * (with the release, all of the non-blocking path's extra cost over a
-   * blocking invoke on Cloudflare, November 2026). A `ttlMs` other than
+   * so costs an ask only when the limiter runs short: a round trip per
+   * accept was most of the non-blocking path's extra cost over a blocking
+   * invoke on Cloudflare (November 2026). A `ttlMs` other than
    * LEASE_TTL_MS leases the activation's own id instead. Throws OpenWhisk's
    * 429 when `namespace` has its limit in flight. Idempotent per id.
    */

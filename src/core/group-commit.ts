@@ -12,10 +12,10 @@
 // no_handle_cross_request_promise_resolution), it goes on in the settling
 // one's context, and between Durable Objects the awaiting object's storage
 // then refuses it ("Cannot perform I/O on behalf of a different Durable
-// Object", seen in the worker tests, November 2026). So each write is started by one of its own
-// callers with that caller's `commit` and awaited only by it; the others
-// whose items it carries learn its outcome from plain state, looking every
-// POLL_MS on timers of their own. A failed write that carried several
+// Object", seen in the worker tests, November 2026). So each write is
+// started by one of its own callers with that caller's `commit` and awaited
+// only by it; the others whose items it carries learn its outcome from plain
+// state, looking every POLL_MS on timers of their own. A failed write that carried several
 // callers' items is tried again by each of them alone, so that one caller's
 // bad item never fails another's; items whose write has not ended after
 // stallMs (its caller gone: a cancelled request, an object reset mid-write)

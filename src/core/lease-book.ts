@@ -9,9 +9,7 @@
 // non-blocking activation with a few hundred queued). The throttle Durable
 // Object keeps one (written through to its storage); MemoryLeaseAuthority is
 // one per namespace.
-import { PLACE_PREFIX, type LeaseAuthority, type LeaseChange, type Settlement, type SettlementDecision } from "./concurrency.js";
-
-const isPlace = (id: string) => id.startsWith(PLACE_PREFIX);
+import { admitInOrder, isPlace, type LeaseAuthority, type LeaseChange, type Settlement, type SettlementDecision } from "./concurrency.js";
 
 /** A settle's outcome: the decision, and the leases it ended (expired, or released while held). */
 export interface BookSettlement extends SettlementDecision {
@@ -61,17 +59,7 @@ export class LeaseBook {
       count--;
       if (isPlace(id)) pooled--;
     }
-    const admitted: string[] = [];
-    const seen = new Set<string>();
-    let inFlight = count;
-    for (const id of change.acquire) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (held.has(id) || inFlight < change.limit) {
-        admitted.push(id);
-        inFlight++;
-      }
-    }
+    const admitted = admitInOrder(change.acquire, held, count, change.limit);
     const ended = [...expired];
     for (const id of releasing) if (this.remove(id)) ended.push(id);
     const expiresAt = now + change.ttlMs;
