@@ -13,6 +13,9 @@ import {
   type PlaceReturns,
 } from "../../src/core/concurrency.js";
 import { MemoryLeaseAuthority } from "../../src/core/lease-book.js";
+import { leasePlace, releasePlace } from "../../src/activation/start.js";
+import { ref } from "../support/entities.js";
+import { invokeRequest } from "../support/platform.js";
 import { WhiskError } from "../../src/core/errors.js";
 import type { NamespaceLimits } from "../../src/core/throttle.js";
 
@@ -476,5 +479,20 @@ describe("ConcurrencyLimiter giving back parked places", () => {
     await pause(PARKED_MS + 20);
     expect(released.map((ids) => ids.length)).toEqual([5, 1]);
     expect(memory.size("ns")).toBe(0);
+  });
+});
+
+describe("leasePlace and releasePlace (a queued activation's place, from accept to end)", () => {
+  it("carries the handed-over place's lease in the request, so a gate in another process releases it", async () => {
+    const clock = { now: 1_000_000 };
+    const authority = new MemoryLeaseAuthority(() => clock.now);
+    const controller = limiter(authority, {}, clock).gate;
+    const invoker = limiter(authority, {}, clock).gate;
+    const request = invokeRequest(ref("ns/a"));
+    const leased = await leasePlace(controller, request);
+    expect(leased).toMatchObject({ leased: true, lease: expect.stringMatching(new RegExp(`^${PLACE_PREFIX}`)) });
+    expect(authority.ids("ns")).toContain(leased.lease);
+    await releasePlace(invoker, leased);
+    expect(authority.ids("ns")).not.toContain(leased.lease);
   });
 });
